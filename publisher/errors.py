@@ -1,0 +1,41 @@
+"""Errors whose message a user can act on.
+
+Only the CLI turns these into exit codes; any other exception is a bug and crashes loudly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PublisherError(Exception):
+    """Base class: the message is meant for the operator and fits on one line."""
+
+    exit_code = 1
+
+
+class InputError(PublisherError):
+    """An article file cannot be used; names the file and the problem."""
+
+    def __init__(self, path: Path | str, problem: str, line: int | None = None):
+        self.path = Path(path)
+        self.problem = problem
+        self.line = line
+        where = f"{self.path}:{line}" if line else str(self.path)
+        super().__init__(f"{where}: {problem}")
+
+
+class ConfigError(PublisherError):
+    """A configuration file or environment setting is invalid."""
+
+
+class ModelError(PublisherError):
+    """No usable translation model, or a model package is broken."""
+
+
+class StoreError(PublisherError):
+    """The queue database refused an operation (unknown id, wrong state...)."""
+
+
+class PlatformError(PublisherError):
+    """A social platform refused or failed a request."""

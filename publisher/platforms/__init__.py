@@ -1,0 +1,1 @@
+"""Social networks behind one small interface (see :mod:`publisher.platforms.base`)."""

@@ -1,0 +1,94 @@
+"""The interface every social network adapter implements, and how failures are classified.
+
+The publisher (not the adapter) decides what to do with each failure class:
+
+* :class:`RateLimited` — the request was refused before anything was posted; try again at
+  ``reset_at`` (a window limit or a daily cap).
+* :class:`Transient` — nothing was posted (connection refused, 5xx before acceptance); retry
+  with backoff.
+* :class:`OutcomeUnknown` — the request may have been posted (timeout or reset after sending,
+  X "duplicate content"); never retried automatically: a person settles it.
+* :class:`AuthFailed` — credentials rejected or revoked; stop posting for that account.
+* :class:`Rejected` — the platform refused this content for good (too long, invalid);
+  a person must look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, runtime_checkable
+
+from ..errors import PlatformError
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What a platform returned for one post: enough to reply to it and to link to it."""
+
+    id: str
+    """X tweet id, Mastodon status id, Bluesky at:// URI."""
+    url: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """Platform details needed later (Bluesky: {"cid": ...})."""
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who we are on a platform, as returned by a credentials check."""
+
+    platform: str
+    handle: str
+    id: str | None = None
+    max_characters: int | None = None
+    """The server's own post length limit, when it tells (Mastodon instances)."""
+
+
+@runtime_checkable
+class Platform(Protocol):
+    name: str
+    """"x", "mastodon", "bluesky" or "dry-run"."""
+
+    def check(self) -> Account:
+        """Verify the credentials without posting. Raises AuthFailed / Transient."""
+        ...
+
+    def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
+             idempotency_key: str) -> PostRef:
+        """Publish one post, as a reply to ``reply_to`` (whose thread starts at ``root``).
+
+        ``idempotency_key`` is stable for one post of one publication; platforms that support
+        idempotency send it, the others ignore it.
+        """
+        ...
+
+
+class PostFailed(PlatformError):
+    """Base of the classified failures; ``platform`` says where it happened."""
+
+    def __init__(self, platform: str, message: str):
+        self.platform = platform
+        super().__init__(f"{platform}: {message}")
+
+
+class RateLimited(PostFailed):
+    def __init__(self, platform: str, message: str, reset_at: dt.datetime | None = None, daily: bool = False):
+        self.reset_at = reset_at
+        self.daily = daily
+        super().__init__(platform, message)
+
+
+class Transient(PostFailed):
+    """Nothing was posted; safe to retry later."""
+
+
+class OutcomeUnknown(PostFailed):
+    """The post may or may not exist; only a person may decide to post again."""
+
+
+class AuthFailed(PostFailed):
+    """Credentials missing, rejected or revoked; stop this account."""
+
+
+class Rejected(PostFailed):
+    """The platform refused this content permanently."""

@@ -1,0 +1,1 @@
+"""Offline zh->en translation that keeps the Markdown structure (see translate.base)."""

@@ -1,0 +1,68 @@
+"""Shared fixtures. Every test gets its own home folder; the network is blocked but for loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from netguard_impl import install as _install_netguard  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "seeds" / "000_effdbda2e4cb0846.txt"
+NETGUARD_DIR = Path(__file__).parent / "netguard"
+
+# Variables that would make a test touch the operator's real accounts or files.
+_SCRUB_PREFIXES = ("PUBLISHER_", "X_", "TWITTER_", "MASTODON_", "BLUESKY_", "BSKY_", "ARGOS_")
+
+_install_netguard()
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """A private PUBLISHER_HOME, no credentials, and bugs shown as tracebacks."""
+    for key in list(os.environ):
+        if key.startswith(_SCRUB_PREFIXES):
+            monkeypatch.delenv(key, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("PUBLISHER_HOME", str(home))
+    monkeypatch.setenv("PUBLISHER_DEBUG", "1")
+    monkeypatch.setenv("PUBLISHER_TEST_NETGUARD", "1")
+    monkeypatch.chdir(tmp_path)
+    return home
+
+
+@pytest.fixture
+def seed_path() -> Path:
+    return SEED
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Environment for a child process running this checkout's publisher, with the net guard."""
+    env = dict(os.environ)
+    paths = [str(NETGUARD_DIR), str(ROOT)]
+    if env.get("PYTHONPATH"):
+        paths.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    env["PUBLISHER_TEST_NETGUARD"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120, input: str | None = None,
+            **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python -m publisher ARGS`` in a real subprocess and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "publisher", *args],
+        env=env or subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=input,
+        **kwargs,
+    )
