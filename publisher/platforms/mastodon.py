@@ -1,0 +1,257 @@
+"""Mastodon through Mastodon.py: threads as chains of ``in_reply_to_id``, posted exactly once.
+
+Configuration (environment or ``.env``):
+
+* ``MASTODON_API_BASE_URL`` — the instance, e.g. ``https://mastodon.social``;
+* ``MASTODON_ACCESS_TOKEN`` — an access token with the ``write:statuses`` and
+  ``read:accounts`` scopes (Preferences → Development → New application);
+* ``MASTODON_VISIBILITY`` — ``public`` (default), ``unlisted``, ``private`` or ``direct``.
+
+The instance's own post length limit is read from its configuration
+(``/api/v2/instance`` → ``configuration.statuses.max_characters``; 500 when it does not say)
+and posts over it are refused before sending. Every post is sent with ``language='en'``.
+
+**Exactly once.** Every status is sent with an ``Idempotency-Key`` header carrying the post's
+``idempotency_key`` (stable for one post of one publication). Mastodon remembers the key for
+about an hour (3,600 s, per account) and answers a repeat within that window with the status
+the first request created. So a retry within the hour — after a timeout, a dropped connection
+or a 5xx — can never duplicate; after the hour the key is forgotten, which is why a timeout
+after sending is still :class:`OutcomeUnknown` (a person settles it) and automatic retries of
+:class:`Transient` failures must happen well within the hour.
+
+Failures: 429 → :class:`RateLimited` with the ISO 8601 ``X-RateLimit-Reset`` time; timeouts
+or broken connections after sending, and 504 → :class:`OutcomeUnknown`; connection refused and
+other 5xx → :class:`Transient`; 401/403 → :class:`AuthFailed`; 404 (the post replied to is
+gone) and 422 → :class:`Rejected`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from urllib.parse import urlsplit
+
+from .. import __version__, lengths
+from ..config import env_secret
+from ..errors import ConfigError
+from .base import Account, AuthFailed, OutcomeUnknown, PostFailed, PostRef, RateLimited, Rejected, Transient
+
+if TYPE_CHECKING:  # heavy: imported inside the functions that need them
+    from mastodon import Mastodon
+
+log = logging.getLogger(__name__)
+
+NAME = "mastodon"
+VISIBILITIES = ("public", "unlisted", "private", "direct")
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=1)
+"""How long a Mastodon server remembers an Idempotency-Key."""
+
+T = TypeVar("T")
+
+
+def _status_code(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    if len(args) >= 2 and isinstance(args[1], int):
+        return args[1]
+    return None
+
+
+def _server_message(exc: BaseException) -> str:
+    args = getattr(exc, "args", ())
+    if len(args) >= 4 and args[3]:
+        return str(args[3])
+    if len(args) >= 3 and args[2]:
+        return str(args[2])
+    return type(exc).__name__
+
+
+def _network_failure(exc: BaseException, *, sent: bool) -> PostFailed:
+    """A MastodonNetworkError: was anything sent? (the requests exception is its __context__)."""
+    import requests
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError
+
+    cause = exc.__cause__ or exc.__context__
+    before_sending = False
+    if isinstance(cause, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError)):
+        before_sending = True
+    elif isinstance(cause, requests.exceptions.ConnectionError) and not isinstance(cause, requests.exceptions.Timeout):
+        inner = cause.args[0] if cause.args else None
+        reason = inner.reason if isinstance(inner, MaxRetryError) else inner
+        before_sending = isinstance(reason, (NewConnectionError, ConnectTimeoutError, NameResolutionError))
+    if before_sending or not sent:
+        return Transient(NAME, f"could not reach the instance: {cause or exc}")
+    what = "timed out" if isinstance(cause, requests.exceptions.Timeout) else "lost its connection"
+    return OutcomeUnknown(NAME, f"the request {what} after it was sent; the status may exist "
+                                f"(a retry with the same Idempotency-Key within an hour cannot duplicate it)")
+
+
+def classify(exc: BaseException, *, sent: bool, reset_at: dt.datetime | None = None) -> PostFailed:
+    """Map a Mastodon.py exception to a failure class (``sent``: the request was a write)."""
+    from mastodon import errors as me
+
+    if isinstance(exc, PostFailed):
+        return exc
+    if isinstance(exc, me.MastodonRatelimitError):
+        when = f"; resets at {reset_at.isoformat()}" if reset_at else ""
+        return RateLimited(NAME, f"rate limited by the instance{when}", reset_at=reset_at)
+    if isinstance(exc, me.MastodonNetworkError):
+        return _network_failure(exc, sent=sent)
+    code = _status_code(exc)
+    message = _server_message(exc)
+    if isinstance(exc, me.MastodonUnauthorizedError) or code == 401:
+        return AuthFailed(NAME, f"the instance refused the access token (401: {message}); check MASTODON_ACCESS_TOKEN")
+    if code == 403:
+        return AuthFailed(NAME, f"the account may not do this (403: {message}); the token needs write:statuses")
+    if isinstance(exc, me.MastodonGatewayTimeoutError) or code == 504:
+        if sent:
+            return OutcomeUnknown(NAME, "the instance's gateway timed out (504); the status may exist")
+        return Transient(NAME, "the instance's gateway timed out (504)")
+    if isinstance(exc, me.MastodonServerError) or (code is not None and code >= 500):
+        return Transient(NAME, f"server error ({code}: {message})")
+    if code == 408:
+        return Transient(NAME, f"request timeout ({code}: {message})")
+    if code is not None:
+        return Rejected(NAME, f"refused ({code}: {message})")
+    if isinstance(exc, me.MastodonAPIError):  # e.g. an answer that is not JSON
+        if sent:
+            return OutcomeUnknown(NAME, f"unreadable answer after sending: {exc}")
+        return Transient(NAME, f"unreadable answer: {exc}")
+    raise exc
+
+
+class MastodonPlatform:
+    """Posts to one Mastodon account (see the module docstring for the rules)."""
+
+    name = NAME
+
+    def __init__(self, api_base_url: str, access_token: str, *, visibility: str = "public",
+                 language: str = "en", timeout: float = 30.0, connect_timeout: float = 10.0):
+        if not access_token:
+            raise AuthFailed(NAME, "an access token is required")
+        self.api_base_url = _check_url(api_base_url)
+        self._token = access_token
+        visibility = (visibility or "public").strip().lower()
+        if visibility not in VISIBILITIES:
+            raise ConfigError(f"MASTODON_VISIBILITY must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
+        self.visibility = visibility
+        self.language = language
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self._api: Mastodon | None = None
+        self._max_characters: int | None = None
+
+    @classmethod
+    def from_env(cls, **kwargs: Any) -> "MastodonPlatform":
+        """Configured from MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN and MASTODON_VISIBILITY."""
+        base = env_secret("MASTODON_API_BASE_URL")
+        if not base:
+            raise AuthFailed(NAME, "MASTODON_API_BASE_URL is not set (the instance, e.g. https://mastodon.social)")
+        token = env_secret("MASTODON_ACCESS_TOKEN")
+        if not token:
+            raise AuthFailed(NAME, "MASTODON_ACCESS_TOKEN is not set (create an application with write:statuses "
+                                   "in the instance's Development settings)")
+        kwargs.setdefault("visibility", env_secret("MASTODON_VISIBILITY") or "public")
+        return cls(base, token, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"MastodonPlatform(api_base_url={self.api_base_url!r}, visibility={self.visibility!r})"
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _client(self) -> "Mastodon":
+        if self._api is None:
+            from mastodon import Mastodon
+
+            self._api = Mastodon(
+                access_token=self._token, api_base_url=self.api_base_url,
+                version_check_mode="none",  # no version request at start-up
+                ratelimit_method="throw",  # never sleep inside a post: the scheduler decides
+                request_timeout=(self.connect_timeout, self.timeout),
+                user_agent=f"publisher/{__version__}",
+            )
+        return self._api
+
+    def _reset_at(self) -> dt.datetime | None:
+        reset = getattr(self._api, "ratelimit_reset", None)
+        if not reset:
+            return None
+        return dt.datetime.fromtimestamp(float(reset), dt.timezone.utc)
+
+    def _call(self, action: Callable[["Mastodon"], T], *, sent: bool) -> T:
+        api = self._client()
+        try:
+            return action(api)
+        except Exception as exc:
+            raise classify(exc, sent=sent, reset_at=self._reset_at()) from exc
+
+    # -- Platform --------------------------------------------------------------------------
+
+    def max_characters(self) -> int:
+        """The instance's status length limit (cached), from /api/v2/instance, else v1, else 500."""
+        if self._max_characters is None:
+            from mastodon import errors as me
+
+            def read(api: "Mastodon") -> Any:
+                try:
+                    return api.instance_v2()
+                except me.MastodonNotFoundError:  # before Mastodon 4.0
+                    return api.instance_v1()
+
+            instance = self._call(read, sent=False)
+            limit = _dig(instance, "configuration", "statuses", "max_characters") \
+                or _dig(instance, "max_toot_chars")
+            self._max_characters = int(limit) if limit else lengths.DEFAULT_LIMITS[NAME]
+        return self._max_characters
+
+    def check(self) -> Account:
+        """Verify the token and read the instance's limit; posts nothing."""
+        me = self._call(lambda api: api.account_verify_credentials(), sent=False)
+        acct = str(_dig(me, "acct") or _dig(me, "username"))
+        host = urlsplit(self.api_base_url).netloc
+        handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
+        return Account(platform=NAME, handle=handle, id=str(_dig(me, "id")), max_characters=self.max_characters())
+
+    def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
+             idempotency_key: str) -> PostRef:
+        """Post one status in reply to ``reply_to`` with ``Idempotency-Key: idempotency_key``."""
+        if not idempotency_key:
+            raise ValueError("an idempotency key is required")
+        limit = self.max_characters()
+        problem = lengths.problem(NAME, text, limit)
+        if problem:
+            raise Rejected(NAME, f"post is {problem}; not sent")
+        status = self._call(lambda api: api.status_post(
+            text,
+            in_reply_to_id=reply_to.id if reply_to is not None else None,
+            visibility=self.visibility,
+            language=self.language,
+            idempotency_key=idempotency_key,
+        ), sent=True)
+        status_id = str(_dig(status, "id"))
+        if not status_id or status_id == "None":
+            raise OutcomeUnknown(NAME, "the instance answered without a status id; the status may exist")
+        return PostRef(id=status_id, url=_dig(status, "url") or _dig(status, "uri"),
+                       extra={"uri": _dig(status, "uri")})
+
+
+def _dig(obj: Any, *keys: str) -> Any:
+    for key in keys:
+        if obj is None:
+            return None
+        try:
+            obj = obj[key]
+        except (KeyError, TypeError, IndexError):
+            obj = getattr(obj, key, None)
+    return obj
+
+
+def _check_url(url: str) -> str:
+    url = (url or "").strip().rstrip("/")
+    if url and "://" not in url:
+        url = "https://" + url
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"MASTODON_API_BASE_URL must be the instance's URL, e.g. https://mastodon.social, "
+                          f"not {url!r}")
+    return url
