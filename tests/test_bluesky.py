@@ -138,6 +138,32 @@ def test_from_env_names_each_missing_variable_and_keeps_secrets_out(monkeypatch)
     assert "abcd-efgh-ijkl-mnop" not in repr(platform)
 
 
+@pytest.mark.parametrize("ci, outcome", [("true", "1 error"), ("", "1 skipped")])
+def test_an_unavailable_pds_fails_under_ci_and_skips_elsewhere(tmp_path, ci, outcome):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import subprocess_env
+
+    (tmp_path / "test_uses_pds.py").write_text(
+        "import pds\n"
+        "from pds import pds_network\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise pds.PdsUnavailable('injected: node would not start')\n"
+        "pds.ensure_installed = lambda *a, **k: 0.0\n"
+        "pds.start = broken\n"
+        "def test_needs_the_pds(pds_network):\n"
+        "    pass\n")
+    env = subprocess_env(CI=ci)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env["PYTHONPATH"]])
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "test_uses_pds.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert outcome in proc.stdout, proc.stdout + proc.stderr
+    assert "injected: node would not start" in proc.stdout
+    assert proc.returncode == (1 if ci else 0)
+
+
 def test_connection_refused_is_transient(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -254,11 +254,14 @@ if _pytest is not None:
     @_pytest.fixture(scope="session")
     def pds_network():
         """One running test network for the whole session (installed on first use if needed)."""
+        failure = None
         try:
             ensure_installed()
             network = start()
         except PdsUnavailable as exc:
-            _unavailable(str(exc))
+            failure = str(exc)
+        if failure is not None:
+            _unavailable(failure)
         try:
             yield network
         finally:
