@@ -40,6 +40,18 @@ _URL = regex.compile(r"https?://[^\s]+")
 _VISIBILITIES = {"public", "unlisted", "private", "direct"}
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):  # a client that gave up (timeouts, drops)
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class Recorded:
     method: str
@@ -89,9 +101,7 @@ class FakeMastodon:
         self._idempotency: dict[str, tuple[str, float]] = {}
         self._next_id = 113_000_000_000_000_000
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
 
