@@ -192,7 +192,8 @@ def thread_template(platform: str, options: ThreadOptions | None = None) -> Temp
         raise _template_problem(exc, names[-1]) from None
 
 
-def _template_problem(exc: BaseException, name: str | None = None) -> TemplateProblem:
+def _template_problem(exc: BaseException, name: str | None = None,
+                      template: Template | None = None) -> TemplateProblem:
     """One line naming the template file, the line and what is wrong."""
     from jinja2 import TemplateSyntaxError
 
@@ -201,12 +202,11 @@ def _template_problem(exc: BaseException, name: str | None = None) -> TemplatePr
     if isinstance(exc, TemplateSyntaxError):
         where = exc.filename or exc.name or where
         line = exc.lineno
-    else:
+    elif template is not None:
         tb = exc.__traceback__
         while tb is not None:
-            filename = tb.tb_frame.f_code.co_filename
-            if filename.endswith(".j2"):
-                where, line = filename, tb.tb_lineno
+            if template.filename and tb.tb_frame.f_code.co_filename == template.filename:
+                line = template.get_corresponding_lineno(tb.tb_lineno)
             tb = tb.tb_next
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return TemplateProblem(f"{where}{f':{line}' if line else ''}: {message}")
@@ -215,6 +215,7 @@ def _template_problem(exc: BaseException, name: str | None = None) -> TemplatePr
 @dataclass(frozen=True)
 class _Macros:
     name: str
+    template: Template
     order: tuple[str, ...]
     hook: Callable[..., Any]
     point: Callable[..., Any]
@@ -226,7 +227,7 @@ def _macros(template: Template, platform: str) -> _Macros:
     try:
         module = template.make_module({"platform": platform})
     except Exception as exc:  # any error raised while running the template's top level
-        raise _template_problem(exc, name) from None
+        raise _template_problem(exc, name, template) from None
     found = {}
     for macro, args in (("hook", "a, post"), ("point", "text, a, post"), ("attribution", "a, post")):
         fn = getattr(module, macro, None)
@@ -238,7 +239,7 @@ def _macros(template: Template, platform: str) -> _Macros:
             or "hook" not in order or "attribution" not in order):
         raise TemplateProblem(f"{name}: order must list \"hook\" and \"attribution\" once each, "
                               f"and \"points\" at most once; got {list(order)!r}")
-    return _Macros(name=name, order=order, **found)
+    return _Macros(name=name, template=template, order=order, **found)
 
 
 # --- untrusted text --------------------------------------------------------------------------
@@ -250,6 +251,8 @@ _ENTITY_NAME = {
     "#": regex.compile(r"[\p{L}\p{M}\p{N}_\-]+"),
     "$": regex.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)?"),
 }
+# A sign followed by none of these (before the next space) starts no entity anywhere.
+_ENTITY_CHAR = {"@": regex.compile(r"[^\p{P}]"), "#": regex.compile(r"[^\p{P}\d]"), "$": regex.compile(r".")}
 # Links that are not http(s): a scheme:// of any kind, or a scheme known to run or open things.
 _OTHER_LINK = regex.compile(
     r"(?<![\w/.])(?!https?://)(?:[a-z][a-z0-9+.\-]*://\S*"
@@ -300,6 +303,9 @@ def make_inert(text: str, allow: Iterable[str] = ()) -> Sanitized:
         name = _ENTITY_NAME[sign].match(text, i + 1)
         if sign == "$" and not name:
             continue  # "$5" is money, not a cashtag
+        token = text[i + 1 :].split(None, 1)[0]
+        if not _ENTITY_CHAR[sign].search(token):
+            continue  # "#}" or "@." name nobody on any platform
         entity = text[i] + (name.group(0) if name else "")
         if name and _normal_entity(entity.rstrip(".-")) in allowed:
             continue
@@ -475,7 +481,7 @@ class _Builder:
         except PublisherError:
             raise
         except Exception as exc:  # UndefinedError, TypeError from a filter...: the template's fault
-            raise _template_problem(exc, self.macros.name) from None
+            raise _template_problem(exc, self.macros.name, self.macros.template) from None
         return _tidy(text)
 
     def _fits(self, text: str) -> bool:
@@ -525,43 +531,53 @@ class _Builder:
     # -- the attribution --
 
     def _attribution(self, number: int, total: int) -> tuple[str, list[str]]:
-        """The attribution post, made to fit: a long original link loses its tracking parameters
-        or, when it is still too long (Bluesky counts links in full), is left out with a warning;
-        a long original title is shortened visibly (…). Never dropped."""
-        view = self.view
-        text = self._attribution_text(view, number, total)
-        if self._fits(text):
-            return text, []
-        notes: list[str] = []
-        if view.url:
-            clean = _without_tracking(view.url)
-            if clean != view.url and self._fits(self._attribution_text(replace(view, url=clean), number, total)):
-                return (self._attribution_text(replace(view, url=clean), number, total),
-                        ["tracking parameters removed from the original link to fit the attribution post"])
-        if view.original_title:
-            def fits_title(t: str) -> bool:
-                return self._fits(self._attribution_text(replace(view, original_title=t), number, total))
+        """The attribution post, made to fit. In turn, until it fits: a long original link loses
+        its tracking parameters; the original title is shortened visibly (…); the link is left
+        out with a warning when it cannot fit at all (Bluesky counts links in full); the
+        publication and the author are shortened visibly. Never dropped."""
+        def render(view: ArticleView) -> str:
+            return self._attribution_text(view, number, total)
 
-            short = _shorten(view.original_title, fits_title, self.terms)
-            if short is not None:
-                notes.append(f"original title shortened to fit the attribution post: {short}")
-                return self._attribution_text(replace(view, original_title=short), number, total), notes
+        view = self.view
+        notes: list[str] = []
+        if self._fits(render(view)):
+            return render(view), notes
+        if view.url and _without_tracking(view.url) != view.url:
+            view = replace(view, url=_without_tracking(view.url))
+            notes.append("tracking parameters removed from the original link to fit the attribution post")
+            if self._fits(render(view)):
+                return render(view), notes
+        shortened = self._shorten_field(view, "original_title", render)
+        if shortened is not None:
+            return render(shortened[0]), notes + shortened[1]
         if view.url:
             measured = lengths.measure(self.platform, view.url)
             notes.append(f"the original link ({measured} characters as {self.platform} counts it) does not fit "
                          f"in a {self.limit}-character post; left out of the attribution: {view.url}")
             view = replace(view, url=None)
-            text = self._attribution_text(view, number, total)
-            if self._fits(text):
-                return text, notes
-            short = _shorten(view.original_title, lambda t: self._fits(
-                self._attribution_text(replace(view, original_title=t), number, total)), self.terms)
-            if short is not None:
-                notes.append(f"original title shortened to fit the attribution post: {short}")
-                return self._attribution_text(replace(view, original_title=short), number, total), notes
-        length = lengths.measure(self.platform, text)
+            if self._fits(render(view)):
+                return render(view), notes
+        for name in ("original_title", "publication", "author"):
+            shortened = self._shorten_field(view, name, render)
+            if shortened is not None:
+                return render(shortened[0]), notes + shortened[1]
+            if getattr(view, name):
+                view = replace(view, **{name: "…"})
+                notes.append(f"{name.replace('_', ' ')} shortened to fit the attribution post: …")
+        length = lengths.measure(self.platform, render(view))
         raise TemplateProblem(f"{self.macros.name}: the attribution post is {length} characters even at its "
                               f"shortest, over the {self.platform} limit of {self.limit}")
+
+    def _shorten_field(self, view: ArticleView, name: str,
+                       render: Callable[[ArticleView], str]) -> tuple[ArticleView, list[str]] | None:
+        value = getattr(view, name)
+        if not value:
+            return None
+        short = _shorten(value, lambda v: self._fits(render(replace(view, **{name: v}))), self.terms)
+        if short is None:
+            return None
+        return replace(view, **{name: short}), [f"{name.replace('_', ' ')} shortened to fit the attribution "
+                                                f"post: {short}"]
 
     # -- points --
 

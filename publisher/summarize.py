@@ -178,14 +178,15 @@ def _candidates(translated: TranslatedArticle) -> list[_Candidate]:
 
 
 _END = re.compile(r"[.!?。！？…][\"'”’」』)）\]]*\s*$")
+_PIECE_END = re.compile(r"[,，;；、]\s*$")
 
 
 def _merge_fragments(sentences: list[Sentence]) -> list[list[Sentence]]:
-    """Join pieces of one sentence (a long sentence split at commas) back together."""
+    """Join pieces of one sentence back together (the translator splits over-long sentences at
+    commas, and each piece comes as a Sentence of its own)."""
     groups: list[list[Sentence]] = []
     for s in sentences:
-        if groups and not _END.search(groups[-1][-1].source or groups[-1][-1].text) \
-                and not _END.search(groups[-1][-1].text):
+        if groups and _PIECE_END.search(groups[-1][-1].source or groups[-1][-1].text):
             groups[-1].append(s)
         else:
             groups.append([s])
