@@ -647,10 +647,11 @@ class _Builder:
         warnings = list(self.warnings) + notes
         for point, why in dropped:
             warnings.append(f"point {point.rank} left out ({why}): {point.text}")
-        for rp in posts:
-            if rp.post.role != "attribution" and _HAN.search(rp.post.text):
-                number = posts.index(rp) + 1
-                warnings.append(f"post {number} still has Chinese in it (left untranslated)")
+        chinese = [str(n) for n, rp in enumerate(posts, start=1)
+                   if rp.post.role != "attribution" and _HAN.search(rp.post.text)]
+        if chinese:
+            warnings.append(f"Chinese left untranslated in post{'s' if len(chinese) > 1 else ''} "
+                            + ", ".join(chinese))
         if self.inert:
             warnings.append("made inert (they will not notify or tag anyone): " + ", ".join(self.inert))
         thread = Thread(

@@ -12,6 +12,7 @@ How a sentence is scored (all parts in [0, 1], then multiplied by penalties):
   English, and shared character pairs of the Chinese source, so that a poor translation does
   not hide what the article keeps coming back to).
 * title overlap: words and character pairs shared with the title.
+* specificity: names and numbers (concrete facts beat general remarks).
 * penalties: image credits and captions ("Source: ...", "视频地址：..."), questions and lines
   addressed to the reader, lead-ins that end in a colon (they introduce a picture), references
   to pictures ("on the right", "图中"), follow-us or promotion phrases, sentences that are
@@ -35,10 +36,11 @@ from .models import Sentence, TranslatedArticle
 DEFAULT_POINTS = 4
 
 # Weights of the score parts (they add up to 1).
-W_POSITION = 0.30
-W_CENTRALITY = 0.35
-W_TITLE = 0.25
+W_POSITION = 0.25
+W_CENTRALITY = 0.30
+W_TITLE = 0.20
 W_LEAD = 0.10
+W_SPECIFIC = 0.15
 
 #: Two sentences this similar (0..1) are the same point said twice; only the better one is kept.
 DUPLICATE_SIMILARITY = 0.6
@@ -143,7 +145,7 @@ def ranked_points(translated: TranslatedArticle) -> list[KeyPoint]:
         position = 1.0 - i / count
         title = _overlap(feats[k], title_feats)
         base = (W_POSITION * position + W_CENTRALITY * centrality[k] + W_TITLE * title
-                + W_LEAD * (1.0 if cand.first_in_block else 0.0))
+                + W_LEAD * (1.0 if cand.first_in_block else 0.0) + W_SPECIFIC * _specificity(cand.text))
         factor, names = _penalty(cand)
         scored.append((round(base * factor, 6), i, names))
     order = sorted(scored, key=lambda s: (-s[0], s[1]))
@@ -295,6 +297,14 @@ def _textrank(feats: list[frozenset[str]], damping: float = 0.85, iterations: in
         rank = new
     top = max(rank)
     return [r / top if top else 0.0 for r in rank]
+
+
+_SPECIFIC = re.compile(r"(?<!^)(?<![.!?:]\s)\b[A-Z][\w'’.-]*|\b\d[\d.,]*")
+
+
+def _specificity(text: str) -> float:
+    """Names and numbers make a point concrete: their count, capped (the first word does not count)."""
+    return min(1.0, len(_SPECIFIC.findall(_URL.sub(" ", text))) / 5)
 
 
 # --- penalties -------------------------------------------------------------------------------

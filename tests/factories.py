@@ -1,8 +1,10 @@
 """Build articles and translated articles by hand, for tests that need exact English.
 
 ``fake_translate`` is a small stand-in for the translation pipeline: it splits each block's
-text into sentences and looks each one up in a phrasebook through FakeTranslator. Tests of
-summaries and threads use it so that they do not depend on the pipeline's details.
+text into sentences and looks each one up in a phrasebook (keyed by the raw Chinese sentences)
+through FakeTranslator, so that tests of summaries and threads on small made-up articles do not
+depend on the pipeline's details (placeholders, glossary). ``seed_translated`` runs the seed
+through the real pipeline with FakeTranslator and tests/fixtures/seed_phrasebook.yaml.
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ from publisher.summarize import split_sentences
 from publisher.translate.base import FakeTranslator
 
 FIXTURES = Path(__file__).parent / "fixtures"
+SEED = Path(__file__).resolve().parent.parent / "seeds" / "000_effdbda2e4cb0846.txt"
 
 
 def load_phrasebook(name: str = "seed_phrasebook.yaml") -> dict[str, str]:
     data = yaml.safe_load((FIXTURES / name).read_text(encoding="utf-8"))
     return {str(k).strip(): str(v).strip() for k, v in data.items()}
+
+
+def seed_translated(path: Path = SEED) -> TranslatedArticle:
+    """The seed through the real translation pipeline, with readable English from the phrasebook."""
+    from publisher.ingest import read_article
+    from publisher.translate.pipeline import translate_article
+
+    return translate_article(read_article(path), FakeTranslator(load_phrasebook()))
 
 
 def article(text: str, name: str = "article.md") -> Article:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from factories import article, fake_translate, load_phrasebook
+import factories
+from factories import article, fake_translate
 from publisher.errors import ConfigError
-from publisher.ingest import read_article
 from publisher.lengths import measure
 from publisher.render import (
     TemplateProblem,
@@ -150,7 +150,7 @@ def test_limits_are_configurable_per_platform():
 def test_untranslated_chinese_is_warned():
     t = translated(book={"可灵是快手推出的视频生成模型。": "可灵 is a video model."})
     thread = build_threads(t, ("x",), options=ThreadOptions(points=5, max_posts=10))["x"]
-    assert any("left untranslated" in w for w in thread.warnings)
+    assert any(w.startswith("Chinese left untranslated in post") for w in thread.warnings)
 
 
 # --- templates -------------------------------------------------------------------------------
@@ -315,8 +315,8 @@ def test_bad_options_are_config_errors(kwargs, message):
         ThreadOptions(**kwargs)
 
 
-def test_seed_thread_fits_everywhere(seed_path):
-    t = fake_translate(read_article(seed_path), load_phrasebook())
+def test_seed_thread_fits_everywhere():
+    t = factories.seed_translated()
     for platform, draft in build_drafts(t).items():
         assert [p.role for p in draft.thread.posts] == ["hook"] + ["point"] * 4 + ["attribution"]
         assert check_thread(draft.thread) == []

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
 from ._common import err, json_option, out, report_failures
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..models import Article, TranslatedArticle
     from ..render import ThreadDraft, ThreadOptions
+    from ..translate.base import Translator
+    from ..translate.glossary import Glossary
 
 PLATFORM_CHOICES = ("x", "mastodon", "bluesky", "all")
 
@@ -54,32 +59,24 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
 
     options = ThreadOptions(**_option_values(points, max_posts, limits, allow, templates))
     platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
-    translate = _Translation()
-    articles, failures = [], []
+    translation = Translation()
+    previews, failures = [], []
     for item in read_articles(paths):
         if isinstance(item, ReadFailure):
             failures.append(item)
             if not as_json:
                 report_failures([item])
             continue
-        translated = translate(item)
-        from ..render import build_drafts
-
-        drafts = build_drafts(translated, platforms, options=options)
-        articles.append((item, translated, drafts))
+        result = preview_article(item, platforms, options, translation)
+        previews.append(result)
         if not as_json:
-            show_article(item)
-            show_threads(translated, drafts, side_by_side=side_by_side)
+            show_preview(result, side_by_side=side_by_side)
     if as_json:
-        payload = {
-            "articles": [dict(article_json(a), translation=translation_json(t),
-                              threads={p: draft_json(d) for p, d in drafts.items()})
-                         for a, t, drafts in articles],
-            "errors": [{"path": str(f.path), "error": f.error.problem} for f in failures],
-        }
+        payload = {"articles": [preview_json(p) for p in previews],
+                   "errors": [{"path": str(f.path), "error": f.error.problem} for f in failures]}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     else:
-        err().print(f"{len(articles)} read, {len(failures)} failed")
+        err().print(f"{len(previews)} read, {len(failures)} failed")
     if failures:
         raise click.exceptions.Exit(1)
 
@@ -106,17 +103,36 @@ def _option_values(points: int | None, max_posts: int | None, limits: tuple[str,
     return values
 
 
-class _Translation:
-    """Translates articles for the preview with the installed model, loaded once.
+@dataclass(frozen=True)
+class ArticlePreview:
+    """Everything the preview shows for one article."""
 
-    No model: every article passes through untranslated, with a loud warning (printed once)
-    saying how to install one; the preview still works.
+    article: Article
+    translated: TranslatedArticle
+    drafts: dict[str, ThreadDraft]
+
+
+class Translation:
+    """Translates articles for the preview: with ``translator`` when given (tests pass a
+    FakeTranslator), else with the installed model, loaded once on first need.
+
+    No model installed: articles pass through untranslated, with a loud warning (once) saying
+    how to install one, so that the preview still works.
     """
 
-    def __init__(self) -> None:
-        self._translator: Any = None
-        self._problem: str | None = None
-        self._loaded = False
+    def __init__(self, translator: Translator | None = None, glossary: Glossary | None = None) -> None:
+        self.translator = translator
+        self.problem: str | None = None
+        self._loaded = translator is not None
+        self._glossary = glossary
+
+    @property
+    def glossary(self) -> Glossary:
+        if self._glossary is None:
+            from ..translate.glossary import load_glossary
+
+            self._glossary = load_glossary()
+        return self._glossary
 
     def __call__(self, article: Article) -> TranslatedArticle:
         from ..translate.pipeline import passthrough, translate_article
@@ -125,23 +141,41 @@ class _Translation:
             return translate_article(article, None)
         if not self._loaded:
             self._load()
-        if self._translator is None:
-            return passthrough(article, f"NOT TRANSLATED: {self._problem}")
-        return translate_article(article, self._translator)
+        if self.translator is None:
+            return passthrough(article, f"NOT TRANSLATED: {self.problem}")
+        return translate_article(article, self.translator, glossary=self.glossary)
 
     def _load(self) -> None:
         from ..errors import ModelError
-        from ..translate import load_translator
 
         self._loaded = True
         try:
-            self._translator = load_translator()
-        except ModelError as exc:
-            self._problem = str(exc)
-            err().print(f"[bold yellow]warning:[/bold yellow] no translation model: {_esc(str(exc))}\n"
-                        "The threads below are UNTRANSLATED (Chinese). Install the zh→en model with "
-                        "`publisher models install`, or from a file with "
+            from ..translate.argos import load_translator
+        except ImportError:  # pragma: no cover - a build without the argos engine
+            self.problem = "this build of publisher has no translation engine (publisher.translate.argos)"
+        else:
+            try:
+                self.translator = load_translator()
+            except ModelError as exc:
+                self.problem = str(exc)
+        if self.translator is None:
+            err().print(f"[bold yellow]warning:[/bold yellow] no translation model: {_esc(self.problem or '')}\n"
+                        "[bold yellow]The threads below are UNTRANSLATED (Chinese).[/bold yellow] Install the "
+                        "zh→en model with `publisher models install`, or from a file with "
                         "`publisher models install PATH.argosmodel`.")
+
+
+def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
+                    translation: Translation) -> ArticlePreview:
+    """Translate one article and build its threads; glossary names are never split across posts."""
+    from ..render import build_drafts
+
+    translated = translation(article)
+    terms = tuple(translation.glossary.terms[h] for h in translated.glossary_hits
+                  if h in translation.glossary.terms)
+    if terms:
+        options = replace(options, terms=tuple(dict.fromkeys(options.terms + terms)))
+    return ArticlePreview(article, translated, build_drafts(translated, platforms, options=options))
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -167,6 +201,11 @@ def article_json(article: Article) -> dict:
                         for b in article.boilerplate],
         "warnings": list(article.warnings),
     }
+
+
+def preview_json(preview: ArticlePreview) -> dict:
+    return dict(article_json(preview.article), translation=translation_json(preview.translated),
+                threads={p: draft_json(d) for p, d in preview.drafts.items()})
 
 
 def translation_json(translated: TranslatedArticle) -> dict:
@@ -206,10 +245,10 @@ def _esc(text: str) -> str:
     return escape(text)
 
 
-def show_article(article: Article) -> None:
+def show_article(article: Article, console: Console | None = None) -> None:
     from rich.table import Table
 
-    console = out()
+    console = console or out()
     kinds = Counter(b.kind for b in article.blocks)
     images = article.images
     credited = sum(1 for i in images if i.credit)
@@ -239,13 +278,19 @@ def show_article(article: Article) -> None:
     console.print()
 
 
-def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], *, side_by_side: bool = False) -> None:
+def show_preview(preview: ArticlePreview, *, side_by_side: bool = False, console: Console | None = None) -> None:
+    show_article(preview.article, console)
+    show_threads(preview.translated, preview.drafts, side_by_side=side_by_side, console=console)
+
+
+def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], *, side_by_side: bool = False,
+                 console: Console | None = None) -> None:
     """The translated title, then every post of every thread in its own panel."""
     from rich.panel import Panel
     from rich.table import Table
     from rich.text import Text
 
-    console = out()
+    console = console or out()
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
