@@ -114,7 +114,7 @@ class ArticlePreview:
 
 class Translation:
     """Translates articles for the preview: with ``translator`` when given (tests pass a
-    FakeTranslator), else with the installed model, loaded once on first need.
+    FakeTranslator), else with the installed model for the article's script, loaded once.
 
     No model installed: articles pass through untranslated, with a loud warning (once) saying
     how to install one, so that the preview still works.
@@ -122,8 +122,8 @@ class Translation:
 
     def __init__(self, translator: Translator | None = None, glossary: Glossary | None = None) -> None:
         self.translator = translator
-        self.problem: str | None = None
-        self._loaded = translator is not None
+        self._loaded: dict[str, Translator | None] = {}
+        self._problems: dict[str, str] = {}
         self._glossary = glossary
 
     @property
@@ -139,30 +139,27 @@ class Translation:
 
         if not article.is_chinese:
             return translate_article(article, None)
-        if not self._loaded:
-            self._load()
-        if self.translator is None:
-            return passthrough(article, f"NOT TRANSLATED: {self.problem}")
-        return translate_article(article, self.translator, glossary=self.glossary)
+        translator = self.translator or self._load(article.language)
+        if translator is None:
+            problem = self._problems.get(article.language, "no translation model")
+            return passthrough(article, f"NOT TRANSLATED: {problem}")
+        return translate_article(article, translator, glossary=self.glossary)
 
-    def _load(self) -> None:
+    def _load(self, language: str) -> Translator | None:
         from ..errors import ModelError
+        from ..translate.argos import load_translator, source_code_for
 
-        self._loaded = True
+        code = source_code_for(language)
+        if code in self._loaded:
+            return self._loaded[code]
         try:
-            from ..translate.argos import load_translator
-        except ImportError:  # pragma: no cover - a build without the argos engine
-            self.problem = "this build of publisher has no translation engine (publisher.translate.argos)"
-        else:
-            try:
-                self.translator = load_translator()
-            except ModelError as exc:
-                self.problem = str(exc)
-        if self.translator is None:
-            err().print(f"[bold yellow]warning:[/bold yellow] no translation model: {_esc(self.problem or '')}\n"
-                        "[bold yellow]The threads below are UNTRANSLATED (Chinese).[/bold yellow] Install the "
-                        "zh→en model with `publisher models install`, or from a file with "
-                        "`publisher models install PATH.argosmodel`.")
+            self._loaded[code] = load_translator(code, "en")
+        except ModelError as exc:
+            self._loaded[code] = None
+            self._problems[language] = str(exc)
+            err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
+                        f"{_esc(str(exc))}")
+        return self._loaded[code]
 
 
 def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
@@ -314,14 +311,14 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
             style = "red" if over else ("yellow" if post.length > post.limit * 0.95 else "green")
             label = post.role + (f" · rank {rp.point.rank}" if rp.point else "") + \
                 (f" · part {rp.part}" if rp.part > 1 else "")
-            panel = Panel(Text(post.text), title=f"{number}/{len(draft.posts)} {label}", title_align="left",
+            panel = Panel(Text(post.text, overflow="fold"), title=f"{number}/{len(draft.posts)} {label}", title_align="left",
                           subtitle=f"[{style}]{post.length}/{post.limit}[/{style}]", subtitle_align="right",
-                          width=min(console.width, 84 if side_by_side else 72), expand=False)
+                          expand=side_by_side, width=None if side_by_side else min(console.width, 72))
             if side_by_side:
-                table = Table.grid(padding=(0, 2))
-                table.add_column(width=min(console.width // 2, 84))
-                table.add_column()
-                source = Text("\n".join(rp.sources), style="dim") if rp.sources else Text(
+                table = Table.grid(padding=(0, 2), expand=True)
+                table.add_column(ratio=3)
+                table.add_column(ratio=2)
+                source = Text("\n".join(rp.sources), style="dim", overflow="fold") if rp.sources else Text(
                     "(continued)" if rp.part > 1 else "", style="dim")
                 table.add_row(panel, source)
                 console.print(table)
