@@ -47,7 +47,7 @@ def translated_articles(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(translated=translated_articles(),
        x=st.integers(120, 600), mastodon=st.integers(100, 1000), bluesky=st.integers(100, 600),
        max_posts=st.integers(2, 10), points=st.integers(0, 8))
