@@ -600,6 +600,14 @@ class _Builder:
             number = len(posts) + 1
             if section == "hook":
                 text = self._hook_text(self.view, number, total)
+                if not self._fits(text):  # a template whose hook grows with fewer posts
+                    short = _shorten(self.view.title, lambda t: self._fits(
+                        self._hook_text(replace(self.view, title=t), number, total)), self.terms)
+                    if short is None:
+                        raise TemplateProblem(f"{self.macros.name}: the hook post does not fit the {self.platform} "
+                                              f"limit of {self.limit}")
+                    notes.append(f"title shortened to fit the first post: {short}")
+                    text = self._hook_text(replace(self.view, title=short), number, total)
                 posts.append(self._rendered(text, "hook"))
             elif section == "attribution":
                 text, att_notes = self._attribution(number, total)
@@ -644,6 +652,10 @@ class _Builder:
         if len(posts) > self.max_posts:
             raise TemplateProblem(f"{self.macros.name}: even without points the thread has {len(posts)} posts, "
                                   f"more than the maximum of {self.max_posts}")
+        for number, rp in enumerate(posts, start=1):  # never hand out a post the platform would refuse
+            problem = lengths.problem(self.platform, rp.post.text, self.limit)
+            if problem:
+                raise TemplateProblem(f"{self.macros.name}: post {number} ({rp.post.role}): {problem}")
         warnings = list(self.warnings) + notes
         for point, why in dropped:
             warnings.append(f"point {point.rank} left out ({why}): {point.text}")
