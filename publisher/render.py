@@ -413,7 +413,7 @@ def _gist_and_pool(translated: TranslatedArticle, ranked: list[KeyPoint],
 
 _HAN = regex.compile(r"\p{Han}")
 _TRACKING = re.compile(r"^(?:utm_\w+|spm|from|refer_flag|si|share_\w+|fbclid|gclid|isappinstalled|scene|"
-                       r"srcid|sharer_\w+|clicktime|enterid|wx_fmt|xtrack|ref|ref_src|s)$", re.IGNORECASE)
+                       r"srcid|sharer_\w+|clicktime|enterid|xtrack|ref|ref_src)$", re.IGNORECASE)
 
 
 class _DoesNotFit(Exception):
