@@ -376,6 +376,7 @@ def download(entry: IndexEntry, dest_dir: Path, progress: Progress | None = None
     The size (the index's, else the server's Content-Length) and the sha256 (when the index
     gives one) are checked; a file that fails is deleted and ModelError raised.
     """
+    import http.client
     import urllib.error
 
     if not entry.links:
@@ -414,8 +415,13 @@ def download(entry: IndexEntry, dest_dir: Path, progress: Progress | None = None
             last = ModelError(f"download of {entry.code} from {url} failed: HTTP {exc.code}")
         except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
             last = _unreachable(url, exc)
+        except http.client.HTTPException as exc:  # IncompleteRead: the connection dropped mid-file
+            last = ModelError(f"download of {entry.code} from {url} broke off ({type(exc).__name__}); try again")
         except ModelError as exc:
             last = exc
+        except OSError as exc:  # the disk, not the network
+            tmp.unlink(missing_ok=True)
+            raise ModelError(f"cannot save the download in {dest_dir} ({exc.strerror or exc})") from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
