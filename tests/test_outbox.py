@@ -398,3 +398,11 @@ def test_two_threads_of_one_process_never_publish_the_same_thread(outbox, tmp_pa
     (settled,) = outbox.recover(NOW)
     assert settled.id == second and settled.state == "needs_attention" and settled.unknown_post == 1
     assert outbox.get(pub_id).state == "publishing"  # this thread's claim is still alive
+
+
+def test_approve_article_approves_every_platform_at_once(outbox, tmp_path):
+    ing = store(outbox, tmp_path / "in", platforms=("x", "mastodon", "bluesky"))
+    approved = outbox.approve_article(ing.article_id, now=NOW)
+    assert sorted(p.id for p in approved) == sorted(ing.publications)
+    assert {outbox.get(i).state for i in ing.publications} == {"approved"}
+    assert outbox.approve_article(ing.article_id, now=NOW) == []  # nothing left in draft

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import run_cli, subprocess_env
+from conftest import subprocess_env
 from factories import store, thread_texts
 from fake_x import CLI_BOOTSTRAP, FakeX, Fault, x_env
 from publisher.cli import cli
