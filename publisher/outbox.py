@@ -28,11 +28,13 @@ The library API (used by the CLI, the scheduler and :mod:`publisher.publish`):
 =============================================  ===============================================
 ``Outbox.open(path=None)``                      open (create, migrate) the database
 ``add_article(article, translated, threads)``   store a revision and its drafts -> :class:`Ingested`
-``approve / reject / edit / retry / resolve``   what a person does
+``get / thread / history / rows / counts``     read one publication, or list them
+``approve / reject / edit / retry / resolve``   what a person does (``approve_article``: all platforms)
 ``due(platform, now)``                          approved work that could be posted now
 ``claim_next(platform, now, max_posts=)``       take the next due thread that fits a quota
 ``claim / release / schedule``                  take one, give it back, move it in time
 ``posts_since(platform, since, account=)``      posts sent in a window (quota accounting)
+``account_state / block_account / unblock_..``  stopped (auth) and paused (429) accounts
 ``recover(now)``                                settle publications whose process died
 ``begin_post / record_post / record_failure``   the steps :func:`publish_publication` takes
 =============================================  ===============================================
@@ -516,7 +518,7 @@ class Outbox:
         return [_publication(r) for r in self.db.execute(
             f"SELECT {_PUB_COLUMNS} FROM {_PUB_FROM} WHERE p.article_id = ? ORDER BY p.id", (article_id,))]
 
-    def list(self, states: Sequence[str] | None = None, *, platform: str | None = None,
+    def rows(self, states: Sequence[str] | None = None, *, platform: str | None = None,
              limit: int | None = None) -> list[QueueRow]:
         """Publications for listing, oldest first; ``states`` None means all."""
         where, args = [], []  # type: ignore[var-annotated]
