@@ -49,6 +49,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -273,10 +274,12 @@ def ts(value: dt.datetime | None) -> str | None:
     return _aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def from_ts(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+if sys.version_info >= (3, 11):  # fromisoformat reads the "Z" itself: twice as fast
+    def from_ts(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+else:
+    def from_ts(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
 
 
 # --- who is publishing -----------------------------------------------------------------------
@@ -546,7 +549,7 @@ class Outbox:
             when = r[8]
             rows.append(QueueRow(id=r[0], state=r[1], platform=r[2], account=r[3], title=r[4], n_posts=r[5],
                                  posted_count=r[6], approved=bool(r[7]),
-                                 when=dt.datetime.fromisoformat(when[:-1]).replace(tzinfo=UTC) if when else None,
+                                 when=from_ts(when),
                                  attempts=r[9], unknown_index=r[10], note=r[11], path=r[12], revision=r[13]))
         return rows
 
