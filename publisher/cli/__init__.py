@@ -20,6 +20,15 @@ COMMANDS: dict[str, str] = {
     "preview": "preview:preview",
     "models": "models:models",
     "translate": "translate:translate",
+    "queue": "queue:queue",
+    "show": "queue:show",
+    "edit": "queue:edit",
+    "approve": "queue:approve",
+    "reject": "queue:reject",
+    "publish": "queue:publish",
+    "retry": "queue:retry",
+    "resolve": "queue:resolve",
+    "accounts": "accounts:accounts",
 }
 
 
