@@ -121,10 +121,10 @@ def test_only_http_links_are_found_not_mentions_tags_or_bare_domains():
 
 
 def test_from_env_names_each_missing_variable_and_keeps_secrets_out(monkeypatch):
-    with pytest.raises(AuthFailed, match="BLUESKY_HANDLE"):
+    with pytest.raises(ConfigError, match="BLUESKY_HANDLE"):
         BlueskyPlatform.from_env()
     monkeypatch.setenv("BLUESKY_HANDLE", "me.example.com")
-    with pytest.raises(AuthFailed, match="BLUESKY_APP_PASSWORD"):
+    with pytest.raises(ConfigError, match="BLUESKY_APP_PASSWORD"):
         BlueskyPlatform.from_env()
     monkeypatch.setenv("BLUESKY_APP_PASSWORD", "abcd-efgh-ijkl-mnop")
     monkeypatch.setenv("BLUESKY_SERVICE", "ftp://nope")

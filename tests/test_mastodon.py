@@ -179,10 +179,10 @@ def test_connection_refused_is_transient():
 
 def test_from_env_names_missing_variables_and_never_shows_the_token(fake, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
-    with pytest.raises(AuthFailed, match="MASTODON_API_BASE_URL"):
+    with pytest.raises(ConfigError, match="MASTODON_API_BASE_URL"):
         MastodonPlatform.from_env()
     monkeypatch.setenv("MASTODON_API_BASE_URL", fake.base_url)
-    with pytest.raises(AuthFailed, match="MASTODON_ACCESS_TOKEN"):
+    with pytest.raises(ConfigError, match="MASTODON_ACCESS_TOKEN"):
         MastodonPlatform.from_env()
     monkeypatch.setenv("MASTODON_ACCESS_TOKEN", fake.token)
     platform = MastodonPlatform.from_env()

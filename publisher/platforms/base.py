@@ -102,6 +102,8 @@ class Rejected(PostFailed):
 #: platforms stays cheap. The Mastodon and Bluesky adapters add themselves here.
 PLATFORMS: dict[str, str] = {
     "x": "publisher.platforms.x:XPlatform.from_env",
+    "mastodon": "publisher.platforms.mastodon:MastodonPlatform.from_env",
+    "bluesky": "publisher.platforms.bluesky:BlueskyPlatform.from_env",
 }
 
 

@@ -317,10 +317,10 @@ class BlueskyPlatform:
         """Configured from BLUESKY_HANDLE, BLUESKY_APP_PASSWORD and BLUESKY_SERVICE."""
         handle = env_secret("BLUESKY_HANDLE")
         if not handle:
-            raise AuthFailed(NAME, "BLUESKY_HANDLE is not set (the account handle, e.g. name.bsky.social)")
+            raise ConfigError("bluesky: BLUESKY_HANDLE is not set (the account handle, e.g. name.bsky.social)")
         password = env_secret("BLUESKY_APP_PASSWORD")
         if not password:
-            raise AuthFailed(NAME, "BLUESKY_APP_PASSWORD is not set (create an app password in Bluesky's settings)")
+            raise ConfigError("bluesky: BLUESKY_APP_PASSWORD is not set (create an app password in Bluesky's settings)")
         service = env_secret("BLUESKY_SERVICE") or DEFAULT_SERVICE
         return cls(handle, password, service=service, session_path=session_path, **kwargs)
 

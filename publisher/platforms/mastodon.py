@@ -146,10 +146,10 @@ class MastodonPlatform:
         """Configured from MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN and MASTODON_VISIBILITY."""
         base = env_secret("MASTODON_API_BASE_URL")
         if not base:
-            raise AuthFailed(NAME, "MASTODON_API_BASE_URL is not set (the instance, e.g. https://mastodon.social)")
+            raise ConfigError("mastodon: MASTODON_API_BASE_URL is not set (the instance, e.g. https://mastodon.social)")
         token = env_secret("MASTODON_ACCESS_TOKEN")
         if not token:
-            raise AuthFailed(NAME, "MASTODON_ACCESS_TOKEN is not set (create an application with write:statuses "
+            raise ConfigError("mastodon: MASTODON_ACCESS_TOKEN is not set (create an application with write:statuses "
                                    "in the instance's Development settings)")
         kwargs.setdefault("visibility", env_secret("MASTODON_VISIBILITY") or "public")
         return cls(base, token, **kwargs)
