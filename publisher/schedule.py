@@ -777,6 +777,20 @@ def next_slots(schedule: Schedule, after: dt.datetime, *, platforms: Iterable[st
         day += DAY
 
 
+def next_occurrence(zone, days: Sequence[int], wall: dt.time, after: dt.datetime) -> dt.datetime:
+    """The first instant after ``after`` at which local ``wall`` time on one of ``days`` happens."""
+    _aware(after, "after")
+    if not days:
+        raise ValueError("no days")
+    day = after.astimezone(zone).date() - DAY
+    while True:
+        if day.weekday() in days:
+            at = resolve_local(day, wall, zone).at
+            if at > after:
+                return at
+        day += DAY
+
+
 def slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, *,
                   platforms: Iterable[str] | None = None) -> list[Slot]:
     """Slots with ``start < at <= end``."""

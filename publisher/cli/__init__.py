@@ -18,6 +18,8 @@ from .. import __version__
 #: command name -> "module:attribute" (module relative to publisher.cli)
 COMMANDS: dict[str, str] = {
     "preview": "preview:preview",
+    "run": "run:run",
+    "schedule": "run:schedule_cmd",
 }
 
 

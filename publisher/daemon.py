@@ -1,0 +1,927 @@
+"""`publisher run`: watch the sources, and post approved threads in the schedule's slots.
+
+The database is the source of truth; APScheduler is only the clock that wakes us up.
+
+* An interval job (every ``scan_every``) reloads schedule.yaml when it changed, scans the
+  sources for new or changed article files and ingests them, and checks for slots that came
+  due (missed ones included).
+* One job per configured slot time fires at that slot (the trigger uses this module's own slot
+  arithmetic, so the daylight-saving rules of :mod:`publisher.schedule` hold) and runs
+  :meth:`Daemon.tick`.
+
+What a tick does for a platform is decided from the database alone: the **slot ledger** (table
+``schedule_slots``, one row per slot handled, written BEFORE anything is claimed) says which
+slots were already handled, so a slot is used at most once however many times a tick runs, by
+the daemon, by ``--once`` from cron, or after a restart. Missed slots follow ``misfire``:
+catch up one, or skip; never a burst.
+
+Safety:
+
+* A lock (an exclusive ``fcntl`` lock on ``<database>.lock``) keeps two runs on one database
+  from both posting; ``--once`` takes it too.
+* SIGTERM/SIGINT stop cleanly: no new work starts, a thread being posted stops after the post
+  in flight (the publisher is asked through ``should_stop``), and what is left is in a state the
+  next start resolves (the outbox resumes a partly posted thread at its first unposted post).
+
+The outbox and the ingest pipeline are reached through the small interfaces below
+(:class:`ScheduleStore`, :data:`PublishFn`, :data:`IngestFn`), so tests pass fakes and the real
+adapters live in :func:`build_daemon`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
+
+from .errors import PublisherError
+from .schedule import (
+    DAY,
+    UTC,
+    DuePlan,
+    Schedule,
+    ScheduleError,
+    Slot,
+    Source,
+    load_schedule,
+    next_occurrence,
+    next_slots,
+    plan_due,
+    quota_frees_at,
+    remaining_quota,
+    slots_between,
+)
+
+log = logging.getLogger("publisher.daemon")
+
+#: How far back a tick looks for missed slots when the ledger is older than that (or empty).
+MAX_LOOKBACK = dt.timedelta(days=7)
+
+
+# --- what the daemon needs from the rest of publisher -----------------------------------------
+
+
+@dataclass(frozen=True)
+class QueuedThread:
+    """An approved publication waiting for a slot (or an interrupted one to finish)."""
+
+    publication_id: int | str
+    platform: str
+    posts: int
+    """Posts it will still send: the whole thread, or what is left of an interrupted one."""
+    thread_id: int | str | None = None
+    article_id: int | str | None = None
+    title: str = ""
+
+    def ids(self) -> str:
+        """Ids for log lines: article, thread, publication."""
+        return f"article {self.article_id} thread {self.thread_id} publication {self.publication_id}"
+
+
+@dataclass(frozen=True)
+class PostingAccount:
+    """Which account a platform posts through, and the NAMES of its credential variables."""
+
+    platform: str
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    state: str
+    """The publication's state afterwards: posted, failed, needs_attention, publishing (stopped
+    between posts, to be resumed), or another outbox state."""
+    posts_sent: int = 0
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What ingesting one file did (the outbox's answer, reduced to what is logged)."""
+
+    status: str
+    """new, revised, unchanged or failed."""
+    article_id: int | str | None = None
+    thread_ids: tuple[int | str, ...] = ()
+    approved: bool = False
+    detail: str = ""
+
+
+class ScheduleStore(Protocol):
+    """The outbox, as the scheduler sees it."""
+
+    def post_times(self, platform: str, since: dt.datetime) -> Sequence[dt.datetime]:
+        """Instants (aware) of posts made on ``platform`` after ``since``, by the daemon or by hand."""
+        ...
+
+    def approved(self, platform: str) -> Sequence[QueuedThread]:
+        """Approved publications for ``platform`` waiting for a slot, in the order to post them."""
+        ...
+
+    def claim(self, publication_id: int | str, slot_at: dt.datetime, now: dt.datetime) -> bool:
+        """Approved -> scheduled for ``slot_at``, atomically; False if it is no longer approved."""
+        ...
+
+    def interrupted(self, platform: str) -> Sequence[QueuedThread]:
+        """Publications a previous run claimed or started but did not finish (resumable)."""
+        ...
+
+
+PublishFn = Callable[[QueuedThread, PostingAccount, Callable[[], bool]], PublishResult]
+"""Publish (or resume) one claimed publication; the callable says when to stop between posts."""
+
+IngestFn = Callable[[Path, Source, dt.datetime], IngestResult]
+"""Ingest one article file found in a source (drafts, or approved when the source says so)."""
+
+
+# --- clocks ----------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current instant, aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(UTC)
+
+
+class ShiftedClock:
+    """Time that starts at ``start`` and runs at the speed of the real clock (``--now``)."""
+
+    def __init__(self, start: dt.datetime):
+        self._start = start.astimezone(UTC)
+        self._anchor = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._anchor)
+
+
+class ManualClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: dt.datetime):
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        self._now = when.astimezone(UTC)
+
+    def advance(self, **kwargs: float) -> dt.datetime:
+        self._now += dt.timedelta(**kwargs)
+        return self._now
+
+
+# --- the lock --------------------------------------------------------------------------------
+
+
+class LockHeld(PublisherError):
+    """Another `publisher run` is working on the same database."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class DaemonLock:
+    """An exclusive lock next to the database, held while a run may post.
+
+    ``fcntl.flock`` on ``<database>.lock``: the kernel releases it when the process dies, so a
+    crash never leaves a stale lock behind. The file holds the owner's pid for messages.
+    """
+
+    def __init__(self, db: Path):
+        self.path = Path(str(db) + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> "DaemonLock":
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            try:
+                owner = os.read(fd, 64).decode(errors="replace").strip() or "?"
+            finally:
+                os.close(fd)
+            raise LockHeld(f"another publisher run (pid {owner}) is using {self.path.with_suffix('')}; "
+                           "only one may post at a time") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        import fcntl
+
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> "DaemonLock":
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --- the slot ledger -------------------------------------------------------------------------
+
+
+def _iso(instant: dt.datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _from_iso(text: str) -> dt.datetime:
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    platform: str
+    slot_at: dt.datetime
+    handled_at: dt.datetime
+    outcome: str
+    publication_id: str | None
+    detail: str
+
+
+class SlotLedger:
+    """Which slots were handled, in the queue database (table ``schedule_slots``).
+
+    A row is written before a slot's thread is claimed, so a slot can never be used twice;
+    a crash between the row and the claim costs one slot, never a duplicate post.
+    """
+
+    SCHEMA = """
+        CREATE TABLE IF NOT EXISTS schedule_slots (
+            platform TEXT NOT NULL,
+            slot_at TEXT NOT NULL,
+            handled_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            publication_id TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (platform, slot_at)
+        )
+    """
+
+    def __init__(self, db: Path):
+        self.db = Path(db)
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute(self.SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+
+    def last(self, platform: str) -> dt.datetime | None:
+        """The latest slot handled for ``platform``."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT max(slot_at) FROM schedule_slots WHERE platform = ?", (platform,)).fetchone()
+        return _from_iso(row[0]) if row and row[0] else None
+
+    def begin(self, platform: str, slot_at: dt.datetime, now: dt.datetime) -> bool:
+        """Take a slot; False when it was already taken."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO schedule_slots (platform, slot_at, handled_at, outcome) VALUES (?, ?, ?, ?)",
+                (platform, _iso(slot_at), _iso(now), "started"))
+            return cur.rowcount == 1
+
+    def finish(self, platform: str, slot_at: dt.datetime, outcome: str, *, publication_id: object = None,
+               detail: str = "") -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "UPDATE schedule_slots SET outcome = ?, publication_id = coalesce(?, publication_id), detail = ? "
+                "WHERE platform = ? AND slot_at = ?",
+                (outcome, None if publication_id is None else str(publication_id), detail, platform, _iso(slot_at)))
+
+    def record(self, platform: str, slot_at: dt.datetime, now: dt.datetime, outcome: str, detail: str = "") -> bool:
+        """Take a slot and close it at once (missed, skipped...); False when already taken."""
+        with self._connect() as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO schedule_slots (platform, slot_at, handled_at, outcome, detail) "
+                "VALUES (?, ?, ?, ?, ?)", (platform, _iso(slot_at), _iso(now), outcome, detail))
+            return cur.rowcount == 1
+
+    def rows(self, platform: str | None = None) -> list[LedgerRow]:
+        query = "SELECT platform, slot_at, handled_at, outcome, publication_id, detail FROM schedule_slots"
+        args: tuple = ()
+        if platform:
+            query += " WHERE platform = ?"
+            args = (platform,)
+        with self._connect() as conn:
+            found = conn.execute(query + " ORDER BY slot_at, platform", args).fetchall()
+        return [LedgerRow(p, _from_iso(s), _from_iso(h), o, pid, d) for p, s, h, o, pid, d in found]
+
+
+# --- schedule.yaml, reloaded when it changes ---------------------------------------------------
+
+
+class ScheduleWatcher:
+    """Holds the current schedule; :meth:`poll` reloads it when the file changed.
+
+    A changed file that does not validate is reported (once per version) and the previous
+    schedule stays in force.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._stamp = self._stat()
+        self.schedule: Schedule = load_schedule(self.path)
+        self._bad_stamp: tuple | None = None
+
+    def _stat(self) -> tuple | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+    def poll(self) -> bool:
+        """Reload if the file changed; True when a new schedule took effect."""
+        stamp = self._stat()
+        if stamp == self._stamp or stamp == self._bad_stamp:
+            return False
+        if stamp is None:
+            self._bad_stamp = None
+            log.error("%s: the schedule file disappeared; keeping the previous schedule", self.path)
+            self._stamp = None
+            return False
+        try:
+            new = load_schedule(self.path)
+        except ScheduleError as exc:
+            self._bad_stamp = stamp
+            for problem in exc.problems:
+                log.error("%s (keeping the previous schedule)", problem)
+            return False
+        self._stamp, self._bad_stamp = stamp, None
+        self.schedule = new
+        log.info("schedule reloaded from %s", self.path)
+        return True
+
+
+# --- scanning the sources ----------------------------------------------------------------------
+
+
+class SourceScanner:
+    """Finds article files that are new or changed since the last scan of this process.
+
+    A file is offered to ingest once per version (size and modification time); the ingest step
+    itself recognises content it already has, so a restart re-offering every file is harmless.
+    A file modified less than ``settle`` seconds ago may still be being written: it waits for the
+    next scan.
+    """
+
+    def __init__(self, settle: float = 2.0):
+        self.settle = settle
+        self._seen: dict[Path, tuple[int, int]] = {}
+
+    def changed(self, schedule: Schedule) -> list[tuple[Path, Source]]:
+        from .ingest import ARTICLE_SUFFIXES
+
+        found: list[tuple[Path, Source]] = []
+        now = time.time()
+        for source in schedule.sources:
+            folder = schedule.source_dir(source)
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.rglob("*")):
+                rel = path.relative_to(folder)
+                if any(part.startswith(".") for part in rel.parts) or path.name.endswith(".en.md"):
+                    continue
+                if path.suffix.lower() not in ARTICLE_SUFFIXES or not path.is_file():
+                    continue
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                stamp = (st.st_mtime_ns, st.st_size)
+                if self._seen.get(path) == stamp or now - st.st_mtime < self.settle:
+                    continue
+                found.append((path, source))
+        return found
+
+    def done(self, path: Path) -> None:
+        """Remember the file's current version as handled (ingested, or reported as bad)."""
+        try:
+            st = path.stat()
+        except OSError:
+            return
+        self._seen[path] = (st.st_mtime_ns, st.st_size)
+
+
+# --- the daemon ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotOutcome:
+    """What happened in one slot (also one ledger row and one log line)."""
+
+    platform: str
+    slot: Slot | None
+    """None for an interrupted thread that was resumed outside any slot."""
+    outcome: str
+    """posted, failed, needs_attention, publishing (stopped midway), idle (nothing approved),
+    quota, min_gap, quiet, credentials, disabled, missed, error."""
+    publication: QueuedThread | None = None
+    detail: str = ""
+    late: bool = False
+
+
+def _local(instant: dt.datetime, schedule: Schedule) -> str:
+    return instant.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def choose(candidates: Sequence[QueuedThread], remaining: int | None) -> QueuedThread | None:
+    """The first queued thread whose WHOLE thread fits the remaining quota (None: no quota)."""
+    for candidate in candidates:
+        if remaining is None or candidate.posts <= remaining:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a slot at ``at`` does: post ``item``, or why not (quiet, min_gap, idle, quota)."""
+
+    outcome: str
+    item: QueuedThread | None = None
+    detail: str = ""
+
+
+def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Sequence[dt.datetime],
+           candidates: Sequence[QueuedThread]) -> Decision:
+    """The slot rules, shared by the daemon and the `publisher schedule` forecast.
+
+    Nothing in the quiet hours; nothing within ``min_gap`` of the account's last post; else the
+    first approved thread whose whole thread fits the quota left in the rolling 24 hours.
+    """
+    if schedule.is_quiet(at):
+        return Decision("quiet", detail=f"quiet hours {schedule.quiet_hours}")
+    recent = sorted(t for t in post_times if t <= at)
+    gap = schedule.gap_for(platform)
+    if gap and recent and at - recent[-1] < gap:
+        return Decision("min_gap", detail=f"last post {_ago(at - recent[-1])} before, min_gap {_ago(gap)}")
+    if not candidates:
+        return Decision("idle", detail="nothing approved")
+    quota = schedule.quota_for(platform)
+    remaining = remaining_quota(quota, recent, at)
+    item = choose(candidates, remaining)
+    if item is not None:
+        return Decision("post", item)
+    first = candidates[0]
+    frees = quota_frees_at(quota, recent, at, first.posts)
+    return Decision("quota", detail=(
+        f"next thread {first.thread_id} needs {first.posts} posts, {remaining} of {quota} left"
+        + (f" (enough from {_local(frees, schedule)})" if frees else
+           " (more than the daily quota: it can never be posted whole)")))
+
+
+@dataclass(frozen=True)
+class PlannedSlot:
+    """A coming slot and what it is expected to do, for `publisher schedule`."""
+
+    slot: Slot
+    outcome: str
+    """post, quiet, min_gap, idle, quota, credentials."""
+    item: QueuedThread | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    platform: str
+    account: str
+    quota: int | None
+    used: int
+    remaining: int | None
+    missing_env: tuple[str, ...] = ()
+
+
+def quota_status(schedule: Schedule, store: ScheduleStore, now: dt.datetime,
+                 environ: dict[str, str] | None = None) -> list[QuotaStatus]:
+    """Posts used and left in the rolling 24 hours, per posting account."""
+    out = []
+    for platform in schedule.platforms:
+        found = schedule.account_for(platform)
+        if found is None:
+            continue
+        times = [t for t in store.post_times(platform, now - DAY) if t <= now]
+        quota = schedule.quota_for(platform)
+        out.append(QuotaStatus(platform, found[0], quota, len(times), remaining_quota(quota, times, now),
+                               tuple(schedule.missing_credentials(platform, environ))))
+    return out
+
+
+def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: dt.datetime,
+             environ: dict[str, str] | None = None) -> list[PlannedSlot]:
+    """The coming slots in (now, until] and the thread each would take, if nothing changes.
+
+    Simulates the daemon: each assigned thread uses quota from its slot on, for 24 hours.
+    """
+    planned: list[PlannedSlot] = []
+    queues = {p: list(store.approved(p)) for p in schedule.active_platforms()}
+    times = {p: list(store.post_times(p, now - DAY)) for p in queues}
+    missing = {p: schedule.missing_credentials(p, environ) for p in queues}
+    for slot in next_slots(schedule, now, until=until):
+        p = slot.platform
+        if missing[p]:
+            planned.append(PlannedSlot(slot, "credentials", detail="missing environment variable "
+                                                                   + ", ".join(missing[p])))
+            continue
+        decision = decide(schedule, p, slot.at, times[p], queues[p])
+        if decision.item is not None:
+            queues[p].remove(decision.item)
+            times[p].extend([slot.at] * decision.item.posts)
+        planned.append(PlannedSlot(slot, decision.outcome, decision.item, decision.detail))
+    return planned
+
+
+class Daemon:
+    """The scheduler's decisions, independent of APScheduler: :meth:`tick` and :meth:`scan`."""
+
+    def __init__(self, *, watcher: ScheduleWatcher, store: ScheduleStore, publish: PublishFn,
+                 ingest: IngestFn | None, ledger: SlotLedger, clock: Clock | None = None,
+                 scanner: SourceScanner | None = None, environ: dict[str, str] | None = None):
+        self.watcher = watcher
+        self.store = store
+        self.publish = publish
+        self.ingest = ingest
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+        self.scanner = scanner or SourceScanner()
+        self.environ = environ
+        self.stopping = threading.Event()
+        self._work = threading.Lock()  # one piece of work at a time: scans and slots never overlap
+
+    @property
+    def schedule(self) -> Schedule:
+        return self.watcher.schedule
+
+    # --- sources ---
+
+    def scan(self) -> list[IngestResult]:
+        """Ingest new or changed files from every source; one bad file never stops the others."""
+        if self.ingest is None:
+            return []
+        results: list[IngestResult] = []
+        with self._work:
+            for path, source in self.scanner.changed(self.schedule):
+                if self.stopping.is_set():
+                    break
+                try:
+                    result = self.ingest(path, source, self.clock.now())
+                except PublisherError as exc:
+                    result = IngestResult("failed", detail=str(exc))
+                except Exception as exc:  # a bug; report it and go on with the other files
+                    log.exception("ingest %s: internal error %s: %s", path, type(exc).__name__, exc) \
+                        if os.environ.get("PUBLISHER_DEBUG") else \
+                        log.error("ingest %s: internal error %s: %s", path, type(exc).__name__, exc)
+                    result = IngestResult("failed", detail=f"internal error {type(exc).__name__}")
+                self.scanner.done(path)
+                results.append(result)
+                self._log_ingest(path, result)
+        return results
+
+    def _log_ingest(self, path: Path, result: IngestResult) -> None:
+        threads = ",".join(str(t) for t in result.thread_ids) or "-"
+        if result.status == "failed":
+            log.error("ingest %s: %s", path, result.detail)
+        elif result.status == "unchanged":
+            log.debug("ingest %s: unchanged (article %s)", path, result.article_id)
+        else:
+            log.info("ingest %s: %s article %s threads %s%s%s", path, result.status, result.article_id, threads,
+                     " approved" if result.approved else " waiting for approval",
+                     f" ({result.detail})" if result.detail else "")
+
+    # --- slots ---
+
+    def resume_interrupted(self) -> list[SlotOutcome]:
+        """Finish threads a previous run claimed or left halfway (before any new slot is used)."""
+        outcomes = []
+        with self._work:
+            for platform in self.schedule.active_platforms():
+                for item in self.store.interrupted(platform):
+                    if self.stopping.is_set():
+                        return outcomes
+                    account = self._account(platform)
+                    if account is None:
+                        continue
+                    log.info("%s: resuming interrupted %s (%d posts left)", platform, item.ids(), item.posts)
+                    result = self._publish(item, account)
+                    log.log(logging.INFO if result.state == "posted" else logging.WARNING,
+                            "%s: resumed %s: %s, %d posts sent%s", platform, item.ids(), result.state,
+                            result.posts_sent, f"; {result.detail}" if result.detail else "")
+                    outcomes.append(SlotOutcome(platform, None, result.state, item, result.detail))
+        return outcomes
+
+    def tick(self, platforms: Iterable[str] | None = None) -> list[SlotOutcome]:
+        """Handle every slot that is due now (misfire policy applied), for all or some platforms."""
+        outcomes: list[SlotOutcome] = []
+        with self._work:
+            schedule = self.schedule
+            names = list(platforms) if platforms is not None else schedule.active_platforms()
+            for platform in names:
+                if self.stopping.is_set():
+                    break
+                if platform not in schedule.active_platforms():
+                    continue
+                now = self.clock.now()
+                last = self.ledger.last(platform)
+                start = max(last, now - MAX_LOOKBACK) if last else now - schedule.misfire_grace
+                due = slots_between(schedule, start, now, platforms=[platform])
+                plan = plan_due(due, now, policy=schedule.misfire, grace=schedule.misfire_grace)
+                outcomes.extend(self._carry_out(platform, plan, now))
+        return outcomes
+
+    def _carry_out(self, platform: str, plan: DuePlan, now: dt.datetime) -> list[SlotOutcome]:
+        schedule = self.schedule
+        outcomes: list[SlotOutcome] = []
+        if plan.run is not None and plan.late and schedule.is_quiet(now):
+            # A catch-up waits for the end of the quiet hours (unless a newer slot comes first).
+            log.info("%s: slot %s was missed; catching up after the quiet hours (%s)", platform,
+                     _local(plan.run.at, schedule), schedule.quiet_hours)
+            missed = [s for s in plan.missed]
+            plan = DuePlan(None, False, ())
+        else:
+            missed = list(plan.missed)
+        for slot in missed:
+            if self.ledger.record(platform, slot.at, now, "missed",
+                                  f"missed by {_ago(now - slot.at)}; policy {schedule.misfire}"):
+                outcomes.append(SlotOutcome(platform, slot, "missed"))
+                log.warning("%s: slot %s missed (%s late), not posted: misfire policy %s", platform,
+                            _local(slot.at, schedule), _ago(now - slot.at), schedule.misfire)
+        if plan.run is not None:
+            outcome = self._run_slot(platform, plan.run, now, plan.late)
+            if outcome is not None:
+                outcomes.append(outcome)
+        return outcomes
+
+    def _account(self, platform: str) -> PostingAccount | None:
+        found = self.schedule.account_for(platform)
+        if found is None:
+            return None
+        return PostingAccount(platform, found[0], self.schedule.credential_env(platform))
+
+    def _run_slot(self, platform: str, slot: Slot, now: dt.datetime, late: bool) -> SlotOutcome | None:
+        schedule = self.schedule
+        when = _local(slot.at, schedule) + (f" (caught up {_ago(now - slot.at)} late)" if late else "")
+        if not self.ledger.begin(platform, slot.at, now):
+            return None
+
+        def close(outcome: str, detail: str = "", item: QueuedThread | None = None, level=logging.INFO) -> SlotOutcome:
+            self.ledger.finish(platform, slot.at, outcome, publication_id=item.publication_id if item else None,
+                               detail=detail)
+            log.log(level, "%s: slot %s: %s%s%s", platform, when, outcome,
+                    f" {item.ids()}" if item else "", f": {detail}" if detail else "")
+            return SlotOutcome(platform, slot, outcome, item, detail, late)
+
+        account = self._account(platform)
+        if account is None:
+            return close("disabled", "no enabled account")
+        missing = schedule.missing_credentials(platform, self.environ)
+        if missing:
+            return close("credentials", "missing environment variable " + ", ".join(missing), level=logging.ERROR)
+        recent = list(self.store.post_times(platform, now - DAY))
+        candidates = list(self.store.approved(platform))
+        while True:
+            decision = decide(schedule, platform, now, recent, candidates)
+            if decision.item is None:
+                return close(decision.outcome, decision.detail,
+                             level=logging.WARNING if decision.outcome == "quota" else logging.INFO)
+            item = decision.item
+            if self.store.claim(item.publication_id, slot.at, now):
+                break
+            candidates.remove(item)  # approval withdrawn meanwhile: take the next one
+        remaining = remaining_quota(schedule.quota_for(platform), recent, now)
+        self.ledger.finish(platform, slot.at, "claimed", publication_id=item.publication_id)
+        log.info("%s: slot %s: publishing %s (%d posts, %s left of quota)", platform, when, item.ids(), item.posts,
+                 "no" if remaining is None else remaining)
+        result = self._publish(item, account)
+        return close(result.state, f"{result.posts_sent} posts sent" + (f"; {result.detail}" if result.detail else ""),
+                     item, level=logging.INFO if result.state == "posted" else logging.WARNING)
+
+    def _publish(self, item: QueuedThread, account: PostingAccount) -> PublishResult:
+        try:
+            return self.publish(item, account, self.stopping.is_set)
+        except PublisherError as exc:
+            return PublishResult("error", 0, _scrub(str(exc), account, self.environ))
+        except Exception as exc:  # a bug: the outbox keeps the publication's state; next start resolves
+            message = _scrub(f"internal error {type(exc).__name__}: {exc}", account, self.environ)
+            if os.environ.get("PUBLISHER_DEBUG"):
+                log.exception("%s: %s", item.ids(), message)
+            return PublishResult("error", 0, message)
+
+    # --- one pass, for --once ---
+
+    def run_once(self) -> "OnceReport":
+        """Everything due now: reload, finish interrupted threads, scan sources, handle due slots."""
+        self.watcher.poll()
+        resumed = self.resume_interrupted()
+        ingested = self.scan()
+        slots = self.tick()
+        return OnceReport(resumed=tuple(resumed), ingested=tuple(ingested), slots=tuple(slots))
+
+    # --- the long-running loop ---
+
+    def serve(self, stop: threading.Event | None = None) -> None:
+        """Run until ``stop`` is set (by SIGTERM/SIGINT in :func:`serve_forever`)."""
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        stop = stop or self.stopping
+        scheduler = BackgroundScheduler(
+            timezone=UTC, executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+
+        def scan_job() -> None:
+            if self.watcher.poll():
+                self._install_slot_jobs(scheduler)
+                scheduler.reschedule_job("scan", trigger=IntervalTrigger(
+                    seconds=self.schedule.scan_every.total_seconds(), timezone=UTC))
+            self.scan()
+            self.tick()
+
+        def slot_job(platform: str) -> None:
+            if self.watcher.poll():
+                self._install_slot_jobs(scheduler)
+            self.tick([platform])
+
+        self._slot_job = slot_job
+        schedule = self.schedule
+        log.info("publisher run: %s, zone %s, %d slot jobs, scanning %d sources every %s", self.watcher.path,
+                 schedule.timezone, sum(len(r.times) for p in schedule.active_platforms()
+                                        for r in schedule.platforms[p].slots),
+                 len(schedule.sources), _ago(schedule.scan_every))
+        for platform in schedule.platforms:
+            missing = schedule.missing_credentials(platform, self.environ) if platform in schedule.active_platforms() else []
+            if missing:
+                log.error("%s: missing environment variable %s: its slots will not post", platform, ", ".join(missing))
+        self.resume_interrupted()
+        scan_job()
+        scheduler.add_job(scan_job, IntervalTrigger(seconds=schedule.scan_every.total_seconds(), timezone=UTC),
+                          id="scan", name="scan sources")
+        self._install_slot_jobs(scheduler)
+        scheduler.start()
+        try:
+            while not stop.wait(0.5):
+                pass
+        finally:
+            self.stopping.set()
+            log.info("stopping: waiting for the work in flight")
+            scheduler.shutdown(wait=True)
+            log.info("stopped")
+
+    def _install_slot_jobs(self, scheduler) -> None:
+        for job in scheduler.get_jobs():
+            if job.id.startswith("slot:"):
+                job.remove()
+        schedule = self.schedule
+        offset = self.clock.now() - dt.datetime.now(UTC)
+        for platform in schedule.active_platforms():
+            for i, rule in enumerate(schedule.platforms[platform].slots):
+                for wall in rule.times:
+                    trigger = make_slot_trigger(schedule.zone, rule.days, wall, offset)
+                    scheduler.add_job(self._slot_job, trigger, args=[platform],
+                                      id=f"slot:{platform}:{i}:{wall.isoformat()}",
+                                      name=f"{platform} {rule.describe()}")
+
+
+@dataclass(frozen=True)
+class OnceReport:
+    resumed: tuple[SlotOutcome, ...]
+    ingested: tuple[IngestResult, ...]
+    slots: tuple[SlotOutcome, ...]
+
+
+def _ago(delta: dt.timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
+    return f"{hours // 24}d{hours % 24}h"
+
+
+def _scrub(text: str, account: PostingAccount, environ: dict[str, str] | None) -> str:
+    """Remove any credential value of ``account`` that found its way into a message."""
+    env = environ if environ is not None else os.environ
+    for name in account.env.values():
+        value = env.get(name, "")
+        if len(value) >= 4:
+            text = text.replace(value, "***")
+    return text
+
+
+# --- APScheduler trigger -----------------------------------------------------------------------
+
+
+def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timedelta = dt.timedelta(0)):
+    """An APScheduler trigger firing at local ``wall`` time on ``days``, by our DST rules.
+
+    APScheduler's CronTrigger has its own idea of nonexistent and repeated local times; this
+    one asks :func:`publisher.schedule.next_occurrence`. ``offset`` maps the daemon's clock to
+    the real one (non-zero only when started with ``--now``).
+    """
+    from apscheduler.triggers.base import BaseTrigger
+
+    class SlotTrigger(BaseTrigger):
+        def get_next_fire_time(self, previous_fire_time, now):
+            after = (previous_fire_time if previous_fire_time is not None
+                     else now - dt.timedelta(microseconds=1)) + offset
+            return next_occurrence(zone, days, wall, after.astimezone(UTC)) - offset
+
+        def __str__(self) -> str:
+            return f"slot[{','.join(str(d) for d in days)} {wall.isoformat()}]"
+
+    return SlotTrigger()
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """One line per action on stderr."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s publisher %(levelname)s %(message)s",
+                                           datefmt="%Y-%m-%dT%H:%M:%S%z"))
+    root = logging.getLogger("publisher")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def serve_forever(daemon: Daemon) -> None:
+    """Run the daemon until SIGTERM or SIGINT; the second signal is only acknowledged."""
+    import signal
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame) -> None:
+        if stop.is_set():
+            log.warning("%s again: still waiting for the post in flight", signal.Signals(signum).name)
+            return
+        log.info("%s received: finishing the post in flight, then stopping", signal.Signals(signum).name)
+        daemon.stopping.set()
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        daemon.serve(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# --- the real parts ----------------------------------------------------------------------------
+
+
+def _components(db: Path):
+    """The outbox store, publish and ingest functions for ``db`` (wired to publisher.outbox)."""
+    from .errors import ConfigError
+
+    raise ConfigError("this build of publisher has no outbox yet: `publisher run` cannot post")
+
+
+@contextmanager
+def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
+    """The queue database as a :class:`ScheduleStore` (read-only use is fine without the lock)."""
+    from .config import Paths
+
+    store, _, _ = _components(db or Paths.from_env().db)
+    yield store
+
+
+@contextmanager
+def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | None = None,
+                 settle: float = 2.0) -> Iterator[Daemon]:
+    """A Daemon on the real database, holding the lock for as long as the block runs."""
+    from .config import Paths
+
+    db = db or Paths.from_env().db
+    watcher = ScheduleWatcher(schedule_path)
+    with DaemonLock(db):
+        store, publish, ingest = _components(db)
+        yield Daemon(watcher=watcher, store=store, publish=publish, ingest=ingest, ledger=SlotLedger(db),
+                     clock=clock, scanner=SourceScanner(settle))
