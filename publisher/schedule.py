@@ -194,10 +194,10 @@ def looks_like_secret(value: str) -> bool:
     if not _ENV_NAME_RE.match(value):
         return True
     # Upper-case tokens exist too: long runs without separators, or many digits, are not names.
-    if len(value) >= 24 and "_" not in value:
+    if len(value) >= 16 and "_" not in value:
         return True
     digits = sum(c.isdigit() for c in value)
-    return len(value) >= 16 and digits * 3 >= len(value)
+    return len(value) >= 12 and digits * 3 >= len(value)
 
 
 # --- the schema ------------------------------------------------------------------------------
