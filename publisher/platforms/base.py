@@ -92,3 +92,31 @@ class AuthFailed(PostFailed):
 
 class Rejected(PostFailed):
     """The platform refused this content permanently."""
+
+
+# --- which platforms exist -------------------------------------------------------------------
+
+#: Platform name -> "module:factory". The factory takes no arguments, reads its settings from
+#: the environment and returns a ready Platform, or raises ConfigError naming what is missing
+#: (names of variables only, never values). Modules are imported only when used, so listing
+#: platforms stays cheap. The Mastodon and Bluesky adapters add themselves here.
+PLATFORMS: dict[str, str] = {
+    "x": "publisher.platforms.x:XPlatform.from_env",
+}
+
+
+def platform_from_env(name: str) -> Platform:
+    """The adapter for ``name``, configured from the environment (or ``.env``)."""
+    import importlib
+
+    from ..errors import ConfigError
+
+    try:
+        target = PLATFORMS[name]
+    except KeyError:
+        raise ConfigError(f"unknown platform {name!r}; known: {', '.join(sorted(PLATFORMS))}") from None
+    module_name, attr = target.split(":")
+    factory: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        factory = getattr(factory, part)
+    return factory()

@@ -1,0 +1,278 @@
+"""X (Twitter): tweepy's v2 ``Client`` with OAuth 1.0a user context.
+
+Credentials come only from the environment (or ``.env``): ``X_API_KEY``, ``X_API_SECRET``,
+``X_ACCESS_TOKEN``, ``X_ACCESS_TOKEN_SECRET`` (the app's consumer key and secret and the
+account's access token and secret, with read and write permission). They are held in memory,
+never logged, stored or printed; tweepy's and oauthlib's debug logs (which print the signed
+``Authorization`` header) are kept quiet.
+
+How each failure is classified (what the publisher then does is in :mod:`publisher.outbox`):
+
+================================================  ===========================================
+429 (window, or the ``x-user-limit-24hour-*`` /   :class:`RateLimited` with the reset time
+``x-app-limit-24hour-*`` daily caps at 0)         (``daily`` when a 24-hour cap is spent)
+500, 503; connection refused / DNS / TLS          :class:`Transient`: nothing was sent
+verification, connect timeout
+read timeout, connection reset or closed after    :class:`OutcomeUnknown`: the post may exist
+sending, 502/504 (a gateway gave up waiting),
+2xx without an id, 403 "duplicate content"
+401; 403 about permissions, suspension or         :class:`AuthFailed`: stop the account
+anything else unexpected
+400, 404, 403 replying to a deleted post          :class:`Rejected`
+================================================  ===========================================
+
+tweepy sends requests without a timeout and the requests library never retries a request
+that reached the server; here every request has a connect and a read timeout and is made
+exactly once. X has no idempotency key: the publisher's state machine is what prevents
+duplicates, and X's own duplicate check is a last line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError
+from .base import Account, AuthFailed, OutcomeUnknown, PostFailed, PostRef, RateLimited, Rejected, Transient
+
+if TYPE_CHECKING:
+    import requests
+    import tweepy
+
+ENV_VARS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+API_HOST = "https://api.twitter.com"
+DEFAULT_TIMEOUT = (5.0, 30.0)
+"""Seconds to connect, seconds to wait for the answer once the request is sent."""
+
+_STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[^/]+|i(?:/web)?)/status(?:es)?/(\d+)")
+
+
+def parse_post_id(value: str) -> str | None:
+    """A tweet id from an id or a post link (x.com or twitter.com); None when it is neither."""
+    value = value.strip()
+    if value.isdigit():
+        return value
+    match = _STATUS_URL.match(value)
+    return match.group(1) if match else None
+
+
+def post_url(post_id: str) -> str:
+    return f"https://x.com/i/status/{post_id}"
+
+
+class XPlatform:
+    """Posts to one X account. Construct with :meth:`from_env`; nothing connects until used."""
+
+    name = "x"
+
+    def __init__(self, api_key: str, api_secret: str, access_token: str, access_token_secret: str, *,
+                 timeout: tuple[float, float] = DEFAULT_TIMEOUT):
+        self._credentials = (api_key, api_secret, access_token, access_token_secret)
+        self.timeout = timeout
+        self._client: "tweepy.Client | None" = None
+
+    def __repr__(self) -> str:
+        return "XPlatform(<credentials from the environment>)"
+
+    @classmethod
+    def from_env(cls, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> "XPlatform":
+        """Read the four credentials from the environment; ConfigError names the missing ones."""
+        from ..config import env_secret
+
+        values = {name: env_secret(name) for name in ENV_VARS}
+        missing = [name for name, value in values.items() if not value]
+        if missing:
+            raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")
+        return cls(*values.values(), timeout=timeout)  # type: ignore[arg-type]
+
+    @property
+    def client(self) -> "tweepy.Client":
+        """The tweepy client (created on first use: importing tweepy is slow)."""
+        if self._client is None:
+            import requests
+            import tweepy
+
+            _quiet_secret_loggers()
+            key, secret, token, token_secret = self._credentials
+            client = tweepy.Client(consumer_key=key, consumer_secret=secret, access_token=token,
+                                   access_token_secret=token_secret, return_type=requests.Response,
+                                   wait_on_rate_limit=False)
+            client.session = _session(self.timeout)
+            self._client = client
+        return self._client
+
+    def check(self) -> Account:
+        """``GET /2/users/me``: proves the credentials work, posts nothing."""
+        try:
+            response = self.client.get_me(user_auth=True)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            if isinstance(failure, OutcomeUnknown):  # a read cannot have posted anything
+                failure = Transient(self.name, str(failure).removeprefix("x: "))
+            raise failure from exc
+        try:
+            data = response.json()["data"]
+            return Account(platform=self.name, handle="@" + str(data["username"]), id=str(data["id"]))
+        except (ValueError, KeyError, TypeError):
+            raise Transient(self.name, f"unexpected answer to the credentials check ({response.status_code})") from None
+
+    def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
+             idempotency_key: str) -> PostRef:
+        """``POST /2/tweets``, as a reply to ``reply_to`` when given (X has no idempotency key)."""
+        try:
+            response = self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to.id if reply_to else None,
+                                                user_auth=True)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+        try:
+            tweet_id = str(response.json()["data"]["id"])
+        except (ValueError, KeyError, TypeError):
+            raise OutcomeUnknown(self.name, f"X answered {response.status_code} without a post id; "
+                                            "the post may exist") from None
+        return PostRef(id=tweet_id, url=post_url(tweet_id), extra=_daily_quota(response.headers))
+
+
+def _session(timeout: tuple[float, float]) -> "requests.Session":
+    """A requests session that gives every request ``timeout`` and never retries one."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    class TimeoutSession(requests.Session):
+        def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = timeout
+            return super().request(method, url, *args, **kwargs)
+
+    session = TimeoutSession()
+    adapter = HTTPAdapter(max_retries=Retry(total=0, connect=0, read=False, redirect=False, status=0))
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _quiet_secret_loggers() -> None:
+    """tweepy, oauthlib and requests-oauthlib log the signed request at DEBUG: never let them."""
+    for name in ("tweepy", "oauthlib", "requests_oauthlib"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
+def _epoch(value: str | None) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromtimestamp(int(str(value).strip()), dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+
+
+def _daily_quota(headers: Any) -> dict[str, Any]:
+    """What the 24-hour headers of a successful answer say is left (for the scheduler)."""
+    remaining = _int(headers.get("x-user-limit-24hour-remaining"))
+    if remaining is None:
+        return {}
+    reset = _epoch(headers.get("x-user-limit-24hour-reset"))
+    return {"daily_remaining": remaining, "daily_limit": _int(headers.get("x-user-limit-24hour-limit")),
+            "daily_reset": reset.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if reset else None}
+
+
+def rate_limited(headers: Any) -> RateLimited:
+    """A 429's headers as a RateLimited: the daily caps win over the 15-minute window."""
+    window = _epoch(headers.get("x-rate-limit-reset"))
+    daily: list[tuple[str, dt.datetime | None, int | None]] = []
+    for who in ("user", "app"):
+        prefix = f"x-{who}-limit-24hour"
+        if _int(headers.get(f"{prefix}-remaining")) == 0:
+            daily.append((who, _epoch(headers.get(f"{prefix}-reset")), _int(headers.get(f"{prefix}-limit"))))
+    if daily:
+        resets = [reset for _, reset, _ in daily if reset is not None]
+        reset_at = max(resets) if resets else window
+        caps = ", ".join(f"{who} cap of {limit if limit is not None else '?'} posts" for who, _, limit in daily)
+        return RateLimited("x", f"X 24-hour {caps} spent (429)", reset_at=reset_at, daily=True)
+    return RateLimited("x", "X rate limit reached (429)", reset_at=window, daily=False)
+
+
+def _api_text(exc: "tweepy.HTTPException") -> str:
+    """X's own words: messages, details, problem types (tweepy keeps the messages only)."""
+    parts = list(map(str, exc.api_messages))
+    try:
+        body = exc.response.json()
+    except Exception:
+        body = {}
+    if isinstance(body, dict):
+        for key in ("detail", "title", "type", "reason"):
+            if isinstance(body.get(key), str):
+                parts.append(body[key])
+        for error in body.get("errors") or []:
+            if isinstance(error, dict):
+                parts.extend(str(error[k]) for k in ("detail", "title", "type", "reason") if k in error)
+    return " | ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _before_sending(exc: BaseException) -> bool:
+    """Whether a requests ConnectionError happened before any byte of the request was sent."""
+    import ssl
+
+    from urllib3.exceptions import MaxRetryError, NewConnectionError, SSLError
+
+    reason: Any = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    if isinstance(reason, NewConnectionError):  # refused, unreachable, DNS (NameResolutionError)
+        return True
+    if isinstance(reason, SSLError) and any(isinstance(a, ssl.SSLCertVerificationError) for a in reason.args):
+        return True  # certificate check: during the handshake, before the request
+    return False
+
+
+def classify(exc: BaseException) -> PostFailed | None:
+    """The failure class of an exception raised by tweepy or requests (None: not a network error)."""
+    import requests
+    import tweepy
+
+    if isinstance(exc, tweepy.TooManyRequests):
+        return rate_limited(exc.response.headers)
+    if isinstance(exc, tweepy.HTTPException):
+        status = exc.response.status_code
+        said = _api_text(exc) or exc.response.reason or ""
+        detail = f"{status}{': ' + said if said else ''}"
+        lowered = said.lower()
+        if isinstance(exc, tweepy.Unauthorized):
+            return AuthFailed("x", f"credentials rejected ({detail}); check X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
+                                   "and X_ACCESS_TOKEN_SECRET")
+        if isinstance(exc, tweepy.Forbidden):
+            if "duplicate" in lowered:
+                return OutcomeUnknown("x", f"X refused it as duplicate content ({detail}): the same text is already "
+                                           "on the account, perhaps from an earlier attempt that went through")
+            if "deleted" in lowered or "not visible" in lowered:
+                return Rejected("x", f"the post it replies to is gone ({detail})")
+            return AuthFailed("x", f"forbidden ({detail}): the app may lack write permission, or the account is "
+                                   "suspended or locked")
+        if isinstance(exc, tweepy.TwitterServerError):
+            if status in (502, 504):
+                return OutcomeUnknown("x", f"a gateway gave up waiting ({detail}); the post may have gone through")
+            return Transient("x", f"X server error ({detail}); nothing was posted")
+        return Rejected("x", f"refused ({detail})")
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return Transient("x", "could not connect to X in time; nothing was sent")
+    if isinstance(exc, requests.exceptions.ConnectionError) and _before_sending(exc):
+        return Transient("x", f"could not connect to X ({type(exc).__name__}); nothing was sent")
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return OutcomeUnknown("x", "no answer from X in time after the request was sent")
+    if isinstance(exc, requests.exceptions.RequestException):
+        return OutcomeUnknown("x", f"the connection failed after the request was sent ({type(exc).__name__})")
+    return None
