@@ -70,15 +70,18 @@ MAX_LOOKBACK = dt.timedelta(days=7)
 
 @dataclass(frozen=True)
 class QueuedThread:
-    """An approved publication waiting for a slot (or an interrupted one to finish)."""
+    """A publication the scheduler may take: approved and waiting, or one to continue."""
 
-    publication_id: int | str
+    publication_id: int
     platform: str
     posts: int
-    """Posts it will still send: the whole thread, or what is left of an interrupted one."""
-    thread_id: int | str | None = None
-    article_id: int | str | None = None
+    """Posts it will still send: the whole thread, or what is left of a partly posted one."""
+    thread_id: int | None = None
+    article_id: int | None = None
     title: str = ""
+    state: str = "approved"
+    posted: int = 0
+    """Posts of it already on the platform."""
 
     def ids(self) -> str:
         """Ids for log lines: article, thread, publication."""
@@ -95,10 +98,10 @@ class PostingAccount:
 
 
 @dataclass(frozen=True)
-class PublishResult:
+class PublishOutcome:
     state: str
-    """The publication's state afterwards: posted, failed, needs_attention, publishing (stopped
-    between posts, to be resumed), or another outbox state."""
+    """The publication's state afterwards: posted, failed, needs_attention, scheduled (rate
+    limited), approved (stopped between posts: resumes at the next start), or error."""
     posts_sent: int = 0
     detail: str = ""
 
@@ -109,34 +112,47 @@ class IngestResult:
 
     status: str
     """new, revised, unchanged or failed."""
-    article_id: int | str | None = None
-    thread_ids: tuple[int | str, ...] = ()
-    approved: bool = False
+    article_id: int | None = None
+    publication_ids: tuple[int, ...] = ()
+    approved: tuple[int, ...] = ()
     detail: str = ""
 
 
 class ScheduleStore(Protocol):
-    """The outbox, as the scheduler sees it."""
+    """The outbox, as the scheduler sees it (:class:`OutboxStore` adapts publisher.outbox)."""
+
+    def recover(self, now: dt.datetime) -> Sequence[str]:
+        """Settle publications left ``publishing`` by a process that died; one line each."""
+        ...
 
     def post_times(self, platform: str, since: dt.datetime) -> Sequence[dt.datetime]:
-        """Instants (aware) of posts made on ``platform`` after ``since``, by the daemon or by hand."""
+        """Instants of the posts made on ``platform`` after ``since``, by the daemon or by hand."""
         ...
 
-    def approved(self, platform: str) -> Sequence[QueuedThread]:
-        """Approved publications for ``platform`` waiting for a slot, in the order to post them."""
+    def waiting(self, platform: str, now: dt.datetime) -> Sequence[QueuedThread]:
+        """Approved publications with nothing posted yet, waiting for a slot, in posting order."""
         ...
 
-    def claim(self, publication_id: int | str, slot_at: dt.datetime, now: dt.datetime) -> bool:
-        """Approved -> scheduled for ``slot_at``, atomically; False if it is no longer approved."""
+    def continuing(self, platform: str, now: dt.datetime) -> Sequence[QueuedThread]:
+        """Work due outside the slots: partly posted threads, retries whose time came, and
+        publications approved for an explicit time (``approve --at``) that has come."""
         ...
 
-    def interrupted(self, platform: str) -> Sequence[QueuedThread]:
-        """Publications a previous run claimed or started but did not finish (resumable)."""
+    def platform_remaining(self, platform: str, now: dt.datetime) -> int | None:
+        """Posts the platform itself last said are left in its 24-hour window (None: unknown)."""
+        ...
+
+    def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
+        """Take a publication for this process; False if it is no longer approved or free."""
+        ...
+
+    def release(self, publication_id: int, now: dt.datetime, reason: str) -> None:
+        """Give back a claimed publication that was not started."""
         ...
 
 
-PublishFn = Callable[[QueuedThread, PostingAccount, Callable[[], bool]], PublishResult]
-"""Publish (or resume) one claimed publication; the callable says when to stop between posts."""
+PublishFn = Callable[[QueuedThread, PostingAccount, Callable[[], bool]], PublishOutcome]
+"""Publish (the rest of) one CLAIMED publication; the callable says when to stop between posts."""
 
 IngestFn = Callable[[Path, Source, dt.datetime], IngestResult]
 """Ingest one article file found in a source (drafts, or approved when the source says so)."""
@@ -466,7 +482,7 @@ class Decision:
 
 
 def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Sequence[dt.datetime],
-           candidates: Sequence[QueuedThread]) -> Decision:
+           candidates: Sequence[QueuedThread], platform_left: int | None = None) -> Decision:
     """The slot rules, shared by the daemon and the `publisher schedule` forecast.
 
     Nothing in the quiet hours; nothing within ``min_gap`` of the account's last post; else the
@@ -482,15 +498,24 @@ def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Seque
         return Decision("idle", detail="nothing approved")
     quota = schedule.quota_for(platform)
     remaining = remaining_quota(quota, recent, at)
-    item = choose(candidates, remaining)
+    item = choose(candidates, _min(remaining, platform_left))
     if item is not None:
         return Decision("post", item)
     first = candidates[0]
+    if platform_left is not None and (remaining is None or platform_left < remaining):
+        return Decision("quota", detail=f"next thread {first.thread_id} needs {first.posts} posts; {platform} says "
+                                        f"{platform_left} are left in its 24-hour window")
     frees = quota_frees_at(quota, recent, at, first.posts)
     return Decision("quota", detail=(
         f"next thread {first.thread_id} needs {first.posts} posts, {remaining} of {quota} left"
         + (f" (enough from {_local(frees, schedule)})" if frees else
            " (more than the daily quota: it can never be posted whole)")))
+
+
+def _min(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
 
 
 @dataclass(frozen=True)
@@ -536,7 +561,7 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     Simulates the daemon: each assigned thread uses quota from its slot on, for 24 hours.
     """
     planned: list[PlannedSlot] = []
-    queues = {p: list(store.approved(p)) for p in schedule.active_platforms()}
+    queues = {p: list(store.waiting(p, now)) for p in schedule.active_platforms()}
     times = {p: list(store.post_times(p, now - DAY)) for p in queues}
     missing = {p: schedule.missing_credentials(p, environ) for p in queues}
     for slot in next_slots(schedule, now, until=until):
@@ -568,6 +593,7 @@ class Daemon:
         self.scanner = scanner or SourceScanner()
         self.environ = environ
         self.stopping = threading.Event()
+        self._noted: set[tuple] = set()
         self._work = threading.Lock()  # one piece of work at a time: scans and slots never overlap
 
     @property
@@ -600,36 +626,79 @@ class Daemon:
         return results
 
     def _log_ingest(self, path: Path, result: IngestResult) -> None:
-        threads = ",".join(str(t) for t in result.thread_ids) or "-"
+        pubs = ",".join(str(t) for t in result.publication_ids) or "-"
         if result.status == "failed":
             log.error("ingest %s: %s", path, result.detail)
-        elif result.status == "unchanged":
+        elif result.status == "unchanged" and not result.publication_ids:
             log.debug("ingest %s: unchanged (article %s)", path, result.article_id)
         else:
-            log.info("ingest %s: %s article %s threads %s%s%s", path, result.status, result.article_id, threads,
-                     " approved" if result.approved else " waiting for approval",
+            approved = ",".join(str(t) for t in result.approved)
+            log.info("ingest %s: %s article %s publications %s%s%s", path, result.status, result.article_id, pubs,
+                     f", approved {approved}" if approved else ", waiting for approval",
                      f" ({result.detail})" if result.detail else "")
 
     # --- slots ---
 
-    def resume_interrupted(self) -> list[SlotOutcome]:
-        """Finish threads a previous run claimed or left halfway (before any new slot is used)."""
-        outcomes = []
+    def continue_due(self) -> list[SlotOutcome]:
+        """Settle what a dead process left, then do the work due outside the slots.
+
+        Partly posted threads are finished, retries run when their time comes, and a thread
+        approved for an explicit time goes out at that time; all within the quota (the whole
+        rest of the thread must fit), none of it using up a slot.
+        """
+        outcomes: list[SlotOutcome] = []
         with self._work:
-            for platform in self.schedule.active_platforms():
-                for item in self.store.interrupted(platform):
+            now = self.clock.now()
+            for line in self.store.recover(now):
+                log.warning("recovered: %s", line)
+            schedule = self.schedule
+            for platform in schedule.platforms:
+                if self.stopping.is_set():
+                    break
+                items = list(self.store.continuing(platform, now))
+                if not items:
+                    continue
+                account = self._account(platform)
+                if account is None:
+                    self._note_once(("disabled", platform), f"{platform}: {len(items)} publications are due but the "
+                                    "platform has no enabled account in the schedule")
+                    continue
+                missing = schedule.missing_credentials(platform, self.environ)
+                if missing:
+                    self._note_once(("credentials", platform), f"{platform}: {len(items)} publications are due; "
+                                    f"missing environment variable {', '.join(missing)}")
+                    continue
+                for item in items:
                     if self.stopping.is_set():
-                        return outcomes
-                    account = self._account(platform)
-                    if account is None:
+                        break
+                    now = self.clock.now()
+                    recent = list(self.store.post_times(platform, now - DAY))
+                    left = _min(remaining_quota(schedule.quota_for(platform), recent, now),
+                                self.store.platform_remaining(platform, now))
+                    if left is not None and item.posts > left:
+                        self._note_once(("quota", item.publication_id, left),
+                                        f"{platform}: {item.ids()} waits for quota: {item.posts} posts to send, "
+                                        f"{left} left", logging.WARNING)
                         continue
-                    log.info("%s: resuming interrupted %s (%d posts left)", platform, item.ids(), item.posts)
+                    what = "resuming" if item.posted else "retrying" if item.state == "failed" else "publishing"
+                    if not self.store.claim(item.publication_id, now, f"{what} ({item.state}) by publisher run"):
+                        continue
+                    log.info("%s: %s %s (%s, %d posts to send)", platform, what, item.ids(), item.state, item.posts)
                     result = self._publish(item, account)
-                    log.log(logging.INFO if result.state == "posted" else logging.WARNING,
-                            "%s: resumed %s: %s, %d posts sent%s", platform, item.ids(), result.state,
-                            result.posts_sent, f"; {result.detail}" if result.detail else "")
+                    self._log_result(platform, "continued", item, result)
                     outcomes.append(SlotOutcome(platform, None, result.state, item, result.detail))
         return outcomes
+
+    def _note_once(self, key: tuple, message: str, level: int = logging.ERROR) -> None:
+        """Log a standing condition once, not at every tick."""
+        if key not in self._noted:
+            self._noted.add(key)
+            log.log(level, message)
+
+    def _log_result(self, platform: str, what: str, item: QueuedThread, result: PublishOutcome) -> None:
+        log.log(logging.INFO if result.state == "posted" else logging.WARNING, "%s: %s %s: %s, %d posts sent%s",
+                platform, what, item.ids(), result.state, result.posts_sent,
+                f"; {result.detail}" if result.detail else "")
 
     def tick(self, platforms: Iterable[str] | None = None) -> list[SlotOutcome]:
         """Handle every slot that is due now (misfire policy applied), for all or some platforms."""
@@ -699,44 +768,45 @@ class Daemon:
         if missing:
             return close("credentials", "missing environment variable " + ", ".join(missing), level=logging.ERROR)
         recent = list(self.store.post_times(platform, now - DAY))
-        candidates = list(self.store.approved(platform))
+        candidates = list(self.store.waiting(platform, now))
+        platform_left = self.store.platform_remaining(platform, now)
         while True:
-            decision = decide(schedule, platform, now, recent, candidates)
+            decision = decide(schedule, platform, now, recent, candidates, platform_left)
             if decision.item is None:
                 return close(decision.outcome, decision.detail,
                              level=logging.WARNING if decision.outcome == "quota" else logging.INFO)
             item = decision.item
-            if self.store.claim(item.publication_id, slot.at, now):
+            if self.store.claim(item.publication_id, now, f"slot {when} by publisher run"):
                 break
             candidates.remove(item)  # approval withdrawn meanwhile: take the next one
-        remaining = remaining_quota(schedule.quota_for(platform), recent, now)
+        remaining = _min(remaining_quota(schedule.quota_for(platform), recent, now), platform_left)
         self.ledger.finish(platform, slot.at, "claimed", publication_id=item.publication_id)
         log.info("%s: slot %s: publishing %s (%d posts, %s left of quota)", platform, when, item.ids(), item.posts,
-                 "no" if remaining is None else remaining)
+                 "no limit" if remaining is None else remaining)
         result = self._publish(item, account)
         return close(result.state, f"{result.posts_sent} posts sent" + (f"; {result.detail}" if result.detail else ""),
                      item, level=logging.INFO if result.state == "posted" else logging.WARNING)
 
-    def _publish(self, item: QueuedThread, account: PostingAccount) -> PublishResult:
+    def _publish(self, item: QueuedThread, account: PostingAccount) -> PublishOutcome:
         try:
             return self.publish(item, account, self.stopping.is_set)
         except PublisherError as exc:
-            return PublishResult("error", 0, _scrub(str(exc), account, self.environ))
+            return PublishOutcome("error", 0, _scrub(str(exc), account, self.environ))
         except Exception as exc:  # a bug: the outbox keeps the publication's state; next start resolves
             message = _scrub(f"internal error {type(exc).__name__}: {exc}", account, self.environ)
             if os.environ.get("PUBLISHER_DEBUG"):
                 log.exception("%s: %s", item.ids(), message)
-            return PublishResult("error", 0, message)
+            return PublishOutcome("error", 0, message)
 
     # --- one pass, for --once ---
 
     def run_once(self) -> "OnceReport":
         """Everything due now: reload, finish interrupted threads, scan sources, handle due slots."""
         self.watcher.poll()
-        resumed = self.resume_interrupted()
+        continued = self.continue_due()
         ingested = self.scan()
         slots = self.tick()
-        return OnceReport(resumed=tuple(resumed), ingested=tuple(ingested), slots=tuple(slots))
+        return OnceReport(continued=tuple(continued), ingested=tuple(ingested), slots=tuple(slots))
 
     # --- the long-running loop ---
 
@@ -756,6 +826,7 @@ class Daemon:
                 self._install_slot_jobs(scheduler)
                 scheduler.reschedule_job("scan", trigger=IntervalTrigger(
                     seconds=self.schedule.scan_every.total_seconds(), timezone=UTC))
+            self.continue_due()
             self.scan()
             self.tick()
 
@@ -774,7 +845,6 @@ class Daemon:
             missing = schedule.missing_credentials(platform, self.environ) if platform in schedule.active_platforms() else []
             if missing:
                 log.error("%s: missing environment variable %s: its slots will not post", platform, ", ".join(missing))
-        self.resume_interrupted()
         scan_job()
         scheduler.add_job(scan_job, IntervalTrigger(seconds=schedule.scan_every.total_seconds(), timezone=UTC),
                           id="scan", name="scan sources")
@@ -806,7 +876,7 @@ class Daemon:
 
 @dataclass(frozen=True)
 class OnceReport:
-    resumed: tuple[SlotOutcome, ...]
+    continued: tuple[SlotOutcome, ...]
     ingested: tuple[IngestResult, ...]
     slots: tuple[SlotOutcome, ...]
 
@@ -897,31 +967,201 @@ def serve_forever(daemon: Daemon) -> None:
 # --- the real parts ----------------------------------------------------------------------------
 
 
-def _components(db: Path):
-    """The outbox store, publish and ingest functions for ``db`` (wired to publisher.outbox)."""
-    from .errors import ConfigError
+class _Stopped(Exception):
+    """Raised between two posts when the daemon is asked to stop."""
 
-    raise ConfigError("this build of publisher has no outbox yet: `publisher run` cannot post")
+
+class OutboxStore:
+    """:class:`publisher.outbox.Outbox` as a :class:`ScheduleStore`, plus the publish step.
+
+    Quotas are counted per platform (publisher posts through one account per platform), from
+    the ``post_results`` table, which records every post the moment its id is known.
+    """
+
+    def __init__(self, outbox, *, clock: Clock | None = None,
+                 make_platform: Callable[[PostingAccount], object] | None = None,
+                 environ: dict[str, str] | None = None):
+        self.outbox = outbox
+        self.clock = clock or SystemClock()
+        self.make_platform = make_platform or platform_for
+        self.environ = environ
+
+    # -- ScheduleStore --
+
+    def recover(self, now: dt.datetime) -> list[str]:
+        return [f"{p.platform} article {p.article_id} thread {p.thread_id} publication {p.id}: {p.state}: {p.note}"
+                for p in self.outbox.recover(now)]
+
+    def post_times(self, platform: str, since: dt.datetime) -> list[dt.datetime]:
+        from .outbox import from_ts, ts
+
+        rows = self.outbox.db.execute("SELECT posted_at FROM post_results WHERE platform = ? AND posted_at > ?",
+                                      (platform, ts(since))).fetchall()
+        return [from_ts(r[0]) for r in rows]  # type: ignore[misc]
+
+    @staticmethod
+    def _queued(pub) -> QueuedThread:
+        return QueuedThread(publication_id=pub.id, platform=pub.platform, posts=pub.remaining,
+                            thread_id=pub.thread_id, article_id=pub.article_id, title=pub.title, state=pub.state,
+                            posted=pub.posted_count)
+
+    def waiting(self, platform: str, now: dt.datetime) -> list[QueuedThread]:
+        return [self._queued(p) for p in self.outbox.due(platform, now)
+                if p.state == "approved" and p.posted_count == 0]
+
+    def continuing(self, platform: str, now: dt.datetime) -> list[QueuedThread]:
+        return [self._queued(p) for p in self.outbox.due(platform, now)
+                if not (p.state == "approved" and p.posted_count == 0)]
+
+    def platform_remaining(self, platform: str, now: dt.datetime) -> int | None:
+        state = self.outbox.account_state(platform)
+        if state.daily_remaining is None or state.daily_reset is None or state.daily_reset <= now:
+            return None
+        return state.daily_remaining
+
+    def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
+        from .errors import StoreError
+
+        try:
+            self.outbox.claim(publication_id, now, why=reason)
+        except StoreError as exc:
+            log.warning("publication %s not taken: %s", publication_id, exc)
+            return False
+        return True
+
+    def release(self, publication_id: int, now: dt.datetime, reason: str) -> None:
+        self.outbox.release(publication_id, reason, now=now)
+
+    # -- publishing --
+
+    def publish(self, item: QueuedThread, account: PostingAccount, should_stop: Callable[[], bool]) -> PublishOutcome:
+        """Post the rest of a claimed publication; stop between posts when asked."""
+        from .publish import publish_publication
+
+        try:
+            platform = self.make_platform(account)
+        except PublisherError as exc:
+            self.release(item.publication_id, self.clock.now(), f"not started: {exc}")
+            return PublishOutcome("error", 0, str(exc))
+        n_total = item.posted + item.posts
+        sent = 0
+
+        def on_post(post, ref) -> None:
+            nonlocal sent
+            sent += 1
+            log.info("%s: posted %d/%d of %s as %s", item.platform, post.index + 1, n_total, item.ids(), ref.id)
+            if should_stop() and post.index + 1 < n_total:
+                raise _Stopped()
+
+        try:
+            result = publish_publication(self.outbox, item.publication_id, platform, clock=self.clock.now,  # type: ignore[arg-type]
+                                         on_post=on_post)
+        except _Stopped:
+            self.release(item.publication_id, self.clock.now(),
+                         f"publisher run stopped after post {item.posted + sent}; the rest goes out at the next start")
+            return PublishOutcome("approved", sent, f"stopped after {sent} posts; resumes at the next start")
+        pub = result.publication
+        detail = "" if pub.state == "posted" else (pub.note or "")
+        return PublishOutcome(pub.state, len(result.sent), detail)
+
+
+def platform_for(account: PostingAccount):
+    """The platform adapter for ``account``, with credentials read from the variables it names."""
+    from .config import env_secret
+    from .errors import ConfigError
+    from .platforms.base import platform_from_env
+    from .schedule import CREDENTIAL_ROLES
+
+    defaults = CREDENTIAL_ROLES.get(account.platform, {})
+    custom = {role: name for role, name in account.env.items() if defaults.get(role) != name}
+    if account.platform == "x" and custom:
+        from .platforms.x import XPlatform
+
+        values = {role: env_secret(account.env[role]) for role in defaults}
+        missing = [account.env[role] for role, value in values.items() if not value]
+        if missing:
+            raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")
+        return XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
+                         values["access_token_secret"])  # type: ignore[arg-type]
+    if custom:
+        raise ConfigError(f"{account.platform}: custom environment variable names are not supported for this "
+                          f"platform yet; use {', '.join(defaults.values())}")
+    return platform_from_env(account.platform)
+
+
+def default_ingest(outbox) -> IngestFn:
+    """read -> translate -> render -> store, for files found in the sources.
+
+    Uses the translation pipeline and the thread renderer (``translate_article``,
+    ``build_threads``); until those are part of this build, ingest is refused with one line.
+    """
+
+    def ingest(path: Path, source: Source, now: dt.datetime) -> IngestResult:
+        from .errors import ConfigError
+        from .ingest import read_article
+
+        try:
+            from .render import build_threads  # type: ignore[attr-defined]
+            from .translate.pipeline import translate_article  # type: ignore[import-not-found]
+        except ImportError:
+            raise ConfigError("this build of publisher cannot translate and render threads yet: "
+                              "ingest the file with `publisher ingest` instead") from None
+        from .translate import load_translator  # type: ignore[attr-defined]
+
+        article = read_article(path)
+        translated = translate_article(article, load_translator())
+        threads = build_threads(translated, source.platforms)
+        return ingested_result(outbox.add_article(article, translated, threads, auto_approve=source.auto_approve,
+                                                  now=now))
+
+    return ingest
+
+
+def ingested_result(ingested) -> IngestResult:
+    """An :class:`publisher.outbox.Ingested` as the daemon logs it."""
+    if ingested.unchanged:
+        status = "unchanged"
+    else:
+        status = "new" if ingested.revision == 1 else f"revision {ingested.revision}"
+    detail = []
+    if ingested.superseded:
+        detail.append("withdrew " + ",".join(map(str, ingested.superseded)))
+    if ingested.earlier_posted:
+        detail.append("an earlier revision was already posted (" + ",".join(map(str, ingested.earlier_posted))
+                      + "): this one waits for a person")
+    return IngestResult(status, ingested.article_id, tuple(ingested.publications), tuple(ingested.approved),
+                        "; ".join(detail))
 
 
 @contextmanager
 def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
-    """The queue database as a :class:`ScheduleStore` (read-only use is fine without the lock)."""
-    from .config import Paths
+    """The queue database as a :class:`ScheduleStore` (reading needs no lock)."""
+    from .outbox import Outbox
 
-    store, _, _ = _components(db or Paths.from_env().db)
-    yield store
+    outbox = Outbox.open(db)
+    try:
+        yield OutboxStore(outbox)
+    finally:
+        outbox.close()
 
 
 @contextmanager
 def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | None = None,
-                 settle: float = 2.0) -> Iterator[Daemon]:
+                 settle: float = 2.0, ingest: IngestFn | None = None,
+                 make_platform: Callable[[PostingAccount], object] | None = None) -> Iterator[Daemon]:
     """A Daemon on the real database, holding the lock for as long as the block runs."""
     from .config import Paths
+    from .outbox import Outbox
 
-    db = db or Paths.from_env().db
+    db = Path(db or Paths.from_env().db)
+    clock = clock or SystemClock()
     watcher = ScheduleWatcher(schedule_path)
     with DaemonLock(db):
-        store, publish, ingest = _components(db)
-        yield Daemon(watcher=watcher, store=store, publish=publish, ingest=ingest, ledger=SlotLedger(db),
-                     clock=clock, scanner=SourceScanner(settle))
+        outbox = Outbox.open(db)
+        try:
+            store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
+            yield Daemon(watcher=watcher, store=store, publish=store.publish,
+                         ingest=ingest or default_ingest(outbox), ledger=SlotLedger(db), clock=clock,
+                         scanner=SourceScanner(settle))
+        finally:
+            outbox.close()

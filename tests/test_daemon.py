@@ -24,7 +24,7 @@ from publisher.daemon import (
     IngestResult,
     LockHeld,
     ManualClock,
-    PublishResult,
+    PublishOutcome,
     QueuedThread,
     ScheduleWatcher,
     ShiftedClock,
@@ -52,31 +52,52 @@ class FakeStore:
 
     queue: list[QueuedThread] = field(default_factory=list)
     posts: list[tuple[str, dt.datetime]] = field(default_factory=list)
-    claimed: dict = field(default_factory=dict)
+    claims: list[tuple[int, dt.datetime, str]] = field(default_factory=list)
     states: dict = field(default_factory=dict)
-    stuck: list[QueuedThread] = field(default_factory=list)
+    sent: dict = field(default_factory=dict)
+    due_at: dict = field(default_factory=dict)
+    platform_left: int | None = None
 
-    def add(self, pid: int, posts: int, platform: str = "x") -> QueuedThread:
+    def add(self, pid: int, posts: int, platform: str = "x", state: str = "approved") -> QueuedThread:
         item = QueuedThread(pid, platform, posts, thread_id=100 + pid, article_id=200 + pid, title=f"thread {pid}")
         self.queue.append(item)
-        self.states[pid] = "approved"
+        self.states[pid] = state
+        self.sent[pid] = 0
         return item
+
+    def _item(self, q: QueuedThread) -> QueuedThread:
+        return QueuedThread(q.publication_id, q.platform, q.posts - self.sent[q.publication_id], q.thread_id,
+                            q.article_id, q.title, self.states[q.publication_id], self.sent[q.publication_id])
+
+    def recover(self, now):
+        return []
 
     def post_times(self, platform, since):
         return [t for p, t in self.posts if p == platform and t > since]
 
-    def approved(self, platform):
-        return [q for q in self.queue if q.platform == platform and self.states[q.publication_id] == "approved"]
+    def waiting(self, platform, now):
+        return [self._item(q) for q in self.queue
+                if q.platform == platform and self.states[q.publication_id] == "approved"
+                and not self.sent[q.publication_id]]
 
-    def claim(self, publication_id, slot_at, now):
-        if self.states.get(publication_id) != "approved":
+    def continuing(self, platform, now):
+        return [self._item(q) for q in self.queue if q.platform == platform and (
+            (self.states[q.publication_id] == "approved" and self.sent[q.publication_id])
+            or (self.states[q.publication_id] in ("scheduled", "failed")
+                and self.due_at.get(q.publication_id, now) <= now))]
+
+    def platform_remaining(self, platform, now):
+        return self.platform_left
+
+    def claim(self, publication_id, now, reason):
+        if self.states.get(publication_id) not in ("approved", "scheduled", "failed"):
             return False
-        self.states[publication_id] = "scheduled"
-        self.claimed[publication_id] = slot_at
+        self.states[publication_id] = "publishing"
+        self.claims.append((publication_id, now, reason))
         return True
 
-    def interrupted(self, platform):
-        return [q for q in self.stuck if q.platform == platform and self.states[q.publication_id] != "posted"]
+    def release(self, publication_id, now, reason):
+        self.states[publication_id] = "approved"
 
 
 class FakePublisher:
@@ -85,24 +106,25 @@ class FakePublisher:
     def __init__(self, store: FakeStore, clock, delay: float = 0.0):
         self.store, self.clock, self.delay = store, clock, delay
         self.calls: list[tuple] = []
-        self.started = threading.Event()
         self.fail_with: Exception | None = None
 
     def __call__(self, item, account, should_stop):
+        assert self.store.states[item.publication_id] == "publishing", "published without a claim"
         self.calls.append((item.publication_id, account.platform, account.name))
-        self.started.set()
         if self.fail_with:
             raise self.fail_with
+        pid = item.publication_id
         sent = 0
-        self.store.states[item.publication_id] = "publishing"
         for _ in range(item.posts):
             if sent and should_stop():
-                return PublishResult("publishing", sent, "stopped between posts")
+                self.store.release(pid, self.clock.now(), "stopped")
+                return PublishOutcome("approved", sent, "stopped between posts")
             time.sleep(self.delay)
             self.store.posts.append((item.platform, self.clock.now()))
+            self.store.sent[pid] += 1
             sent += 1
-        self.store.states[item.publication_id] = "posted"
-        return PublishResult("posted", sent)
+        self.store.states[pid] = "posted"
+        return PublishOutcome("posted", sent)
 
 
 SCHEDULE = """
@@ -164,7 +186,7 @@ def test_a_slot_posts_the_next_approved_thread_once(make):
     clock.set(NINE)
     assert outcomes(daemon.tick()) == [("09:00", "posted")]
     assert pub.calls == [(1, "x", "main")]
-    assert store.claimed[1] == NINE
+    assert store.claims == [(1, NINE, "slot 2024-06-14 09:00:00 CST by publisher run")]
     clock.advance(minutes=3)
     assert daemon.tick() == []  # the 09:00 slot is used up
     clock.set(NOON + dt.timedelta(seconds=30))
@@ -303,16 +325,49 @@ def test_log_lines_carry_article_thread_and_publication_ids(make, caplog):
     assert all("\n" not in m for m in lines)
 
 
-def test_interrupted_threads_are_finished_first(make):
+def test_partly_posted_threads_and_due_retries_continue_outside_slots(make):
     daemon, store, pub, clock = make(NINE - dt.timedelta(minutes=30))
-    item = store.add(1, 4)
-    store.states[1] = "publishing"
-    store.stuck.append(QueuedThread(1, "x", 2, thread_id=101, article_id=201))
-    resumed = daemon.resume_interrupted()
-    assert [(o.slot, o.outcome) for o in resumed] == [(None, "posted")]
-    assert pub.calls == [(1, "x", "main")]
-    assert store.states[item.publication_id] == "posted"
-    assert daemon.resume_interrupted() == []
+    store.add(1, 4)
+    store.sent[1] = 2  # stopped halfway by a previous run
+    store.add(2, 3, state="failed")
+    store.due_at[2] = NINE - dt.timedelta(minutes=40)  # its retry time has come
+    store.add(3, 3, state="failed")
+    store.due_at[3] = NINE + dt.timedelta(hours=1)  # not yet
+    store.add(4, 2)  # plain approved: waits for a slot
+    done = daemon.continue_due()
+    assert [(o.slot, o.outcome, o.publication.publication_id, o.publication.posts) for o in done] == [
+        (None, "posted", 1, 2), (None, "posted", 2, 3)]
+    assert [c[2] for c in store.claims] == ["resuming (approved) by publisher run",
+                                             "retrying (failed) by publisher run"]
+    assert daemon.continue_due() == []
+    assert daemon.ledger.rows() == []  # no slot was used
+    clock.set(NINE)
+    assert outcomes(daemon.tick()) == [("09:00", "posted")]
+    assert [c[0] for c in pub.calls] == [1, 2, 4]
+
+
+def test_continuing_work_respects_the_quota(make, caplog):
+    daemon, store, pub, clock = make(NINE - dt.timedelta(minutes=30), quota=5)
+    store.posts += [("x", NINE - dt.timedelta(hours=3))] * 3  # 2 left of 5
+    store.add(1, 6)
+    store.sent[1] = 3  # 3 more to send
+    with caplog.at_level(logging.INFO, logger="publisher"):
+        assert daemon.continue_due() == []
+        assert daemon.continue_due() == []
+    waits = [r.getMessage() for r in caplog.records if "waits for quota" in r.getMessage()]
+    assert waits == ["x: article 201 thread 101 publication 1 waits for quota: 3 posts to send, 2 left"]
+    clock.set(NINE + dt.timedelta(hours=21))  # the 3 posts left the window
+    assert [o.outcome for o in daemon.continue_due()] == ["posted"]
+
+
+def test_the_platform_s_own_daily_count_is_respected(make, caplog):
+    daemon, store, pub, clock = make(NINE)
+    store.platform_left = 2  # X's x-user-limit-24hour-remaining said so
+    store.add(1, 3)
+    with caplog.at_level(logging.INFO, logger="publisher"):
+        assert outcomes(daemon.tick()) == [("09:00", "quota")]
+    assert any("x says 2 are left in its 24-hour window" in r.getMessage() for r in caplog.records)
+    assert pub.calls == []
 
 
 def test_a_withdrawn_approval_between_listing_and_claiming_takes_the_next(make):
@@ -321,10 +376,10 @@ def test_a_withdrawn_approval_between_listing_and_claiming_takes_the_next(make):
     store.add(2, 2)
     real_claim = store.claim
 
-    def racing_claim(pid, slot_at, now):
+    def racing_claim(pid, now, reason):
         if pid == 1:
             store.states[1] = "draft"  # someone edited it: approval withdrawn
-        return real_claim(pid, slot_at, now)
+        return real_claim(pid, now, reason)
 
     store.claim = racing_claim
     assert outcomes(daemon.tick()) == [("09:00", "posted")]
@@ -482,7 +537,7 @@ def test_one_bad_file_does_not_stop_the_others(make, tmp_path, caplog):
             from publisher.errors import InputError
 
             raise InputError(p, "not UTF-8 text")
-        return IngestResult("new", article_id=5, thread_ids=(9,), approved=source.auto_approve)
+        return IngestResult("new", article_id=5, publication_ids=(9,), approved=(9,) if source.auto_approve else ())
 
     daemon.ingest = ingest
     with caplog.at_level(logging.INFO, logger="publisher"):
@@ -491,7 +546,7 @@ def test_one_bad_file_does_not_stop_the_others(make, tmp_path, caplog):
     assert [r.status for r in results] == ["failed", "failed", "new"]
     lines = [r.getMessage() for r in caplog.records]
     assert any("b.md: not UTF-8 text" in m for m in lines)
-    assert any(m.endswith("c.md: new article 5 threads 9 approved") for m in lines), lines
+    assert any(m.endswith("c.md: new article 5 publications 9, approved 9") for m in lines), lines
     assert daemon.scan() == []  # not retried until the files change
 
 
@@ -540,11 +595,11 @@ def test_serve_fires_slots_on_time_and_stops_cleanly_mid_thread(tmp_path):
     assert not runner.is_alive()
     posted_long = sum(1 for p, t in store.posts) - 2
     assert 1 <= posted_long < 20
-    assert store.states[3] == "publishing"  # left for the next start to resume
+    assert store.states[3] == "approved" and 1 <= store.sent[3] < 20  # the rest goes out at the next start
     rows = {r.slot_at.strftime("%H:%M:%S"): r.outcome for r in daemon.ledger.rows("x")}
-    assert rows == {"08:59:59": "posted", "09:00:01": "posted", "09:00:03": "publishing"}
+    assert rows == {"08:59:59": "posted", "09:00:01": "posted", "09:00:03": "approved"}
     # fired at the slot times (the clock ran in real time from 08:59:58)
-    fired = sorted(store.claimed.values())
+    fired = sorted(c[1].replace(microsecond=0) for c in store.claims)
     assert fired == [utc(2024, 6, 14, 8, 59, 59), utc(2024, 6, 14, 9, 0, 1), utc(2024, 6, 14, 9, 0, 3)]
 
 
