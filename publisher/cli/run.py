@@ -108,38 +108,31 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
 
 
 def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int) -> None:
+    """Plain lines (one per account, one per slot): readable in a terminal, a log or a mail."""
     from rich.markup import escape
-    from rich.table import Table
 
     console = out()
     local_now = now.astimezone(schedule.zone)
-    console.print(f"[bold]{escape(str(path))}[/bold]: zone {schedule.timezone}, now "
-                  f"{local_now:%Y-%m-%d %H:%M %Z}, misfire {schedule.misfire}"
-                  + (f", quiet hours {schedule.quiet_hours}" if schedule.quiet_hours else ""))
-    accounts = Table(title="Quota (rolling 24 hours)", title_justify="left", show_edge=False)
-    for column in ("platform", "account", "used", "left", "quota", "credentials"):
-        accounts.add_column(column)
+    console.print(f"[bold]{escape(str(path))}[/bold]: zone {schedule.timezone}, now {local_now:%Y-%m-%d %H:%M %Z}, "
+                  f"misfire {schedule.misfire}"
+                  + (f", quiet hours {schedule.quiet_hours}" if schedule.quiet_hours else ""), soft_wrap=True)
+    console.print("[bold]Quota (rolling 24 hours)[/bold]")
     for q in quotas:
-        accounts.add_row(q.platform, escape(q.account), str(q.used),
-                         "—" if q.remaining is None else str(q.remaining),
-                         "none" if q.quota is None else str(q.quota),
-                         "[red]missing " + escape(", ".join(q.missing_env)) + "[/red]" if q.missing_env else "ok")
-    console.print(accounts)
-    slots = Table(title=f"Coming slots (next {days} days)", title_justify="left", show_edge=False)
-    for column in ("when (local)", "platform", "thread", "posts", "title / why not"):
-        slots.add_column(column)
+        left = "no daily quota" if q.quota is None else f"{q.remaining} left of {q.quota}"
+        creds = f"  [red]missing {escape(', '.join(q.missing_env))}[/red]" if q.missing_env else ""
+        console.print(f"  {q.platform}/{escape(q.account)}: {q.used} used, {left}{creds}", soft_wrap=True)
+    if not quotas:
+        console.print("  no platform with an enabled account")
+    console.print(f"[bold]Coming slots (next {days} days)[/bold]")
     for p in planned:
-        when = f"{p.slot.local:%a %Y-%m-%d %H:%M %Z}"
-        if p.slot.note:
-            when += " *"
+        when = f"{p.slot.local:%a %Y-%m-%d %H:%M %Z}" + (" *" if p.slot.note else "")
         if p.item is not None:
-            slots.add_row(when, p.slot.platform, f"{p.item.thread_id} (article {p.item.article_id})",
-                          str(p.item.posts), escape(p.item.title))
+            what = (f"publication {p.item.publication_id} (article {p.item.article_id}, thread {p.item.thread_id}), "
+                    f"{p.item.posts} posts: {escape(p.item.title)}")
         else:
-            slots.add_row(when, p.slot.platform, "—", "", f"[dim]{p.outcome}: {escape(p.detail)}[/dim]")
-    console.print(slots)
-    notes = sorted({p.slot.note for p in planned if p.slot.note})
-    for note in notes:
-        console.print(f"* {escape(note)}")
+            what = f"[dim]— {p.outcome}: {escape(p.detail)}[/dim]"
+        console.print(f"  {when}  {p.slot.platform:<8} {what}", soft_wrap=True)
     if not planned:
-        console.print("no slots in this period")
+        console.print("  no slots in this period")
+    for note in sorted({p.slot.note for p in planned if p.slot.note}):
+        console.print(f"  * {escape(note)}", soft_wrap=True)
