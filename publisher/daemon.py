@@ -644,7 +644,8 @@ class Daemon:
 
         Partly posted threads are finished, retries run when their time comes, and a thread
         approved for an explicit time goes out at that time; all within the quota (the whole
-        rest of the thread must fit), none of it using up a slot.
+        rest of the thread must fit), none of it using up a slot. What has nothing out yet
+        waits for the end of the quiet hours; a thread already partly out is finished.
         """
         outcomes: list[SlotOutcome] = []
         with self._work:
@@ -672,6 +673,11 @@ class Daemon:
                     if self.stopping.is_set():
                         break
                     now = self.clock.now()
+                    if not item.posted and schedule.is_quiet(now):
+                        # Nothing of it is out yet: it can wait for the end of the quiet hours.
+                        self._note_once(("quiet", item.publication_id), f"{platform}: {item.ids()} is due; waits "
+                                        f"for the end of the quiet hours ({schedule.quiet_hours})", logging.INFO)
+                        continue
                     recent = list(self.store.post_times(platform, now - DAY))
                     left = _min(remaining_quota(schedule.quota_for(platform), recent, now),
                                 self.store.platform_remaining(platform, now))

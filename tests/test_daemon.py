@@ -346,6 +346,17 @@ def test_partly_posted_threads_and_due_retries_continue_outside_slots(make):
     assert [c[0] for c in pub.calls] == [1, 2, 4]
 
 
+def test_continuing_work_waits_for_the_end_of_quiet_hours_unless_partly_posted(make):
+    quiet = "quiet_hours: {start: '22:00', end: '07:00'}"
+    daemon, store, pub, clock = make(utc(2024, 6, 14, 15), quiet=quiet)  # 23:00 CST
+    store.add(1, 3, state="scheduled")  # e.g. approved for a time in the night
+    store.add(2, 4)
+    store.sent[2] = 1  # a thread already partly out
+    assert [(o.publication.publication_id, o.outcome) for o in daemon.continue_due()] == [(2, "posted")]
+    clock.set(utc(2024, 6, 14, 23))  # 07:00 CST
+    assert [(o.publication.publication_id, o.outcome) for o in daemon.continue_due()] == [(1, "posted")]
+
+
 def test_continuing_work_respects_the_quota(make, caplog):
     daemon, store, pub, clock = make(NINE - dt.timedelta(minutes=30), quota=5)
     store.posts += [("x", NINE - dt.timedelta(hours=3))] * 3  # 2 left of 5
