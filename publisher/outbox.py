@@ -940,18 +940,20 @@ class Outbox:
                 self.recover(now)
                 pub = self.get(publication_id)
             if pub.state not in READY:
-                raise StoreError(_not_ready_message(pub))
+                raise StoreError(not_ready_message(pub))
             if not pub.approved:
-                if pub.approved_hash is not None:
-                    self._transition(publication_id, "draft", now, "the approval does not match the content; "
-                                     "approve it again")
-                    raise StoreError(f"publication {publication_id}: its content changed after approval; "
-                                     f"approve it again (`publisher approve {publication_id}`)")
-                raise StoreError(f"publication {publication_id} is not approved")
-            self._transition(publication_id, "publishing", now, f"{why} ({_describe_owner(me)})",
-                             owner=me, claimed_from=pub.state, claimed_at=ts(now), inflight_index=None,
-                             inflight_since=None)
-            return self.get(publication_id)
+                if pub.approved_hash is None:
+                    raise StoreError(f"publication {publication_id} is not approved")
+                self._transition(publication_id, "draft", now, "the approval does not match the content; "
+                                 "approve it again")
+            else:
+                self._transition(publication_id, "publishing", now, f"{why} ({_describe_owner(me)})",
+                                 owner=me, claimed_from=pub.state, claimed_at=ts(now), inflight_index=None,
+                                 inflight_since=None)
+                return self.get(publication_id)
+        # committed: the withdrawn approval stays withdrawn
+        raise StoreError(f"publication {publication_id}: its content changed after approval; "
+                         f"approve it again (`publisher approve {publication_id}`)")
 
     def release(self, publication_id: int, reason: str, *, now: dt.datetime | None = None) -> Publication:
         """Give back a claimed publication with nothing in flight; it returns to where it was."""
@@ -976,7 +978,7 @@ class Outbox:
                 if pub.inflight_index is not None:
                     raise StoreError(f"publication {publication_id}: a post is in flight")
             elif pub.state not in READY:
-                raise StoreError(_not_ready_message(pub))
+                raise StoreError(not_ready_message(pub))
             if not pub.approved:
                 raise StoreError(f"publication {publication_id} is not approved")
             self._transition(publication_id, "scheduled", now, reason, scheduled_at=ts(at))
@@ -1217,7 +1219,7 @@ def _length_problems(thread: StoredThread) -> str | None:
     return "; ".join(problems) or None
 
 
-def _not_ready_message(pub: Publication) -> str:
+def not_ready_message(pub: Publication) -> str:
     if pub.state == "draft":
         return f"publication {pub.id} is not approved (`publisher approve {pub.id}`)"
     if pub.state == "posted":

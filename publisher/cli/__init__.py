@@ -18,6 +18,15 @@ from .. import __version__
 #: command name -> "module:attribute" (module relative to publisher.cli)
 COMMANDS: dict[str, str] = {
     "preview": "preview:preview",
+    "queue": "queue:queue",
+    "show": "queue:show",
+    "edit": "queue:edit",
+    "approve": "queue:approve",
+    "reject": "queue:reject",
+    "publish": "queue:publish",
+    "retry": "queue:retry",
+    "resolve": "queue:resolve",
+    "accounts": "accounts:accounts",
     "run": "run:run",
     "schedule": "run:schedule_cmd",
 }

@@ -162,7 +162,7 @@ def _quiet_secret_loggers() -> None:
     """tweepy, oauthlib and requests-oauthlib log the signed request at DEBUG: never let them."""
     for name in ("tweepy", "oauthlib", "requests_oauthlib"):
         logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.INFO:
+        if logger.level < logging.INFO:  # also NOTSET, which would inherit a DEBUG root
             logger.setLevel(logging.INFO)
 
 
@@ -220,7 +220,7 @@ def _api_text(exc: "tweepy.HTTPException") -> str:
         for error in body.get("errors") or []:
             if isinstance(error, dict):
                 parts.extend(str(error[k]) for k in ("detail", "title", "type", "reason") if k in error)
-    return " | ".join(dict.fromkeys(p for p in parts if p))
+    return " | ".join(dict.fromkeys(p for p in parts if p and p != "about:blank"))
 
 
 def _before_sending(exc: BaseException) -> bool:
@@ -237,6 +237,19 @@ def _before_sending(exc: BaseException) -> bool:
     if isinstance(reason, SSLError) and any(isinstance(a, ssl.SSLCertVerificationError) for a in reason.args):
         return True  # certificate check: during the handshake, before the request
     return False
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost error class behind a requests exception: ConnectionResetError, RemoteDisconnected..."""
+    seen = exc
+    for _ in range(6):
+        inner = getattr(seen, "reason", None)
+        if inner is None:
+            inner = next((a for a in getattr(seen, "args", ()) if isinstance(a, BaseException)), None)
+        if not isinstance(inner, BaseException):
+            break
+        seen = inner
+    return type(seen).__name__
 
 
 def classify(exc: BaseException) -> PostFailed | None:
@@ -270,9 +283,9 @@ def classify(exc: BaseException) -> PostFailed | None:
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return Transient("x", "could not connect to X in time; nothing was sent")
     if isinstance(exc, requests.exceptions.ConnectionError) and _before_sending(exc):
-        return Transient("x", f"could not connect to X ({type(exc).__name__}); nothing was sent")
+        return Transient("x", f"could not connect to X ({_cause(exc)}); nothing was sent")
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return OutcomeUnknown("x", "no answer from X in time after the request was sent")
     if isinstance(exc, requests.exceptions.RequestException):
-        return OutcomeUnknown("x", f"the connection failed after the request was sent ({type(exc).__name__})")
+        return OutcomeUnknown("x", f"the connection failed after the request was sent ({_cause(exc)})")
     return None

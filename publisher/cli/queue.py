@@ -1,0 +1,437 @@
+"""The queue commands: list, show, edit, approve, reject, publish, retry, resolve.
+
+Each opens the outbox (``PUBLISHER_DB``), calls one library function and prints the result.
+None of them imports tweepy except ``publish`` without ``--dry-run``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..migrations import STATES
+from ._common import json_option
+
+if TYPE_CHECKING:
+    from ..outbox import Outbox, Publication, QueueRow
+
+DEFAULT_LIMIT = 100
+EDIT_HEADER = """\
+#| publisher: publication {id} on {platform}, {n} posts. Lines starting with "#|" are ignored.
+#| Each post starts with a "=== post N ===" line; delete a block to drop a post, add one to add a post.
+#| Saving withdraws any approval; posts already on {platform} cannot be changed.
+"""
+_POST_MARK = re.compile(r"^=== post \d+.*===\s*$")
+
+
+def _open() -> "Outbox":
+    from ..outbox import Outbox
+
+    return Outbox.open()
+
+
+def _local(value: dt.datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def _states(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        state = value.replace("-", "_").lower()
+        if state not in STATES:
+            raise click.BadParameter(f"{value!r} is not a state; states are: {', '.join(STATES)}")
+        out.append(state)
+    return tuple(out)
+
+
+def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
+    """A time given on the command line, as an aware datetime.
+
+    Accepts ISO 8601 (``2024-06-14T08:00``, ``2024-06-14 08:00+08:00``, ``...Z``), a time today
+    (``08:30``, tomorrow when already past) and offsets from now (``+90m``, ``+2h``, ``+1d``).
+    Times without a zone are local time.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    raw = text.strip()
+    rel = re.fullmatch(r"\+(\d+)\s*([smhd])", raw)
+    if rel:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
+        return now + dt.timedelta(**{unit: int(rel.group(1))})
+    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+    if clock:
+        local_now = now.astimezone()
+        when = local_now.replace(hour=int(clock.group(1)), minute=int(clock.group(2)), second=0, microsecond=0)
+        if when <= local_now:
+            when += dt.timedelta(days=1)
+        return when.replace(tzinfo=None).astimezone()
+    try:
+        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a time; use 2024-06-14T08:00, 08:00 or +2h") from None
+    return when.astimezone() if when.tzinfo is None else when
+
+
+# --- queue -----------------------------------------------------------------------------------
+
+
+def row_json(row: "QueueRow") -> dict[str, Any]:
+    return {"id": row.id, "state": row.state, "platform": row.platform, "account": row.account, "title": row.title,
+            "posts": row.n_posts, "posted": row.posted_count, "approved": row.approved,
+            "when": row.when.isoformat() if row.when else None, "attempts": row.attempts,
+            "unknown_post": None if row.unknown_index is None else row.unknown_index + 1, "note": row.note,
+            "path": row.path, "revision": row.revision}
+
+
+@click.command("queue")
+@click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
+              help=f"Only this state (repeatable): {', '.join(STATES)}.")
+@click.option("--platform", help="Only this platform (x, mastodon, bluesky).")
+@click.option("--all", "show_all", is_flag=True, help="Include posted and rejected publications.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help=f"Show at most N rows (default {DEFAULT_LIMIT} in the table, all in JSON; 0 for all).")
+@json_option
+def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: int | None, as_json: bool) -> None:
+    """List publications: id, state, platform, posts sent, time, title.
+
+    Without --state it shows what still needs doing or watching: everything but posted and
+    rejected (--all shows those too), oldest first. Publications left `publishing` by a
+    process that died are settled first: a post that was on the wire becomes needs_attention.
+    """
+    outbox = _open()
+    outbox.recover()
+    if not states and not show_all:
+        states = tuple(s for s in STATES if s not in ("posted", "rejected"))
+    if limit is None:
+        limit = 0 if as_json else DEFAULT_LIMIT
+    rows = outbox.list(states or None, platform=platform, limit=limit + 1 if limit else None)
+    more = bool(limit) and len(rows) > limit
+    rows = rows[:limit] if limit else rows
+    counts = outbox.counts(platform)
+    if as_json:
+        click.echo(json.dumps({"publications": [row_json(r) for r in rows], "counts": counts}, ensure_ascii=False))
+        return
+    lines = []
+    if rows:
+        lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
+    for r in rows:
+        when = _local(r.when) if r.state in ("scheduled", "failed", "approved") else ""
+        flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
+        title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
+        lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
+                     f"{when:<16}  {title}{flag}")
+        if r.state in ("needs_attention", "failed") and r.note:
+            lines.append(f"{'':>8}↳ {r.note}")
+    if not rows:
+        lines.append("Nothing in the queue." if not counts else "Nothing matches.")
+    total = sum(counts.values())
+    summary = " · ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
+    if more:
+        lines.append(f"… showing the first {limit}; --limit 0 shows all.")
+    if total:
+        lines.append(f"{total} publications: {summary}")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+# --- show ------------------------------------------------------------------------------------
+
+
+@click.command("show")
+@click.argument("publication_id", type=int)
+@json_option
+def show(publication_id: int, as_json: bool) -> None:
+    """Show one publication: its thread, its source article and its history."""
+    outbox = _open()
+    outbox.recover()
+    pub = outbox.get(publication_id)
+    thread = outbox.thread(publication_id)
+    article = outbox.article(pub.article_id)
+    history = outbox.history(publication_id)
+    account = outbox.account_state(pub.platform, pub.account)
+    if as_json:
+        click.echo(json.dumps({
+            "id": pub.id, "state": pub.state, "platform": pub.platform, "account": pub.account,
+            "approved": pub.approved, "content_hash": pub.content_hash, "approved_hash": pub.approved_hash,
+            "scheduled_at": pub.scheduled_at.isoformat() if pub.scheduled_at else None,
+            "next_try_at": pub.next_try_at.isoformat() if pub.next_try_at else None,
+            "attempts": pub.attempts, "posted": pub.posted_count, "unknown_post": pub.unknown_post, "note": pub.note,
+            "article": {"id": article.id, "path": article.path, "revision": article.revision,
+                        "source_hash": article.source_hash, "title": article.title,
+                        "english_title": article.english_title, "author": article.author, "date": article.date,
+                        "url": article.url, "publication": article.publication,
+                        "translation": article.translation_model},
+            "posts": [{"index": p.index, "text": p.text, "role": p.role, "length": p.length, "limit": p.limit,
+                       "post_id": p.post_id, "url": p.url, "posted_at": p.posted_at.isoformat() if p.posted_at else None,
+                       "settled_by": p.settled_by} for p in thread.posts],
+            "history": [{"at": e.at.isoformat(), "from": e.from_state, "to": e.to_state,
+                         "post": None if e.post_index is None else e.post_index + 1, "reason": e.reason}
+                        for e in history],
+        }, ensure_ascii=False, indent=2))
+        return
+    out = [f"Publication {pub.id} · {pub.platform} ({pub.account}) · {pub.state}"]
+    if pub.note:
+        out.append(f"  {pub.note}")
+    if account.blocked_reason:
+        out.append(f"  account stopped: {account.blocked_reason}")
+    if pub.approved:
+        out.append(f"  approved {_local(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
+    elif pub.approved_hash:
+        out.append("  approval withdrawn: the content changed after it was approved")
+    else:
+        out.append("  not approved")
+    if pub.scheduled_at:
+        out.append(f"  scheduled for {_local(pub.scheduled_at)}")
+    if pub.next_try_at:
+        out.append(f"  next try {_local(pub.next_try_at)} (attempt {pub.attempts + 1})")
+    out.append("")
+    out.append(f"Source: {article.path} (revision {article.revision}, sha256 {article.source_hash[:12]})")
+    out.append(f"  title:   {article.title}")
+    if article.english_title:
+        out.append(f"  English: {article.english_title}")
+    credits = " · ".join(x for x in (article.author, article.date, article.publication, article.url) if x)
+    if credits:
+        out.append(f"  credits: {credits}")
+    if article.translation_model:
+        out.append(f"  translation: {article.translation_model}")
+    out.append("")
+    out.append(f"Thread ({pub.n_posts} posts, {pub.posted_count} posted):")
+    for p in thread.posts:
+        if p.posted:
+            status = f"posted {p.post_id or '(id unknown)'}" + (f" {p.url}" if p.url else "")
+            if p.settled_by == "person":
+                status += " (settled by hand)"
+        elif pub.unknown_index == p.index:
+            status = "OUTCOME UNKNOWN"
+        else:
+            status = "not posted"
+        out.append(f"  [{p.index + 1}/{pub.n_posts}] {p.role} · {p.length}/{p.limit} · {status}")
+        out.extend(f"      {line}" for line in p.text.splitlines())
+    out.append("")
+    out.append("History:")
+    for e in history:
+        move = e.to_state if e.from_state in (None, e.to_state) else f"{e.from_state} → {e.to_state}"
+        out.append(f"  {_local(e.at)}  {move:<28} {e.reason}")
+    click.echo("\n".join(out))
+
+
+# --- edit ------------------------------------------------------------------------------------
+
+
+def edit_text(pub: "Publication", texts: list[str], roles: list[str], errors: str | None = None) -> str:
+    head = EDIT_HEADER.format(id=pub.id, platform=pub.platform, n=len(texts))
+    if errors:
+        head += "".join(f"#| ERROR: {line}\n" for line in errors.split("; "))
+    blocks = [f"=== post {i + 1} ({role}) ===\n{text}\n" for i, (text, role) in enumerate(zip(texts, roles))]
+    return head + "\n".join(blocks)
+
+
+def parse_edit(text: str) -> list[str]:
+    """The posts of an edited file: blocks after "=== post N ===" lines, "#|" lines dropped."""
+    posts: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("#|"):
+            continue
+        if _POST_MARK.match(line):
+            posts.append([])
+        elif posts:
+            posts[-1].append(line)
+        elif line.strip():
+            raise click.ClickException("text before the first \"=== post 1 ===\" line; nothing saved")
+    return ["\n".join(lines).strip() for lines in posts]
+
+
+@click.command("edit")
+@click.argument("publication_id", type=int)
+def edit(publication_id: int) -> None:
+    """Edit a thread in $EDITOR; saving re-checks lengths and withdraws any approval.
+
+    Posts are separated by "=== post N ===" lines. When a post is too long the editor opens
+    again with the problem noted at the top; saving the same text again gives up without
+    changing anything.
+    """
+    from ..errors import StoreError
+
+    outbox = _open()
+    pub = outbox.get(publication_id)
+    thread = outbox.thread(publication_id)
+    texts = [p.text for p in thread.posts]
+    roles = [p.role for p in thread.posts]
+    errors = None
+    previous = None
+    while True:
+        edited = click.edit(edit_text(pub, texts, roles, errors), extension=".txt", require_save=True)
+        if edited is None:
+            if errors:
+                raise StoreError(f"publication {publication_id} not saved: {errors}")
+            click.echo("No changes.")
+            return
+        new_texts = parse_edit(edited)
+        if new_texts == previous:
+            raise StoreError(f"publication {publication_id} not saved: {errors}")
+        previous = new_texts
+        try:
+            after = outbox.edit(publication_id, new_texts)
+        except StoreError as exc:
+            errors = str(exc).split(": ", 1)[-1]
+            texts = new_texts
+            roles = roles + ["point"] * (len(new_texts) - len(roles))
+            continue
+        break
+    if after.thread_id == pub.thread_id:
+        click.echo("No changes.")
+        return
+    withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
+    click.echo(f"Saved publication {publication_id} ({after.n_posts} posts); it is now a draft.{withdrawn}")
+
+
+# --- approve / reject / retry / resolve ------------------------------------------------------
+
+
+@click.command("approve")
+@click.argument("publication_id", type=int)
+@click.option("--at", "at", metavar="TIME",
+              help="Post at this time (2024-06-14T08:00, 08:00, +2h; local time unless a zone is given) "
+                   "instead of the next slot.")
+def approve(publication_id: int, at: str | None) -> None:
+    """Approve a thread exactly as it is now; editing it later withdraws the approval."""
+    from ..errors import StoreError
+
+    when = parse_when(at) if at else None
+    if when is not None and when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
+        raise StoreError(f"{at} is in the past")
+    pub = _open().approve(publication_id, when)
+    if when:
+        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) for {_local(when)}.")
+    else:
+        click.echo(f"Approved {pub.id} ({pub.platform}, {pub.n_posts} posts): it goes out in the next "
+                   f"{pub.platform} slot.")
+
+
+@click.command("reject")
+@click.argument("publication_id", type=int)
+@click.option("--reason", help="Why, for the history.")
+def reject(publication_id: int, reason: str | None) -> None:
+    """Never post this thread (what is already posted of it stays posted)."""
+    pub = _open().reject(publication_id, reason)
+    click.echo(f"Rejected {pub.id}.")
+
+
+@click.command("retry")
+@click.argument("publication_id", type=int)
+def retry(publication_id: int) -> None:
+    """Put a failed publication back in line now (not one whose outcome is unknown: resolve that)."""
+    outbox = _open()
+    pub = outbox.retry(publication_id)
+    account = outbox.account_state(pub.platform, pub.account)
+    click.echo(f"{pub.id} is {pub.state}: {pub.note}")
+    if account.blocked_reason:
+        click.echo(f"note: the {pub.platform} account is stopped ({account.blocked_reason})", err=True)
+
+
+@click.command("resolve")
+@click.argument("publication_id", type=int)
+@click.option("--posted/--not-posted", "posted", default=None,
+              help="Whether the post whose outcome was unknown is on the platform (look at the account).")
+@click.option("--post-id", metavar="ID_OR_LINK",
+              help="With --posted: the post's id or link, so that the rest of the thread replies to it.")
+def resolve(publication_id: int, posted: bool | None, post_id: str | None) -> None:
+    """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out."""
+    from ..platforms.base import PostRef
+
+    if posted is None:
+        raise click.UsageError("say --posted or --not-posted")
+    if post_id and not posted:
+        raise click.UsageError("--post-id goes with --posted")
+    outbox = _open()
+    outbox.recover()
+    pub = outbox.get(publication_id)
+    ref = None
+    if post_id:
+        value = post_id.strip()
+        url = None
+        if pub.platform == "x":
+            from ..platforms.x import parse_post_id, post_url
+
+            parsed = parse_post_id(value)
+            if parsed is None:
+                raise click.BadParameter(f"{post_id!r} is not an X post id or link", param_hint="--post-id")
+            value, url = parsed, post_url(parsed)
+        elif value.startswith(("http://", "https://")):
+            url = value
+        ref = PostRef(id=value, url=url)
+    after = outbox.resolve(publication_id, posted, ref)
+    click.echo(f"{after.id} is {after.state}: {after.note}")
+
+
+# --- publish ---------------------------------------------------------------------------------
+
+
+@click.command("publish")
+@click.argument("publication_id", type=int)
+@click.option("--dry-run", is_flag=True, help="Show what would be posted, in order; post and change nothing.")
+def publish(publication_id: int, dry_run: bool) -> None:
+    """Publish an approved thread now, by hand, as a reply chain; resumes a thread that stopped halfway.
+
+    Exit status 0 when the whole thread is posted; 1 when it stopped (the reason is printed and
+    the publication is failed, rescheduled or needs_attention).
+    """
+    from ..errors import StoreError
+
+    outbox = _open()
+    outbox.recover()
+    if dry_run:
+        _dry_run(outbox, publication_id)
+        return
+    from ..platforms.base import platform_from_env
+    from ..publish import publish_publication
+
+    pub = outbox.get(publication_id)
+    if pub.state not in ("approved", "scheduled", "failed", "publishing"):
+        from ..outbox import not_ready_message
+
+        raise StoreError(not_ready_message(pub))
+    platform = platform_from_env(pub.platform)
+
+    def said(post: Any, ref: Any) -> None:
+        click.echo(f"posted {post.index + 1}/{pub.n_posts}: {ref.url or ref.id}")
+
+    result = publish_publication(outbox, publication_id, platform, on_post=said)
+    after = result.publication
+    if result.complete:
+        click.echo(f"Publication {after.id} is posted ({after.n_posts} posts).")
+        return
+    click.echo(f"error: publication {after.id} stopped: {after.state}: {after.note}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _dry_run(outbox: "Outbox", publication_id: int) -> None:
+    from ..platforms.base import PostRef
+    from ..platforms.dryrun import DryRunPlatform
+    from ..publish import idempotency_key, plan
+
+    pub = outbox.get(publication_id)
+    posts = plan(outbox, publication_id)
+    if pub.state == "posted" or not posts:
+        click.echo(f"Publication {pub.id} is {pub.state}: nothing would be posted.")
+        return
+    if not pub.approved:
+        click.echo(f"note: publication {pub.id} is not approved ({pub.state}); a real publish would refuse.")
+    if pub.unknown_index is not None:
+        click.echo(f"note: the outcome of post {pub.unknown_index + 1} is unknown; a real publish would refuse "
+                   "until it is resolved.")
+    refs = outbox.posted_refs(publication_id)
+    dry = DryRunPlatform()
+    last: PostRef | None = refs[-1] if refs else None
+    root: PostRef | None = refs[0] if refs else None
+    click.echo(f"Dry run of publication {pub.id} on {pub.platform}: {len(posts)} of {pub.n_posts} posts would go out.")
+    for post in posts:
+        ref = dry.post(post.text, reply_to=last, root=root, idempotency_key=idempotency_key(pub, post.index))
+        target = f"in reply to {last.id}" if last else "as a new thread"
+        click.echo(f"\n[{post.index + 1}/{pub.n_posts}] {post.length}/{post.limit} · {target} → {ref.id}")
+        click.echo(post.text)
+        root = root or ref
+        last = ref
