@@ -1,7 +1,8 @@
-"""End to end on the real outbox (SQLite file, state machine, publish loop) and a recording
-platform: articles dropped into an inbox go out in the next slots; quotas hold whole threads
-back; `publisher schedule` and `publisher run --once` as commands; a daemon stopped and
-restarted (real subprocesses, SIGTERM and SIGKILL) never posts anything twice."""
+"""End to end on the real outbox (SQLite file, state machine, publish loop), the real X adapter
+(tweepy) and the HTTP-level fake X on loopback: articles dropped into an inbox go out in the
+next slots; quotas hold whole threads back; `publisher schedule` and `publisher run --once` as
+commands; the real `publisher run` daemon stopped (SIGTERM, SIGKILL) and restarted in
+subprocesses never posts anything twice."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 
 from conftest import ROOT, run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated, write_article
+from fake_x import CLI_BOOTSTRAP, FakeX, x_env
 from publisher.daemon import (
     Daemon,
     DaemonLock,
@@ -32,11 +34,9 @@ from publisher.daemon import (
 )
 from publisher.ingest import read_article
 from publisher.outbox import Outbox
-from publisher.platforms.dryrun import DryRunPlatform
 from publisher.schedule import UTC
 
-CREDS = {"X_API_KEY": "k" * 25, "X_API_SECRET": "s" * 50, "X_ACCESS_TOKEN": "t" * 50,
-         "X_ACCESS_TOKEN_SECRET": "u" * 45}
+TESTS = Path(__file__).parent
 
 
 def utc(*args: int) -> dt.datetime:
@@ -94,36 +94,44 @@ def settle(path: Path) -> None:
 
 
 @pytest.fixture
-def world(tmp_path):
-    """A real outbox file, a schedule, a dry-run platform and a daemon with a manual clock."""
+def fake_x(monkeypatch):
+    """The fake X on loopback, every requests session routed to it, its credentials in the env."""
+    with FakeX() as fake, fake.installed():
+        for name, value in x_env(fake).items():
+            monkeypatch.setenv(name, value)
+        yield fake
+
+
+@pytest.fixture
+def world(tmp_path, fake_x):
+    """A real outbox file, a schedule, the real X adapter and a daemon with a manual clock."""
 
     def build(start: dt.datetime, **schedule_kwargs):
         outbox = Outbox.open(tmp_path / "publisher.db")
         clock = ManualClock(start)
-        platform = DryRunPlatform()
-        store = OutboxStore(outbox, clock=clock, make_platform=lambda account: platform, environ=CREDS)
+        store = OutboxStore(outbox, clock=clock)  # the real platform factory: XPlatform from the env
         daemon = Daemon(watcher=ScheduleWatcher(write_schedule(tmp_path, **schedule_kwargs)), store=store,
                         publish=store.publish, ingest=fake_ingest(outbox), ledger=SlotLedger(tmp_path / "publisher.db"),
-                        clock=clock, scanner=SourceScanner(settle=2), environ=CREDS)
-        return daemon, outbox, platform, clock
+                        clock=clock, scanner=SourceScanner(settle=2))
+        return daemon, outbox, fake_x, clock
 
     return build
 
 
 def test_two_articles_dropped_into_the_inbox_go_out_in_the_next_two_slots(world, tmp_path):
-    daemon, outbox, platform, clock = world(utc(2024, 6, 14, 0, 30))  # 08:30 in Shanghai
+    daemon, outbox, fake, clock = world(utc(2024, 6, 14, 0, 30))  # 08:30 in Shanghai
     inbox, seeds = tmp_path / "inbox", tmp_path / "seeds"
     for folder, name, title in [(inbox, "a.md", "第一篇"), (inbox, "b.md", "第二篇"), (seeds, "c.md", "第三篇")]:
         settle(write_article(folder, name, title=title))
     report = daemon.run_once()
     assert [(r.status, r.approved != ()) for r in report.ingested] == [("new", True), ("new", True), ("new", False)]
-    assert report.slots == () and platform.posts == []
+    assert report.slots == () and fake.tweets == []
     assert daemon.run_once().ingested == ()  # nothing changed: nothing ingested again
 
     clock.set(NINE)
     report = daemon.run_once()
     assert [(o.outcome, o.publication.title) for o in report.slots] == [("posted", "第一篇")]
-    assert len(platform.posts) == 3
+    assert len(fake.tweets) == 3
     clock.set(NINE + dt.timedelta(minutes=5))
     assert daemon.run_once().slots == ()
     clock.set(NOON + dt.timedelta(seconds=20))
@@ -132,11 +140,13 @@ def test_two_articles_dropped_into_the_inbox_go_out_in_the_next_two_slots(world,
     clock.set(utc(2024, 6, 15, 1))  # next day 09:00: only the unapproved seed is left
     assert [o.outcome for o in daemon.run_once().slots] == ["idle"]
 
-    # The posts: two intact reply chains, in slot order, at the slot times.
-    chains = [platform.posts[:3], platform.posts[3:]]
-    for chain in chains:
-        assert chain[0].reply_to is None
-        assert [p.reply_to for p in chain[1:]] == [p.ref.id for p in chain[:-1]]
+    # The posts on X: two intact reply chains, in slot order, at the slot times.
+    tweets = fake.tweets
+    assert [_tag(t.text) for t in tweets] == ["a"] * 3 + ["b"] * 3
+    for chain in (tweets[:3], tweets[3:]):
+        assert chain[0].in_reply_to is None
+        assert [t.in_reply_to for t in chain[1:]] == [t.id for t in chain[:-1]]
+    assert len(fake.received) == 6  # six requests, six posts: nothing sent twice
     rows = outbox.db.execute("SELECT publication_id, idx, posted_at FROM post_results ORDER BY posted_at").fetchall()
     assert [r[2][:16] for r in rows] == ["2024-06-14T01:00"] * 3 + ["2024-06-14T04:00"] * 3
     states = {row.title: row.state for row in outbox.list()}
@@ -146,13 +156,13 @@ def test_two_articles_dropped_into_the_inbox_go_out_in_the_next_two_slots(world,
 
 
 def test_a_changed_article_in_the_inbox_is_a_new_revision_never_a_silent_repost(world, tmp_path):
-    daemon, outbox, platform, clock = world(NINE - dt.timedelta(minutes=30))
+    daemon, outbox, fake, clock = world(NINE - dt.timedelta(minutes=30))
     path = write_article(tmp_path / "inbox", "a.md", title="第一篇")
     settle(path)
     daemon.run_once()
     clock.set(NINE)
     daemon.run_once()
-    assert len(platform.posts) == 3
+    assert len(fake.tweets) == 3
     path.write_text(path.read_text(encoding="utf-8").replace("第一篇", "第一篇（更正）"), encoding="utf-8")
     old = time.time() - 30
     os.utime(path, (old, old))
@@ -162,11 +172,11 @@ def test_a_changed_article_in_the_inbox_is_a_new_revision_never_a_silent_repost(
     assert report.ingested[0].approved == ()  # waits for a person
     clock.set(NOON)
     assert [o.outcome for o in daemon.run_once().slots] == ["idle"]
-    assert len(platform.posts) == 3
+    assert len(fake.received) == 3
 
 
 def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(world, tmp_path):
-    daemon, outbox, platform, clock = world(NINE - dt.timedelta(hours=3))
+    daemon, outbox, fake, clock = world(NINE - dt.timedelta(hours=3))
     # Two 6-post threads posted by hand this morning: 12 of 17 used, 5 left.
     for name in ("early1.md", "early2.md"):
         article = make_article(tmp_path / "done", name, title=name)
@@ -174,7 +184,7 @@ def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(world, t
                                  auto_approve=True, now=clock.now()).publications[0]
         daemon.store.claim(pid, clock.now(), "by hand")
         assert daemon.store.publish(_queued(outbox, pid), _account(), lambda: False).state == "posted"
-    assert len(platform.posts) == 12
+    assert len(fake.tweets) == 12
     article = make_article(tmp_path / "queue", "long.md", title="长线程")
     long_pid = outbox.add_article(article, make_translated(article), {"x": make_thread(article, n_posts=6)},
                                   auto_approve=True, now=clock.now()).publications[0]
@@ -182,7 +192,7 @@ def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(world, t
     report = daemon.run_once()
     assert [o.outcome for o in report.slots] == ["quota"]
     assert "needs 6 posts, 5 of 17 left" in report.slots[0].detail
-    assert len(platform.posts) == 12  # not one post of it went out
+    assert len(fake.received) == 12  # not one post of it was even attempted
     assert outbox.get(long_pid).state == "approved" and outbox.get(long_pid).posted_count == 0
     # A 5-post thread fits and goes in the next slot, ahead of the long one.
     article = make_article(tmp_path / "queue", "short.md", title="短线程")
@@ -195,6 +205,12 @@ def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(world, t
     clock.set(NINE + dt.timedelta(days=1))
     assert [(o.outcome, o.publication.publication_id) for o in daemon.run_once().slots] == [("posted", long_pid)]
     assert outbox.get(long_pid).posted_count == 6
+    assert len(fake.tweets) == 23
+
+
+def _tag(text: str) -> str:
+    """The article a factory-made post comes from: its texts start with the file's stem."""
+    return text.split(":")[0].split(" — ")[0]
 
 
 def _queued(outbox: Outbox, pid: int):
@@ -216,7 +232,8 @@ def test_publisher_schedule_shows_slots_threads_and_quota(tmp_path):
             outbox.add_article(article, make_translated(article), {"x": make_thread(article, n_posts=n)},
                                auto_approve=True, now=now - dt.timedelta(hours=1))
     schedule = write_schedule(tmp_path, quota=8)
-    env = subprocess_env(PUBLISHER_DB=str(db), **CREDS)
+    env = subprocess_env(PUBLISHER_DB=str(db), X_API_KEY="k", X_API_SECRET="s", X_ACCESS_TOKEN="t",
+                         X_ACCESS_TOKEN_SECRET="u")
     proc = run_cli("schedule", "--schedule", str(schedule), "--now", "2024-06-14T08:30", "--days", "2", "--json",
                    env=env)
     assert proc.returncode == 0, proc.stderr
@@ -244,7 +261,8 @@ def test_publisher_schedule_shows_slots_threads_and_quota(tmp_path):
 def test_run_once_respects_the_lock_and_does_what_is_due(tmp_path):
     db = tmp_path / "publisher.db"
     schedule = write_schedule(tmp_path)
-    env = subprocess_env(PUBLISHER_DB=str(db), **CREDS)
+    env = subprocess_env(PUBLISHER_DB=str(db), X_API_KEY="k", X_API_SECRET="s", X_ACCESS_TOKEN="t",
+                         X_ACCESS_TOKEN_SECRET="u")
     with DaemonLock(db):
         proc = run_cli("run", "--once", "--schedule", str(schedule), env=env)
     assert proc.returncode == 75, proc.stderr
@@ -260,73 +278,35 @@ def test_run_once_respects_the_lock_and_does_what_is_due(tmp_path):
 
 # --- real daemons, stopped and restarted ---------------------------------------------------------
 
-RUNNER = """
-import json, os, sys, time
-from pathlib import Path
-from publisher.daemon import ShiftedClock, build_daemon, serve_forever, setup_logging
-from publisher.platforms.base import Account, PostRef
-from publisher.schedule import load_schedule, parse_instant
 
-schedule_path, db, log_path, start, delay = sys.argv[1:6]
-
-
-class SlowRecorder:
-    # A platform whose every post is written to a file before the call returns, like a request
-    # that reached the server: what a daemon sent survives the daemon.
-    name = "x"
-
-    def __init__(self):
-        self.n = 0
-
-    def check(self):
-        return Account(platform="x", handle="@recorder")
-
-    def post(self, text, *, reply_to, root, idempotency_key):
-        time.sleep(float(delay))
-        self.n += 1
-        post_id = f"{os.getpid()}-{self.n}"
-        with open(log_path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"id": post_id, "text": text, "reply_to": reply_to.id if reply_to else None,
-                                "idempotency_key": idempotency_key}, ensure_ascii=False) + "\\n")
-            f.flush()
-            os.fsync(f.fileno())
-        return PostRef(id=post_id)
-
-
-setup_logging()
-clock = ShiftedClock(parse_instant(start, load_schedule(schedule_path).zone))
-platform = SlowRecorder()
-with build_daemon(Path(schedule_path), clock=clock, db=Path(db), make_platform=lambda account: platform) as daemon:
-    print("ready", flush=True)
-    serve_forever(daemon)
-"""
-
-
-def _start_daemon(tmp_path: Path, start: str, delay: float = 0.3) -> subprocess.Popen:
-    runner = tmp_path / "runner.py"
-    runner.write_text(RUNNER, encoding="utf-8")
-    env = subprocess_env(**CREDS)
-    proc = subprocess.Popen([sys.executable, str(runner), str(tmp_path / "schedule.yaml"),
-                             str(tmp_path / "publisher.db"), str(tmp_path / "posts.jsonl"), start, str(delay)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT))
-    assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+def _start_daemon(tmp_path: Path, fake: FakeX, start: str) -> subprocess.Popen:
+    """`publisher run --now START` in a subprocess, its X traffic routed to the fake."""
+    env = subprocess_env(PUBLISHER_DB=str(tmp_path / "publisher.db"), FAKE_X_URL=fake.base_url,
+                         FAKE_X_TESTS=str(TESTS), **x_env(fake))
+    proc = subprocess.Popen([sys.executable, "-c", CLI_BOOTSTRAP, "run", "--schedule", str(tmp_path / "schedule.yaml"),
+                             "--now", start], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(tmp_path))
     return proc
 
 
-def _posts(tmp_path: Path) -> list[dict]:
-    path = tmp_path / "posts.jsonl"
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def _wait_for(predicate, timeout: float = 30) -> None:
+def _wait_for(predicate, proc: subprocess.Popen, timeout: float = 40) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
+        if proc.poll() is not None:
+            raise AssertionError(f"the daemon exited: {proc.stderr.read()}")
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> str:
+    proc.send_signal(sig)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    return err
 
 
 def _seed_queue(tmp_path: Path, n_threads: int, n_posts: int, approved_at: dt.datetime) -> list[int]:
@@ -339,99 +319,90 @@ def _seed_queue(tmp_path: Path, n_threads: int, n_posts: int, approved_at: dt.da
     return pids
 
 
-def _check_no_duplicates_and_chains(posts: list[dict], expected_threads: int, n_posts: int) -> None:
-    keys = [p["idempotency_key"] for p in posts]
-    assert len(keys) == len(set(keys)), "a post was sent twice"
-    texts = [p["text"] for p in posts]
+def _chains(fake: FakeX) -> dict[str, list]:
+    """Tweets grouped by thread (the factories start each text with the article's name)."""
+    chains: dict[str, list] = {}
+    for tweet in fake.tweets:
+        chains.setdefault(_tag(tweet.text), []).append(tweet)
+    return chains
+
+
+def _check_no_duplicates_and_chains(fake: FakeX, expected: int, n_posts: int) -> None:
+    texts = [r.text for r in fake.received]
     assert len(texts) == len(set(texts)), "a post was sent twice"
-    by_pub: dict[str, list[dict]] = {}
-    for p in posts:
-        by_pub.setdefault(p["idempotency_key"].split("-")[1], []).append(p)
-    assert len(by_pub) == expected_threads
-    for chain in by_pub.values():
-        assert [int(p["idempotency_key"].split("-")[2]) for p in chain] == list(range(n_posts))
-        assert chain[0]["reply_to"] is None
-        for prev, post in zip(chain, chain[1:]):
-            assert post["reply_to"] == prev["id"]
+    assert all(r.outcome == "created" for r in fake.received)
+    chains = _chains(fake)
+    assert len(chains) == expected
+    for chain in chains.values():
+        assert len(chain) == n_posts
+        assert chain[0].in_reply_to is None
+        assert [t.in_reply_to for t in chain[1:]] == [t.id for t in chain[:-1]]
 
 
 @pytest.mark.slow
 def test_a_daemon_stopped_with_sigterm_and_restarted_posts_nothing_twice(tmp_path):
-    write_schedule(tmp_path, quota=100, times='"09:00:02", "09:00:06", "09:00:30"')
+    write_schedule(tmp_path, quota=100, times='"09:00:03", "09:00:08", "09:00:30"')
     pids = _seed_queue(tmp_path, 3, 5, approved_at=utc(2024, 6, 14, 0))
-    first = _start_daemon(tmp_path, "2024-06-14T09:00:00")
-    try:
-        # The first thread goes out at 09:00:02; stop during the second (from 09:00:06).
-        _wait_for(lambda: len(_posts(tmp_path)) >= 7)
-        first.send_signal(signal.SIGTERM)
-        out, err = first.communicate(timeout=30)
-    finally:
-        first.kill()
-    assert first.returncode == 0, err
-    assert "SIGTERM received: finishing the post in flight, then stopping" in err
-    assert "stopped after" in err and "stopped" in err.splitlines()[-1]
-    assert "Traceback" not in err
-    stopped_at = len(_posts(tmp_path))
-    assert 7 <= stopped_at < 10  # the second thread is partly out
-    with Outbox.open(tmp_path / "publisher.db") as outbox:
-        assert [outbox.get(p).state for p in pids] == ["posted", "approved", "approved"]
-        assert outbox.get(pids[1]).posted_count == stopped_at - 5
+    with FakeX(process_delay=(0.25, 0.25)) as fake:
+        first = _start_daemon(tmp_path, fake, "2024-06-14T09:00:00")
+        # The first thread goes out at 09:00:03; stop during the second (from 09:00:08).
+        _wait_for(lambda: len(fake.tweets) >= 7, first)
+        err = _stop(first, signal.SIGTERM)
+        assert first.returncode == 0, err
+        assert "SIGTERM received: finishing the post in flight, then stopping" in err
+        assert "stopped after" in err and err.rstrip().endswith("stopped")
+        assert "Traceback" not in err
+        stopped_at = len(fake.tweets)
+        assert 7 <= stopped_at < 10  # the second thread is partly out
+        with Outbox.open(tmp_path / "publisher.db") as outbox:
+            assert [outbox.get(p).state for p in pids] == ["posted", "approved", "approved"]
+            assert outbox.get(pids[1]).posted_count == stopped_at - 5
 
-    # Restarted later: the half-posted thread is finished first, outside any slot; the third
-    # goes out at 09:00:30; nothing is repeated.
-    second = _start_daemon(tmp_path, "2024-06-14T09:00:20")
-    try:
-        _wait_for(lambda: len(_posts(tmp_path)) >= 15)
+        # Restarted later: the half-posted thread is finished first, outside any slot; the
+        # third goes out at 09:00:30; nothing is repeated.
+        second = _start_daemon(tmp_path, fake, "2024-06-14T09:00:20")
+        _wait_for(lambda: len(fake.tweets) >= 15, second)
         time.sleep(1)
-        second.send_signal(signal.SIGINT)
-        out, err2 = second.communicate(timeout=30)
-    finally:
-        second.kill()
-    assert second.returncode == 0, err2
-    assert f"resuming article" in err2 and f"publication {pids[1]}" in err2
-    posts = _posts(tmp_path)
-    assert len(posts) == 15
-    _check_no_duplicates_and_chains(posts, 3, 5)
-    with Outbox.open(tmp_path / "publisher.db") as outbox:
-        assert [outbox.get(p).state for p in pids] == ["posted"] * 3
-    for line in (err + err2).splitlines():  # one line per action; no secret
-        assert not any(value in line for value in CREDS.values())
+        err2 = _stop(second, signal.SIGINT)
+        assert second.returncode == 0, err2
+        assert f"resuming article" in err2 and f"publication {pids[1]}" in err2
+        assert len(fake.tweets) == 15
+        _check_no_duplicates_and_chains(fake, 3, 5)
+        with Outbox.open(tmp_path / "publisher.db") as outbox:
+            assert [outbox.get(p).state for p in pids] == ["posted"] * 3
+        secrets = x_env(fake).values()
+        for line in (err + err2).splitlines():  # one line per action, never a secret
+            assert not any(value in line for value in secrets), line
+        assert any("posted 1/5 of article" in line for line in err.splitlines())
 
 
 @pytest.mark.slow
 def test_a_daemon_killed_mid_thread_never_reposts_and_names_the_unknown_post(tmp_path):
-    write_schedule(tmp_path, quota=100, times='"09:00:02", "09:00:30"')
+    write_schedule(tmp_path, quota=100, times='"09:00:03", "09:00:30"')
     pids = _seed_queue(tmp_path, 2, 6, approved_at=utc(2024, 6, 14, 0))
-    first = _start_daemon(tmp_path, "2024-06-14T09:00:00", delay=0.4)
-    try:
-        _wait_for(lambda: len(_posts(tmp_path)) >= 3)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        first.kill()
-    killed_at = len(_posts(tmp_path))
-    second = _start_daemon(tmp_path, "2024-06-14T09:00:25", delay=0.05)
-    try:
-        _wait_for(lambda: len(_posts(tmp_path)) >= killed_at + 6)  # the second thread at 09:00:30
+    with FakeX(process_delay=(0.3, 0.3)) as fake:
+        first = _start_daemon(tmp_path, fake, "2024-06-14T09:00:00")
+        _wait_for(lambda: len(fake.tweets) >= 3, first)
+        _stop(first, signal.SIGKILL)
+        fake.wait_idle()
+        killed_at = len(fake.tweets)
+        second = _start_daemon(tmp_path, fake, "2024-06-14T09:00:25")
+        _wait_for(lambda: len(fake.tweets) >= killed_at + 6, second)  # the second thread at 09:00:30
         time.sleep(1.5)
-        second.send_signal(signal.SIGTERM)
-        out, err = second.communicate(timeout=30)
-    finally:
-        second.kill()
-    assert second.returncode == 0, err
-    posts = _posts(tmp_path)
-    keys = [p["idempotency_key"] for p in posts]
-    assert len(keys) == len(set(keys)), "a post was sent twice"
-    with Outbox.open(tmp_path / "publisher.db") as outbox:
-        first_pub = outbox.get(pids[0])
-        assert outbox.get(pids[1]).state == "posted"
-        if first_pub.state == "needs_attention":
-            # killed while a post was on the wire: a person decides, nothing was resent
-            assert first_pub.unknown_index is not None
-            assert "recovered:" in err and f"publication {pids[0]}" in err
-            sent = sum(1 for k in keys if k.startswith(f"publisher-{pids[0]}-"))
-            assert sent in (first_pub.posted_count, first_pub.posted_count + 1)
-        else:
-            # killed between two posts: the rest was sent after the restart, in order
-            assert first_pub.state == "posted"
-            _check_no_duplicates_and_chains(posts, 2, 6)
+        err = _stop(second, signal.SIGTERM)
+        assert second.returncode == 0, err
+        texts = [r.text for r in fake.received]
+        assert len(texts) == len(set(texts)), "a post was sent twice"
+        with Outbox.open(tmp_path / "publisher.db") as outbox:
+            first_pub = outbox.get(pids[0])
+            assert outbox.get(pids[1]).state == "posted"
+            sent = sum(1 for t in fake.tweets if _tag(t.text) == "a0")
+            if first_pub.state == "needs_attention":
+                # killed while a post was on the wire: a person decides; nothing was resent
+                assert first_pub.unknown_index is not None
+                assert f"recovered: x article {first_pub.article_id}" in err
+                assert sent in (first_pub.posted_count, first_pub.posted_count + 1)
+            else:
+                # killed between two posts: the rest was sent after the restart, in order
+                assert first_pub.state == "posted" and sent == 6
+                _check_no_duplicates_and_chains(fake, 2, 6)
