@@ -22,6 +22,11 @@ _SCRUB_PREFIXES = ("PUBLISHER_", "X_", "TWITTER_", "MASTODON_", "BLUESKY_", "BSK
 _install_netguard()
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="Rewrite the files in tests/golden/ from the current output instead of comparing.")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     """A private PUBLISHER_HOME, no credentials, and bugs shown as tracebacks."""

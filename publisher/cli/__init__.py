@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "accounts": "accounts:accounts",
     "run": "run:run",
     "schedule": "run:schedule_cmd",
+    "models": "models:models",
+    "translate": "translate:translate",
 }
 
 

@@ -4,46 +4,181 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
 from ._common import err, json_option, out, report_failures
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..models import Article, TranslatedArticle
+    from ..render import ThreadDraft, ThreadOptions
+    from ..translate.base import Translator
+    from ..translate.glossary import Glossary
+
+PLATFORM_CHOICES = ("x", "mastodon", "bluesky", "all")
+
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--platform", "platform", type=click.Choice(PLATFORM_CHOICES), default="x", show_default=True,
+              help="Which platform's thread to show.")
+@click.option("--side-by-side", is_flag=True, help="Show the Chinese source sentence beside each English point.")
+@click.option("--points", type=click.IntRange(min=0), default=None,
+              help="How many key points to try to include (default 4).")
+@click.option("--max-posts", type=click.IntRange(min=2), default=None,
+              help="Most posts in a thread, hook and attribution included (default 6).")
+@click.option("--limit", "limits", multiple=True, metavar="PLATFORM=N",
+              help="Post limit for a platform, e.g. x=25000 for a long-post account or mastodon=1000.")
+@click.option("--allow", multiple=True, metavar="@NAME|#TAG|$CASH",
+              help="Mention, hashtag or cashtag from article text that may stay live (repeatable).")
+@click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Template folder overriding the defaults (default: ./templates).")
 @json_option
-def preview(paths: tuple[Path, ...], as_json: bool) -> None:
-    """Show what publisher reads from article files and folders (a dry run).
+def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: int | None,
+            max_posts: int | None, limits: tuple[str, ...], allow: tuple[str, ...], templates: Path | None,
+            as_json: bool) -> None:
+    """Show the threads publisher would post for article files and folders (a dry run).
 
-    For each article: title, author, date, source, language, its blocks, images with their
-    credits, and the boilerplate that will never reach a summary. Bad files are reported one
-    line each; the others are still shown, and the exit code is 1 if any file failed.
+    For each article: what was read (title, author, date, source, language, blocks, images with
+    their credits, boilerplate that never reaches a summary), the translated title, and each post
+    of the thread in its own panel with its length and the platform's limit, counted the way the
+    platform counts. Warnings say what was left untranslated, which glossary terms were used and
+    which points were dropped to fit. Nothing is posted and nothing is queued.
+
+    Without a translation model installed, the articles are shown untranslated, with a warning
+    saying how to install one. Bad files are reported one line each; the others are still shown,
+    and the exit code is 1 if any file failed.
     """
     from ..ingest import ReadFailure, read_articles
+    from ..render import ThreadOptions
 
-    articles, failures = [], []
+    options = ThreadOptions(**_option_values(points, max_posts, limits, allow, templates))
+    platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
+    translation = Translation()
+    previews, failures = [], []
     for item in read_articles(paths):
         if isinstance(item, ReadFailure):
             failures.append(item)
             if not as_json:
                 report_failures([item])
-        else:
-            articles.append(item)
-            if not as_json:
-                show_article(item)
+            continue
+        result = preview_article(item, platforms, options, translation)
+        previews.append(result)
+        if not as_json:
+            show_preview(result, side_by_side=side_by_side)
     if as_json:
-        payload = {"articles": [article_json(a) for a in articles],
+        payload = {"articles": [preview_json(p) for p in previews],
                    "errors": [{"path": str(f.path), "error": f.error.problem} for f in failures]}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, default=str))
     else:
-        err().print(f"{len(articles)} read, {len(failures)} failed")
+        err().print(f"{len(previews)} read, {len(failures)} failed")
     if failures:
         raise click.exceptions.Exit(1)
 
 
-def article_json(article) -> dict:
+def _option_values(points: int | None, max_posts: int | None, limits: tuple[str, ...],
+                   allow: tuple[str, ...], templates: Path | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if points is not None:
+        values["points"] = points
+    if max_posts is not None:
+        values["max_posts"] = max_posts
+    parsed: dict[str, int] = {}
+    for item in limits:
+        name, sep, number = item.partition("=")
+        if not sep or not number.strip().isdigit():
+            raise click.BadParameter(f"{item!r}: expected PLATFORM=N, e.g. x=280", param_hint="--limit")
+        parsed[name.strip().lower()] = int(number)
+    if parsed:
+        values["limits"] = parsed
+    if allow:
+        values["allow"] = frozenset(allow)
+    if templates is not None:
+        values["templates"] = templates
+    return values
+
+
+@dataclass(frozen=True)
+class ArticlePreview:
+    """Everything the preview shows for one article."""
+
+    article: Article
+    translated: TranslatedArticle
+    drafts: dict[str, ThreadDraft]
+
+
+class Translation:
+    """Translates articles for the preview: with ``translator`` when given (tests pass a
+    FakeTranslator), else with the installed model for the article's script, loaded once.
+
+    No model installed: articles pass through untranslated, with a loud warning (once) saying
+    how to install one, so that the preview still works.
+    """
+
+    def __init__(self, translator: Translator | None = None, glossary: Glossary | None = None) -> None:
+        self.translator = translator
+        self._loaded: dict[str, Translator | None] = {}
+        self._problems: dict[str, str] = {}
+        self._glossary = glossary
+
+    @property
+    def glossary(self) -> Glossary:
+        if self._glossary is None:
+            from ..translate.glossary import load_glossary
+
+            self._glossary = load_glossary()
+        return self._glossary
+
+    def __call__(self, article: Article) -> TranslatedArticle:
+        from ..translate.pipeline import passthrough, translate_article
+
+        if not article.is_chinese:
+            return translate_article(article, None)
+        translator = self.translator or self._load(article.language)
+        if translator is None:
+            problem = self._problems.get(article.language, "no translation model")
+            return passthrough(article, f"NOT TRANSLATED: {problem}")
+        return translate_article(article, translator, glossary=self.glossary)
+
+    def _load(self, language: str) -> Translator | None:
+        from ..errors import ModelError
+        from ..translate.argos import load_translator, source_code_for
+
+        code = source_code_for(language)
+        if code in self._loaded:
+            return self._loaded[code]
+        try:
+            self._loaded[code] = load_translator(code, "en")
+        except ModelError as exc:
+            self._loaded[code] = None
+            self._problems[language] = str(exc)
+            err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
+                        f"{_esc(str(exc))}")
+        return self._loaded[code]
+
+
+def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
+                    translation: Translation) -> ArticlePreview:
+    """Translate one article and build its threads; glossary names are never split across posts."""
+    from ..render import build_drafts
+
+    translated = translation(article)
+    terms = tuple(translation.glossary.terms[h] for h in translated.glossary_hits
+                  if h in translation.glossary.terms)
+    if terms:
+        options = replace(options, terms=tuple(dict.fromkeys(options.terms + terms)))
+    return ArticlePreview(article, translated, build_drafts(translated, platforms, options=options))
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def article_json(article: Article) -> dict:
     kinds = Counter(b.kind for b in article.blocks)
     return {
         "path": str(article.path),
@@ -65,37 +200,132 @@ def article_json(article) -> dict:
     }
 
 
-def show_article(article) -> None:
+def preview_json(preview: ArticlePreview) -> dict:
+    return dict(article_json(preview.article), translation=translation_json(preview.translated),
+                threads={p: draft_json(d) for p, d in preview.drafts.items()})
+
+
+def translation_json(translated: TranslatedArticle) -> dict:
+    return {
+        "title": translated.title,
+        "translated": translated.translated,
+        "model": translated.model,
+        "model_version": translated.model_version,
+        "glossary_hits": list(translated.glossary_hits),
+        "warnings": list(translated.warnings),
+    }
+
+
+def draft_json(draft: ThreadDraft) -> dict:
+    thread = draft.thread
+    return {
+        "platform": thread.platform,
+        "title": thread.title,
+        "content_hash": thread.content_hash,
+        "template": draft.template,
+        "posts": [{"number": n, "role": rp.post.role, "text": rp.post.text, "length": rp.post.length,
+                   "limit": rp.post.limit, "rank": rp.point.rank if rp.point else None, "part": rp.part,
+                   "sources": list(rp.sources)}
+                  for n, rp in enumerate(draft.posts, start=1)],
+        "dropped": [{"rank": p.rank, "text": p.text, "sources": list(p.sources)} for p in draft.dropped],
+        "inert": list(draft.inert),
+        "warnings": list(thread.warnings),
+    }
+
+
+# --- terminal --------------------------------------------------------------------------------
+
+
+def _esc(text: str) -> str:
     from rich.markup import escape
+
+    return escape(text)
+
+
+def show_article(article: Article, console: Console | None = None) -> None:
     from rich.table import Table
 
-    console = out()
+    console = console or out()
     kinds = Counter(b.kind for b in article.blocks)
     images = article.images
     credited = sum(1 for i in images if i.credit)
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column()
-    grid.add_row("title", f"{escape(article.title)} [dim]({article.title_from})[/dim]")
-    grid.add_row("author", escape(article.author or "—"))
+    grid.add_row("title", f"{_esc(article.title)} [dim]({article.title_from})[/dim]")
+    grid.add_row("author", _esc(article.author or "—"))
     grid.add_row("date", article.date.isoformat() if article.date else "—")
-    source = article.url or "—"
+    source = _esc(article.url or "—")
     if article.publication:
-        source = f"{source} [dim]({escape(article.publication)})[/dim]"
+        source = f"{source} [dim]({_esc(article.publication)})[/dim]"
     grid.add_row("source", source)
     grid.add_row("language", article.language + ("" if article.is_chinese else " [yellow](not Chinese: will not be translated)[/yellow]"))
     grid.add_row("blocks", ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())))
     grid.add_row("images", f"{len(images)} ({credited} with a credit line)")
     if article.tags:
-        grid.add_row("tags", escape(", ".join(article.tags)))
+        grid.add_row("tags", _esc(", ".join(article.tags)))
     if article.boilerplate:
-        lines = [f"line {b.line}: {b.boilerplate} [dim]{escape(_snippet(b.text or b.source))}[/dim]"
+        lines = [f"line {b.line}: {b.boilerplate} [dim]{_esc(_snippet(b.text or b.source))}[/dim]"
                  for b in article.boilerplate]
         grid.add_row("boilerplate", "\n".join(lines))
     for warning in article.warnings:
-        grid.add_row("[yellow]warning[/yellow]", escape(warning))
-    console.print(f"[bold]{escape(str(article.path))}[/bold]")
+        grid.add_row("[yellow]warning[/yellow]", _esc(warning))
+    console.print(f"[bold]{_esc(str(article.path))}[/bold]")
     console.print(grid)
+    console.print()
+
+
+def show_preview(preview: ArticlePreview, *, side_by_side: bool = False, console: Console | None = None) -> None:
+    show_article(preview.article, console)
+    show_threads(preview.translated, preview.drafts, side_by_side=side_by_side, console=console)
+
+
+def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], *, side_by_side: bool = False,
+                 console: Console | None = None) -> None:
+    """The translated title, then every post of every thread in its own panel."""
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or out()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold cyan", no_wrap=True)
+    grid.add_column()
+    grid.add_row("translated title", Text(translated.title))
+    model = (f"{translated.model} {translated.model_version}".strip() if translated.translated
+             else "[bold red]none: NOT TRANSLATED[/bold red]")
+    grid.add_row("translation", model)
+    if translated.glossary_hits:
+        grid.add_row("glossary terms used", Text(", ".join(translated.glossary_hits)))
+    for warning in translated.warnings:
+        grid.add_row("[yellow]warning[/yellow]", Text(warning))
+    console.print(grid)
+    for platform, draft in drafts.items():
+        thread = draft.thread
+        console.print()
+        console.rule(f"[bold]{platform}[/bold] thread: {len(thread.posts)} posts, limit "
+                     f"{thread.posts[0].limit if thread.posts else '?'}")
+        for number, rp in enumerate(draft.posts, start=1):
+            post = rp.post
+            over = post.length > post.limit
+            style = "red" if over else ("yellow" if post.length > post.limit * 0.95 else "green")
+            label = post.role + (f" · rank {rp.point.rank}" if rp.point else "") + \
+                (f" · part {rp.part}" if rp.part > 1 else "")
+            panel = Panel(Text(post.text, overflow="fold"), title=f"{number}/{len(draft.posts)} {label}", title_align="left",
+                          subtitle=f"[{style}]{post.length}/{post.limit}[/{style}]", subtitle_align="right",
+                          expand=side_by_side, width=None if side_by_side else min(console.width, 72))
+            if side_by_side:
+                table = Table.grid(padding=(0, 2), expand=True)
+                table.add_column(ratio=3)
+                table.add_column(ratio=2)
+                source = Text("\n".join(rp.sources), style="dim", overflow="fold") if rp.sources else Text(
+                    "(continued)" if rp.part > 1 else "", style="dim")
+                table.add_row(panel, source)
+                console.print(table)
+            else:
+                console.print(panel)
+        for warning in thread.warnings:
+            console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
     console.print()
 
 

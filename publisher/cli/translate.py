@@ -1,0 +1,59 @@
+"""`publisher translate`: Chinese articles to English Markdown files, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the .en.md files (default: next to each article).")
+@click.option("--beam", type=click.IntRange(1, 16), help="Beam size (default 4, as argostranslate).")
+@click.option("--threads", type=click.IntRange(0, 256), help="CPU threads (default: all cores).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
+def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, threads: int | None,
+              no_cache: bool) -> None:
+    """Translate Chinese articles to English Markdown, offline, keeping their structure.
+
+    Writes <name>.en.md for each article, with the translated title, the original title,
+    author, date, source URL, source file hash, model and `machine_translated: true` in its
+    frontmatter. Files that are not Chinese are skipped with a message; bad files are reported
+    one line each and the others still translated; the exit code is 1 if any file failed.
+    Sentences already translated (same model, glossary and sentence) come from the cache
+    ($PUBLISHER_HOME/translations.db).
+    """
+    from ..translate.argos import DecodingOptions, load_translator
+    from ..translate.document import FileResult, Translators, translate_files
+
+    options = DecodingOptions.from_env(beam_size=beam, intra_threads=threads)
+    translators = Translators(lambda code: load_translator(code, "en", options=options))
+    cache = None
+    if not no_cache:
+        from ..translate.cache import TranslationCache
+
+        cache = TranslationCache()
+
+    def show(result: FileResult) -> None:
+        if result.status == "written":
+            click.echo(f"{result.path} → {result.output} ({result.message})")
+            for warning in result.translated.warnings if result.translated else ():
+                click.echo(f"note: {result.path}: {warning}", err=True)
+        elif result.status == "skipped":
+            click.echo(f"skipped {result.path}: {result.message}", err=True)
+        else:
+            click.echo(f"error: {result.message}" if str(result.path) in result.message
+                       else f"error: {result.path}: {result.message}", err=True)
+
+    try:
+        results = translate_files(paths, out_dir, translators=translators, cache=cache, on_result=show)
+    finally:
+        if cache is not None:
+            cache.close()
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("written", "skipped", "failed")}
+    click.echo(f"{counts['written']} translated, {counts['skipped']} skipped, {counts['failed']} failed", err=True)
+    if counts["failed"]:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,762 @@
+"""Turn a translated article into a thread per platform, through jinja2 templates.
+
+Contract: ``build_threads(translated, platforms, options=ThreadOptions()) -> {platform: Thread}``.
+``check_thread(thread)`` re-validates a thread whose posts were edited by hand.
+
+A thread is: a hook post (translated title and a one-line gist), the key points, and an
+attribution post (original title, author, date, original link, "Machine-translated from
+Chinese"). The wording, order, numbering, emoji and hashtags live in templates only:
+
+* One jinja2 environment (:func:`environment`): the ``templates/`` folder of the working
+  directory first, then the defaults packaged in ``publisher/defaults/templates/``;
+  ``StrictUndefined``, so a misspelt variable is an error rather than an empty string; the
+  filters are registered in one place (``FILTERS``).
+* Article text is data: it is passed to templates as values and never compiled as a
+  template. Before that, @mentions, #hashtags and $cashtags in it are made inert (a zero-width
+  space after the sign, which the platforms' own extractors do not treat as an entity) unless
+  the operator allow-lists them, and links that are not http(s) are removed.
+
+Every post is measured the way its platform counts (publisher.lengths). A point too long for
+one post is split at a sentence end, else a clause end, else a word boundary, never inside a
+link, number, Latin name or glossary term. When the thread would be longer than the maximum
+number of posts, the lowest-ranked points are dropped, and the thread says so; no sentence is
+ever cut short silently, and the attribution post is never dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import urllib.parse
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+import regex
+
+from . import lengths
+from .errors import ConfigError, PublisherError
+from .lengths import DEFAULT_LIMITS, PLATFORMS
+from .models import Post, PostRole, Thread, TranslatedArticle
+from .summarize import DEFAULT_POINTS, KeyPoint, ranked_points, split_sentences
+
+if TYPE_CHECKING:
+    from jinja2 import Environment, Template
+
+DEFAULT_MAX_POSTS = 6
+#: Smallest post limit accepted: below it not even the attribution fits.
+MIN_LIMIT = 60
+DEFAULT_TEMPLATES = Path(__file__).parent / "defaults" / "templates"
+SECTIONS = ("hook", "points", "attribution")
+
+#: Put after the sign of an @mention, #hashtag or $cashtag from article text. twitter-text,
+#: Mastodon and Bluesky's RichText all stop an entity there, so nobody is notified or tagged.
+#: (Not a zero-width joiner: twitter-text accepts U+200D inside hashtags. Not fullwidth ＠/＃:
+#: twitter-text treats those as mention and hashtag signs.)
+INERT = "\u200b"
+
+
+class TemplateProblem(ConfigError):
+    """A thread template is broken, or cannot produce a post that fits the platform."""
+
+
+# --- options ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadOptions:
+    """How threads are built. Validated on creation; unknown platforms are refused."""
+
+    limits: Mapping[str, int] = field(default_factory=dict)
+    """Per-platform post limits, e.g. {"x": 25000} for a long-post account or {"mastodon": 1000}
+    for an instance that allows it. Platforms not named keep DEFAULT_LIMITS."""
+    max_posts: int | Mapping[str, int] = DEFAULT_MAX_POSTS
+    """Most posts in one thread (hook and attribution included); one number or per platform."""
+    points: int = DEFAULT_POINTS
+    """How many key points to try to include."""
+    allow: frozenset[str] = frozenset()
+    """@mentions, #hashtags and $cashtags from article text that may stay live ("@kling_ai")."""
+    terms: tuple[str, ...] = ()
+    """English glossary terms never to split across posts (names come in through these)."""
+    templates: Path | None = None
+    """The user's template folder; None means ``templates/`` in the working directory."""
+
+    def __post_init__(self) -> None:
+        limits = dict(DEFAULT_LIMITS)
+        for platform, limit in dict(self.limits).items():
+            _check_platform(platform)
+            if not isinstance(limit, int) or isinstance(limit, bool) or limit < MIN_LIMIT:
+                raise ConfigError(f"post limit for {platform} must be a whole number of at least {MIN_LIMIT}, "
+                                  f"not {limit!r}")
+            limits[platform] = limit
+        object.__setattr__(self, "limits", MappingProxyType(limits))
+        if isinstance(self.max_posts, Mapping):
+            per = {}
+            for platform, value in self.max_posts.items():
+                _check_platform(platform)
+                per[platform] = _check_max_posts(value)
+            object.__setattr__(self, "max_posts", MappingProxyType(per))
+        else:
+            _check_max_posts(self.max_posts)
+        if not isinstance(self.points, int) or isinstance(self.points, bool) or self.points < 0:
+            raise ConfigError(f"number of points must be 0 or more, not {self.points!r}")
+        object.__setattr__(self, "allow", frozenset(_normal_entity(e) for e in self.allow if e.strip()))
+        object.__setattr__(self, "terms", tuple(t for t in self.terms if t.strip()))
+
+    def limit(self, platform: str) -> int:
+        _check_platform(platform)
+        return self.limits[platform]
+
+    def max_posts_for(self, platform: str) -> int:
+        if isinstance(self.max_posts, Mapping):
+            return self.max_posts.get(platform, DEFAULT_MAX_POSTS)
+        return self.max_posts
+
+
+def _check_platform(platform: str) -> None:
+    if platform not in PLATFORMS:
+        raise ConfigError(f"unknown platform {platform!r}; expected one of {', '.join(PLATFORMS)}")
+
+
+def _check_max_posts(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise ConfigError(f"maximum posts per thread must be at least 2 (hook and attribution), not {value!r}")
+    return value
+
+
+# --- the template environment ----------------------------------------------------------------
+
+
+def _date(value: dt.date | dt.datetime | None, fmt: str = "%Y-%m-%d") -> str:
+    if value is None:
+        return ""
+    return value.strftime(fmt)
+
+
+def _host(url: str | None) -> str:
+    if not url:
+        return ""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def _hashtag(word: str) -> str:
+    """A live hashtag made from ``word`` (spaces and punctuation removed): an operator's choice."""
+    cleaned = regex.sub(r"[^\p{L}\p{M}\p{Nd}_]", "", word.replace(INERT, ""))
+    return "#" + cleaned if cleaned else ""
+
+
+#: Every filter templates can use, registered in this one place.
+FILTERS: dict[str, Callable[..., str]] = {"date": _date, "host": _host, "hashtag": _hashtag}
+
+
+def templates_folder(options: ThreadOptions | None = None) -> Path:
+    """The user's template folder: options.templates, else ``templates/`` in the working directory."""
+    if options is not None and options.templates is not None:
+        return Path(options.templates)
+    return Path.cwd() / "templates"
+
+
+def environment(user_templates: Path | None = None) -> Environment:
+    """The one jinja2 environment: the user's folder ahead of the packaged defaults."""
+    folder = (user_templates or Path.cwd() / "templates").resolve()
+    return _environment(str(folder))
+
+
+@lru_cache(maxsize=8)
+def _environment(folder: str) -> Environment:
+    from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(folder), FileSystemLoader(str(DEFAULT_TEMPLATES))]),
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        auto_reload=True,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def thread_template(platform: str, options: ThreadOptions | None = None) -> Template:
+    """``thread.<platform>.j2`` if there is one (user folder first), else ``thread.j2``."""
+    from jinja2 import TemplateError
+
+    env = environment(templates_folder(options))
+    names = [f"thread.{platform}.j2", "thread.j2"]
+    try:
+        return env.select_template(names)
+    except TemplateError as exc:
+        raise _template_problem(exc, names[-1]) from None
+
+
+def _template_problem(exc: BaseException, name: str | None = None,
+                      template: Template | None = None) -> TemplateProblem:
+    """One line naming the template file, the line and what is wrong."""
+    from jinja2 import TemplateSyntaxError
+
+    where = name or "thread template"
+    line = None
+    if isinstance(exc, TemplateSyntaxError):
+        where = exc.filename or exc.name or where
+        line = exc.lineno
+    elif template is not None:
+        tb = exc.__traceback__
+        while tb is not None:
+            if template.filename and tb.tb_frame.f_code.co_filename == template.filename:
+                line = template.get_corresponding_lineno(tb.tb_lineno)
+            tb = tb.tb_next
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return TemplateProblem(f"{where}{f':{line}' if line else ''}: {message}")
+
+
+@dataclass(frozen=True)
+class _Macros:
+    name: str
+    template: Template
+    order: tuple[str, ...]
+    hook: Callable[..., Any]
+    point: Callable[..., Any]
+    attribution: Callable[..., Any]
+
+
+def _macros(template: Template, platform: str) -> _Macros:
+    name = template.filename or template.name or "thread template"
+    try:
+        module = template.make_module({"platform": platform})
+    except Exception as exc:  # any error raised while running the template's top level
+        raise _template_problem(exc, name, template) from None
+    found = {}
+    for macro, args in (("hook", "a, post"), ("point", "text, a, post"), ("attribution", "a, post")):
+        fn = getattr(module, macro, None)
+        if not callable(fn):
+            raise TemplateProblem(f"{name}: defines no macro {macro}({args})")
+        found[macro] = fn
+    order = tuple(getattr(module, "order", SECTIONS))
+    if (sorted(set(order)) != sorted(order) or not set(order) <= set(SECTIONS)
+            or "hook" not in order or "attribution" not in order):
+        raise TemplateProblem(f"{name}: order must list \"hook\" and \"attribution\" once each, "
+                              f"and \"points\" at most once; got {list(order)!r}")
+    return _Macros(name=name, template=template, order=order, **found)
+
+
+# --- untrusted text --------------------------------------------------------------------------
+
+_ASCII_SIGN = {"＠": "@", "＃": "#", "＄": "$"}
+_SIGN = regex.compile(r"[@＠#＃$＄](?=\S)")
+_ENTITY_NAME = {
+    "@": regex.compile(r"[\p{L}\p{N}_.\-]+"),
+    "#": regex.compile(r"[\p{L}\p{M}\p{N}_\-]+"),
+    "$": regex.compile(r"[A-Za-z][A-Za-z0-9]*(?:[._][A-Za-z0-9]+)?"),
+}
+# A sign followed by none of these (before the next space) starts no entity anywhere.
+_ENTITY_CHAR = {"@": regex.compile(r"[^\p{P}]"), "#": regex.compile(r"[^\p{P}\d]"), "$": regex.compile(r".")}
+# Links that are not http(s): a scheme:// of any kind, or a scheme known to run or open things.
+_OTHER_LINK = regex.compile(
+    r"(?<![\w/.])(?!https?://)(?:[a-z][a-z0-9+.\-]*://\S*"
+    r"|(?:javascript|vbscript|data|file|mailto|tel|sms|intent|weixin|alipays?|itms-apps|market|magnet):\S+)",
+    regex.IGNORECASE,
+)
+
+
+def _normal_entity(entity: str) -> str:
+    entity = entity.strip()
+    if entity[:1] in _ASCII_SIGN:
+        entity = _ASCII_SIGN[entity[0]] + entity[1:]
+    return entity.lower()
+
+
+@dataclass(frozen=True)
+class Sanitized:
+    text: str
+    inert: tuple[str, ...] = ()
+    """Entities made inert, as they appeared (e.g. "@elonmusk", "#AI")."""
+    removed_links: tuple[str, ...] = ()
+
+
+def make_inert(text: str, allow: Iterable[str] = ()) -> Sanitized:
+    """Make @mentions, #hashtags and $cashtags in untrusted ``text`` inert, keep only http(s) links.
+
+    Whitespace is collapsed to single spaces. Allow-listed entities (compared without case, with
+    fullwidth signs read as ASCII) stay live.
+    """
+    allowed = {_normal_entity(a) for a in allow}
+    removed: list[str] = []
+
+    def drop_link(m: regex.Match[str]) -> str:
+        removed.append(m.group(0))
+        return " "
+
+    text = _OTHER_LINK.sub(drop_link, " ".join(text.replace(INERT, "").split()))
+    text = " ".join(text.split())
+    spans = lengths.url_spans(text) if ("http" in text or "." in text) else []
+    out: list[str] = []
+    inert: list[str] = []
+    pos = 0
+    for m in _SIGN.finditer(text):
+        i = m.start()
+        if any(s <= i < e for s, e in spans):
+            continue
+        sign = _ASCII_SIGN.get(m.group(0), m.group(0))
+        name = _ENTITY_NAME[sign].match(text, i + 1)
+        if sign == "$" and not name:
+            continue  # "$5" is money, not a cashtag
+        token = text[i + 1 :].split(None, 1)[0]
+        if not _ENTITY_CHAR[sign].search(token):
+            continue  # "#}" or "@." name nobody on any platform
+        entity = text[i] + (name.group(0) if name else "")
+        if name and _normal_entity(entity.rstrip(".-")) in allowed:
+            continue
+        out.append(text[pos : i + 1])
+        out.append(INERT)
+        pos = i + 1
+        inert.append(entity)
+    out.append(text[pos:])
+    return Sanitized(text="".join(out).strip(), inert=tuple(inert), removed_links=tuple(removed))
+
+
+# --- what templates see ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """The article as templates see it; every string from the article is already inert."""
+
+    title: str
+    original_title: str
+    gist: str | None
+    author: str | None
+    date: dt.date | dt.datetime | None
+    url: str | None
+    publication: str | None
+    tags: tuple[str, ...]
+    machine_translated: bool
+    model: str
+    language: str
+    platform: str
+
+
+@dataclass(frozen=True)
+class PostView:
+    """Where a post sits in its thread, for numbering."""
+
+    number: int
+    total: int
+    role: str
+    platform: str
+    limit: int
+    part: int = 1
+    rank: int | None = None
+
+
+# --- the result ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A post with what it was made from (for side-by-side previews)."""
+
+    post: Post
+    sources: tuple[str, ...] = ()
+    """Source sentences of the point (on the first piece of a split point only)."""
+    point: KeyPoint | None = None
+    part: int = 1
+
+
+@dataclass(frozen=True)
+class ThreadDraft:
+    """A built thread and how it was built."""
+
+    thread: Thread
+    posts: tuple[RenderedPost, ...]
+    points: tuple[KeyPoint, ...]
+    """The key points that made it into the thread, in reading order."""
+    dropped: tuple[KeyPoint, ...]
+    """Key points left out because the thread would not fit."""
+    template: str
+    """File name of the template used."""
+    inert: tuple[str, ...] = ()
+    """Mentions, hashtags and cashtags from the article that were made inert."""
+
+
+def build_threads(translated: TranslatedArticle, platforms: Sequence[str] = PLATFORMS, *,
+                  options: ThreadOptions | None = None) -> dict[str, Thread]:
+    """A thread for each platform, every post within that platform's limit."""
+    return {p: d.thread for p, d in build_drafts(translated, platforms, options=options).items()}
+
+
+def build_drafts(translated: TranslatedArticle, platforms: Sequence[str] = PLATFORMS, *,
+                 options: ThreadOptions | None = None) -> dict[str, ThreadDraft]:
+    """Like :func:`build_threads`, with the sources and choices behind every post."""
+    options = options or ThreadOptions()
+    for platform in platforms:
+        _check_platform(platform)
+    ranked = ranked_points(translated)
+    gist, gist_point, pool = _gist_and_pool(translated, ranked, options.points)
+    return {p: _Builder(translated, p, options, gist, gist_point, pool).build() for p in platforms}
+
+
+def _gist_and_pool(translated: TranslatedArticle, ranked: list[KeyPoint],
+                   n: int) -> tuple[str | None, KeyPoint | None, list[KeyPoint]]:
+    """The one-line gist (the translated description's first sentence, else the best point)
+    and the points to put in the thread."""
+    description = (translated.description or "").strip()
+    if description:
+        first = split_sentences(description)
+        return (first[0] if first else description), None, ranked[:n]
+    if not ranked:
+        return None, None, []
+    return ranked[0].text, ranked[0], ranked[1 : n + 1]
+
+
+_HAN = regex.compile(r"\p{Han}")
+_TRACKING = re.compile(r"^(?:utm_\w+|spm|from|refer_flag|si|share_\w+|fbclid|gclid|isappinstalled|scene|"
+                       r"srcid|sharer_\w+|clicktime|enterid|xtrack|ref|ref_src)$", re.IGNORECASE)
+
+
+class _DoesNotFit(Exception):
+    def __init__(self, point: KeyPoint, why: str):
+        self.point = point
+        self.why = why
+
+
+class _Builder:
+    """Lays out one platform's thread; see the module docstring for the rules."""
+
+    def __init__(self, translated: TranslatedArticle, platform: str, options: ThreadOptions,
+                 gist: str | None, gist_point: KeyPoint | None, pool: list[KeyPoint]):
+        self.translated = translated
+        self.platform = platform
+        self.options = options
+        self.limit = options.limit(platform)
+        self.max_posts = options.max_posts_for(platform)
+        self.macros = _macros(thread_template(platform, options), platform)
+        self.warnings: list[str] = []
+        self.inert: list[str] = []
+        self.terms = options.terms
+        article = translated.article
+        self.view = ArticleView(
+            title=self._safe(translated.title or article.title, "title"),
+            original_title=self._safe(article.title, "original title"),
+            gist=self._safe(gist, "gist") if gist else None,
+            author=self._safe(article.author, "author") if article.author else None,
+            date=article.date,
+            url=article.url if article.url and re.match(r"^https?://\S+$", article.url, re.I) else None,
+            publication=self._safe(article.publication, "publication") if article.publication else None,
+            tags=tuple(self._safe(t, "tag") for t in article.tags),
+            machine_translated=bool(translated.translated),
+            model=translated.model,
+            language=article.language,
+            platform=platform,
+        )
+        self.gist_point = gist_point
+        self.points = [self._safe_point(p) for p in pool]
+
+    # -- untrusted text --
+
+    def _safe(self, text: str, what: str) -> str:
+        result = make_inert(text, self.options.allow)
+        self._note(result, what)
+        return result.text
+
+    def _safe_point(self, point: KeyPoint) -> KeyPoint:
+        result = make_inert(point.text, self.options.allow)
+        self._note(result, f"point {point.rank}")
+        return replace(point, text=result.text)
+
+    def _note(self, result: Sanitized, what: str) -> None:
+        for entity in result.inert:
+            if entity not in self.inert:
+                self.inert.append(entity)
+        for link in result.removed_links:
+            self.warnings.append(f"{what}: removed a link that is not http(s): {link}")
+
+    # -- rendering --
+
+    def _call(self, macro: Callable[..., Any], *args: Any) -> str:
+        try:
+            text = str(macro(*args))
+        except PublisherError:
+            raise
+        except Exception as exc:  # UndefinedError, TypeError from a filter...: the template's fault
+            raise _template_problem(exc, self.macros.name, self.macros.template) from None
+        return _tidy(text)
+
+    def _fits(self, text: str) -> bool:
+        return lengths.problem(self.platform, text, self.limit) is None
+
+    def _post_view(self, number: int, total: int, role: str, part: int = 1,
+                   rank: int | None = None) -> PostView:
+        return PostView(number=number, total=total, role=role, platform=self.platform, limit=self.limit,
+                        part=part, rank=rank)
+
+    def _hook_text(self, view: ArticleView, number: int, total: int) -> str:
+        return self._call(self.macros.hook, view, self._post_view(number, total, "hook"))
+
+    def _point_text(self, text: str, point: KeyPoint, number: int, total: int, part: int) -> str:
+        return self._call(self.macros.point, text, self.view,
+                          self._post_view(number, total, "point", part, point.rank))
+
+    def _attribution_text(self, view: ArticleView, number: int, total: int) -> str:
+        return self._call(self.macros.attribution, view, self._post_view(number, total, "attribution"))
+
+    # -- the hook --
+
+    def _settle_hook(self) -> None:
+        """Decide, once, what the hook carries: with the gist if it fits, else without it (the
+        gist then becomes a point); a title too long even alone is shortened, visibly (…)."""
+        worst = self.max_posts
+        if self._fits(self._hook_text(self.view, 1, worst)):
+            return
+        if self.view.gist is not None:
+            self.view = replace(self.view, gist=None)
+            if self.gist_point is not None:
+                self.points.append(self._safe_point(self.gist_point))
+                self.warnings.append("the gist did not fit in the first post with the title; it became a point")
+            else:
+                self.warnings.append("the description did not fit in the first post with the title; left out")
+            if self._fits(self._hook_text(self.view, 1, worst)):
+                return
+        title = self.view.title
+        shortened = _shorten(title, lambda t: self._fits(self._hook_text(replace(self.view, title=t), 1, worst)),
+                             self.terms)
+        if shortened is None:
+            raise TemplateProblem(f"{self.macros.name}: the hook post does not fit the {self.platform} limit of "
+                                  f"{self.limit} even with an empty title")
+        self.view = replace(self.view, title=shortened)
+        self.warnings.append(f"title shortened to fit the first post: {shortened}")
+
+    # -- the attribution --
+
+    def _attribution(self, number: int, total: int) -> tuple[str, list[str]]:
+        """The attribution post, made to fit. In turn, until it fits: a long original link loses
+        its tracking parameters; the original title is shortened visibly (…); the link is left
+        out with a warning when it cannot fit at all (Bluesky counts links in full); the
+        publication and the author are shortened visibly. Never dropped."""
+        def render(view: ArticleView) -> str:
+            return self._attribution_text(view, number, total)
+
+        view = self.view
+        notes: list[str] = []
+        if self._fits(render(view)):
+            return render(view), notes
+        if view.url and _without_tracking(view.url) != view.url:
+            view = replace(view, url=_without_tracking(view.url))
+            notes.append("tracking parameters removed from the original link to fit the attribution post")
+            if self._fits(render(view)):
+                return render(view), notes
+        shortened = self._shorten_field(view, "original_title", render)
+        if shortened is not None:
+            return render(shortened[0]), notes + shortened[1]
+        if view.url:
+            measured = lengths.measure(self.platform, view.url)
+            notes.append(f"the original link ({measured} characters as {self.platform} counts it) does not fit "
+                         f"in a {self.limit}-character post; left out of the attribution: {view.url}")
+            view = replace(view, url=None)
+            if self._fits(render(view)):
+                return render(view), notes
+        for name in ("original_title", "publication", "author"):
+            shortened = self._shorten_field(view, name, render)
+            if shortened is not None:
+                return render(shortened[0]), notes + shortened[1]
+            if getattr(view, name):
+                view = replace(view, **{name: "…"})
+                notes.append(f"{name.replace('_', ' ')} shortened to fit the attribution post: …")
+        length = lengths.measure(self.platform, render(view))
+        raise TemplateProblem(f"{self.macros.name}: the attribution post is {length} characters even at its "
+                              f"shortest, over the {self.platform} limit of {self.limit}")
+
+    def _shorten_field(self, view: ArticleView, name: str,
+                       render: Callable[[ArticleView], str]) -> tuple[ArticleView, list[str]] | None:
+        value = getattr(view, name)
+        if not value:
+            return None
+        short = _shorten(value, lambda v: self._fits(render(replace(view, **{name: v}))), self.terms)
+        if short is None:
+            return None
+        return replace(view, **{name: short}), [f"{name.replace('_', ' ')} shortened to fit the attribution "
+                                                f"post: {short}"]
+
+    # -- points --
+
+    def _fit_links(self, point: KeyPoint) -> KeyPoint:
+        """Remove links that cannot fit in any post (Bluesky counts links in full), with a warning."""
+        room = self.limit - lengths.measure(self.platform, self._point_text("", point, 99, 99, 2))
+        text = point.text
+        for start, end in reversed(lengths.url_spans(text)):
+            url = text[start:end]
+            if lengths.measure(self.platform, url) > room:
+                text = (text[:start].rstrip(" :：") + " " + text[end:].lstrip()).strip()
+                self.warnings.append(f"point {point.rank}: a link of {len(url)} characters is longer than a "
+                                     f"{self.platform} post; left out of the point: {url}")
+        return replace(point, text=text) if text != point.text else point
+
+    def _layout(self, kept: list[KeyPoint], total: int) -> tuple[list[RenderedPost], list[str]]:
+        posts: list[RenderedPost] = []
+        notes: list[str] = []
+        for section in self.macros.order:
+            number = len(posts) + 1
+            if section == "hook":
+                text = self._hook_text(self.view, number, total)
+                if not self._fits(text):  # a template whose hook grows with fewer posts
+                    short = _shorten(self.view.title, lambda t: self._fits(
+                        self._hook_text(replace(self.view, title=t), number, total)), self.terms)
+                    if short is None:
+                        raise TemplateProblem(f"{self.macros.name}: the hook post does not fit the {self.platform} "
+                                              f"limit of {self.limit}")
+                    notes.append(f"title shortened to fit the first post: {short}")
+                    text = self._hook_text(replace(self.view, title=short), number, total)
+                posts.append(self._rendered(text, "hook"))
+            elif section == "attribution":
+                text, att_notes = self._attribution(number, total)
+                notes += att_notes
+                posts.append(self._rendered(text, "attribution"))
+            else:
+                for point in sorted(kept, key=lambda p: p.position):
+                    start = len(posts) + 1
+
+                    def fits(piece: str, index: int, point: KeyPoint = point, start: int = start) -> bool:
+                        return self._fits(self._point_text(piece, point, start + index, total, index + 1))
+
+                    pieces = lengths.split_to_fit(point.text, fits, self.terms)
+                    if pieces is None:
+                        raise _DoesNotFit(point, "too long for a post, and it has no place to split")
+                    for index, piece in enumerate(pieces):
+                        text = self._point_text(piece, point, start + index, total, index + 1)
+                        posts.append(self._rendered(text, "point", point if index == 0 else None, point, index + 1))
+        return posts, notes
+
+    def _rendered(self, text: str, role: PostRole, sourced: KeyPoint | None = None,
+                  point: KeyPoint | None = None, part: int = 1) -> RenderedPost:
+        post = Post(text=text, role=role, length=lengths.measure(self.platform, text), limit=self.limit)
+        return RenderedPost(post=post, sources=sourced.sources if sourced else (), point=point, part=part)
+
+    def build(self) -> ThreadDraft:
+        self._settle_hook()
+        kept = [self._fit_links(p) for p in self.points]
+        dropped: list[tuple[KeyPoint, str]] = []
+        while True:
+            try:
+                posts, notes = self._settled_layout(kept)
+            except _DoesNotFit as exc:
+                kept = [p for p in kept if p is not exc.point]
+                dropped.append((exc.point, exc.why))
+                continue
+            if len(posts) <= self.max_posts or not kept:
+                break
+            worst = max(kept, key=lambda p: p.rank)
+            kept = [p for p in kept if p is not worst]
+            dropped.append((worst, f"the thread would be longer than {self.max_posts} posts"))
+        if len(posts) > self.max_posts:
+            raise TemplateProblem(f"{self.macros.name}: even without points the thread has {len(posts)} posts, "
+                                  f"more than the maximum of {self.max_posts}")
+        for number, rp in enumerate(posts, start=1):  # never hand out a post the platform would refuse
+            problem = lengths.problem(self.platform, rp.post.text, self.limit)
+            if problem:
+                raise TemplateProblem(f"{self.macros.name}: post {number} ({rp.post.role}): {problem}")
+        warnings = list(self.warnings) + notes
+        for point, why in dropped:
+            warnings.append(f"point {point.rank} left out ({why}): {point.text}")
+        chinese = [str(n) for n, rp in enumerate(posts, start=1)
+                   if rp.post.role != "attribution" and _HAN.search(rp.post.text)]
+        if chinese:
+            warnings.append(f"Chinese left untranslated in post{'s' if len(chinese) > 1 else ''} "
+                            + ", ".join(chinese))
+        if self.inert:
+            warnings.append("made inert (they will not notify or tag anyone): " + ", ".join(self.inert))
+        thread = Thread(
+            platform=self.platform,
+            posts=tuple(rp.post for rp in posts),
+            article_hash=self.translated.article.source_hash,
+            title=self.view.title,
+            dropped=tuple(p.text for p, _ in dropped),
+            warnings=tuple(dict.fromkeys(warnings)),
+        )
+        return ThreadDraft(
+            thread=thread,
+            posts=tuple(posts),
+            points=tuple(sorted(kept, key=lambda p: p.position)),
+            dropped=tuple(p for p, _ in dropped),
+            template=self.macros.name,
+            inert=tuple(self.inert),
+        )
+
+    def _settled_layout(self, kept: list[KeyPoint]) -> tuple[list[RenderedPost], list[str]]:
+        """Lay out with a guessed total, then again with the total that came out, until the
+        numbering agrees with the number of posts (more posts only ever make more posts)."""
+        total = 2 + len(kept)
+        for _ in range(50):
+            posts, notes = self._layout(kept, total)
+            if len(posts) == total:
+                return posts, notes
+            total = len(posts)
+        raise TemplateProblem(f"{self.macros.name}: the numbering never settles (the post count keeps changing)")
+
+
+def _tidy(text: str) -> str:
+    """Trailing spaces off every line, at most one blank line in a row, no blank ends."""
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _shorten(text: str, fits: Callable[[str], bool], terms: Sequence[str] = ()) -> str | None:
+    """The longest start of ``text`` ending at a word boundary, with "…", for which ``fits`` holds."""
+    ends = [i for i, _ in lengths.break_points(text, tuple(terms))]
+    for end in sorted(ends, reverse=True):
+        candidate = text[:end].rstrip(" ,;:，；：、—–-") + "…"
+        if fits(candidate):
+            return candidate
+    graphemes = regex.findall(r"\X", text)
+    for n in range(len(graphemes) - 1, 0, -1):
+        candidate = "".join(graphemes[:n]).rstrip() + "…"
+        if fits(candidate):
+            return candidate
+    return None
+
+
+def _without_tracking(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+             if not _TRACKING.match(k)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query), fragment=""))
+
+
+# --- after editing ---------------------------------------------------------------------------
+
+
+def edited_thread(thread: Thread, texts: Sequence[str]) -> Thread:
+    """``thread`` with its posts' texts replaced by ``texts`` (same number of posts) and re-measured."""
+    if len(texts) != len(thread.posts):
+        raise ValueError(f"the thread has {len(thread.posts)} posts; got {len(texts)} texts")
+    posts = tuple(
+        Post(text=_tidy(text), role=post.role, length=lengths.measure(thread.platform, _tidy(text)),
+             limit=post.limit)
+        for post, text in zip(thread.posts, texts)
+    )
+    return replace(thread, posts=posts)
+
+
+def check_thread(thread: Thread, options: ThreadOptions | None = None) -> list[str]:
+    """Problems that would make the platform refuse the thread, one line each (empty: all good).
+
+    Lengths are measured afresh from the texts (the recorded lengths may be stale after an
+    edit), against each post's own limit, or the options' limit for the platform when given.
+    """
+    problems: list[str] = []
+    if thread.platform not in PLATFORMS:
+        return [f"unknown platform {thread.platform!r}"]
+    if not thread.posts:
+        return ["the thread has no posts"]
+    max_posts = options.max_posts_for(thread.platform) if options else None
+    if max_posts is not None and len(thread.posts) > max_posts:
+        problems.append(f"{len(thread.posts)} posts, more than the maximum of {max_posts}")
+    for number, post in enumerate(thread.posts, start=1):
+        limit = options.limit(thread.platform) if options else post.limit
+        problem = lengths.problem(thread.platform, post.text, limit)
+        if problem:
+            problems.append(f"post {number}: {problem}")
+    if not any(p.role == "attribution" and p.text.strip() for p in thread.posts):
+        problems.append("no attribution post: the original must be credited")
+    return problems

@@ -1,0 +1,197 @@
+"""The argos backend: an installed argos package driven through CTranslate2 directly.
+
+argostranslate's own translate path imports spaCy, Stanza and torch (1.3 s, 600 MB), fetches
+sentence-splitter files from the network on first use, and translates sentence by sentence in
+batches of 32 *tokens* with no decoding bound. This backend loads only the package's
+SentencePiece model and its CTranslate2 model, and translates all the sentences it is given in
+one ``translate_batch`` call: CTranslate2 sorts them by length and cuts them into batches
+itself, so similar lengths share a batch.
+
+Decoding matches argostranslate 1.11 (``apply_packaged_translation``): the same tokenizer
+calls, ``beam_size`` 4, one hypothesis, ``length_penalty=0.2``, ``replace_unknowns=True``, the
+package's target prefix, and the same decoding of pieces (``▁`` and ``_`` become spaces, one
+leading space dropped), so at the same beam size the outputs are argostranslate's. What differs
+is only what makes it fast and bounded: ``max_decoding_length`` is at most
+``length_ratio`` × the longest source (in pieces) + ``length_extra`` and never more than 256,
+so a repetition loop cannot run long.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from ..errors import ConfigError, ModelError
+from .packages import InstalledPackage, find_installed, models_dir
+
+if TYPE_CHECKING:
+    import ctranslate2
+    import sentencepiece
+
+#: CTranslate2's own default bound; ours is never higher.
+HARD_DECODING_CAP = 256
+
+
+@dataclass(frozen=True)
+class DecodingOptions:
+    beam_size: int = 4
+    """argostranslate's default (ARGOS_BEAM_SIZE)."""
+    inter_threads: int = 1
+    """Batches translated in parallel."""
+    intra_threads: int = 0
+    """Threads per batch; 0 lets CTranslate2 use every core."""
+    max_batch_size: int = 32
+    """Sentences per batch (CTranslate2 sorts by length before cutting batches)."""
+    compute_type: str = "auto"
+    length_ratio: float = 2.0
+    length_extra: int = 10
+    max_decoding_length: int | None = None
+    """A fixed bound instead of the relative one (benchmarks use it to compare engines)."""
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> "DecodingOptions":
+        """Options from PUBLISHER_TRANSLATE_BEAM / _THREADS / _INTER_THREADS / _BATCH, then overrides."""
+        values: dict[str, object] = {}
+        for env, key in (("PUBLISHER_TRANSLATE_BEAM", "beam_size"), ("PUBLISHER_TRANSLATE_THREADS", "intra_threads"),
+                         ("PUBLISHER_TRANSLATE_INTER_THREADS", "inter_threads"),
+                         ("PUBLISHER_TRANSLATE_BATCH", "max_batch_size")):
+            raw = os.environ.get(env)
+            if raw:
+                try:
+                    values[key] = int(raw)
+                except ValueError:
+                    raise ConfigError(f"{env} must be a whole number, not {raw!r}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        options = cls(**values)  # type: ignore[arg-type]
+        if options.beam_size < 1 or options.max_batch_size < 1 or options.inter_threads < 1 \
+                or options.intra_threads < 0:
+            raise ConfigError(f"invalid translation settings: {options}")
+        return options
+
+
+class ArgosTranslator:
+    """A :class:`~publisher.translate.base.Translator` over one installed argos package.
+
+    Nothing is loaded until the first sentence is translated, so a run answered entirely from
+    the cache never loads the model.
+    """
+
+    def __init__(self, package: InstalledPackage, options: DecodingOptions | None = None,
+                 notes: Sequence[str] = ()):
+        self.package = package
+        self.options = options or DecodingOptions()
+        self.name = package.code
+        self.version = package.version
+        self.notes = tuple(notes)
+        self._lock = threading.Lock()
+        self._sp: sentencepiece.SentencePieceProcessor | None = None
+        self._model: ctranslate2.Translator | None = None
+
+    @property
+    def identity(self) -> str:
+        """Cache identity: the package, and the beam size (which changes outputs)."""
+        return f"{self.name}|beam={self.options.beam_size}"
+
+    def load(self) -> None:
+        with self._lock:
+            if self._model is not None:
+                return
+            import ctranslate2
+            import sentencepiece
+
+            path = self.package.path
+            try:
+                self._sp = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
+            except (OSError, RuntimeError) as exc:
+                raise ModelError(f"{path}: cannot load sentencepiece.model ({exc}); reinstall the package") from None
+            try:
+                self._model = ctranslate2.Translator(
+                    str(path / "model"),
+                    device="cpu",
+                    compute_type=self.options.compute_type,
+                    inter_threads=self.options.inter_threads,
+                    intra_threads=self.options.intra_threads,
+                )
+            except (OSError, RuntimeError, ValueError) as exc:
+                raise ModelError(f"{path}: cannot load the CTranslate2 model ({exc}); reinstall the package") from None
+
+    def decoding_cap(self, tokens: Sequence[Sequence[str]]) -> int:
+        if self.options.max_decoding_length is not None:
+            return self.options.max_decoding_length
+        longest = max((len(t) for t in tokens), default=0)
+        return max(1, min(HARD_DECODING_CAP, int(longest * self.options.length_ratio) + self.options.length_extra))
+
+    def translate_sentences(self, sentences: Sequence[str]) -> list[str]:
+        """Translate all ``sentences`` in one batched CTranslate2 call."""
+        if not sentences:
+            return []
+        self.load()
+        assert self._sp is not None and self._model is not None
+        tokens = [self._sp.encode(s, out_type=str) for s in sentences]
+        todo = [i for i, t in enumerate(tokens) if t]
+        results: list[str] = [""] * len(sentences)
+        if not todo:
+            return results
+        batch = [tokens[i] for i in todo]
+        prefix = self.package.target_prefix
+        try:
+            translated = self._model.translate_batch(
+                batch,
+                target_prefix=[[prefix]] * len(batch) if prefix else None,
+                beam_size=self.options.beam_size,
+                num_hypotheses=1,
+                length_penalty=0.2,
+                replace_unknowns=True,
+                max_batch_size=self.options.max_batch_size,
+                batch_type="examples",
+                max_decoding_length=self.decoding_cap(batch),
+                return_scores=False,
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"{self.package.path}: translation failed ({exc})") from None
+        for i, result in zip(todo, translated):
+            results[i] = self.decode(result.hypotheses[0])
+        return results
+
+    def decode(self, pieces: Sequence[str]) -> str:
+        """Pieces to text exactly as argostranslate's SentencePieceTokenizer does it."""
+        assert self._sp is not None
+        value = self._sp.decode_pieces(list(pieces)).replace("▁", " ").replace("_", " ")
+        prefix = self.package.target_prefix
+        if prefix and value.startswith(prefix):
+            value = value[len(prefix):]
+        if value.startswith(" "):
+            value = value[1:]
+        return value
+
+
+def load_translator(from_code: str = "zh", to_code: str = "en", *, directory: Path | None = None,
+                    options: DecodingOptions | None = None) -> ArgosTranslator:
+    """The installed translator for a pair; ModelError (with what to do) when none is installed.
+
+    Traditional Chinese (``zt``) uses a zt->en package when one is installed, else zh->en with
+    a note that ends up in the translated article's warnings.
+    """
+    directory = directory or models_dir()
+    package = find_installed(from_code, to_code, directory)
+    notes: tuple[str, ...] = ()
+    if package is None and from_code == "zt":
+        package = find_installed("zh", to_code, directory)
+        if package is not None:
+            notes = (f"Traditional Chinese translated with the Simplified Chinese model {package.code} "
+                     "(no zt→en package installed)",)
+    if package is None:
+        raise ModelError(
+            f"no {from_code}→{to_code} translation model installed in {directory}; run "
+            f"`publisher models install` to get it from the argos index, or `publisher models install "
+            f"FILE.argosmodel` to install a downloaded package"
+        )
+    return ArgosTranslator(package, options or DecodingOptions.from_env(), notes=notes)
+
+
+def source_code_for(language: str) -> str:
+    """The argos language code for an Article.language: zh-Hant -> zt, other Chinese -> zh."""
+    return "zt" if language == "zh-Hant" else "zh"

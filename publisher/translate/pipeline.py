@@ -1,0 +1,564 @@
+"""Article -> TranslatedArticle: split, protect, translate in one batch, verify, restore.
+
+How one article is translated:
+
+1. Every block becomes a plan (``markup``): verbatim markup around units of inline Markdown.
+   Code, HTML, images and rules are never touched.
+2. Every unit is split into sentences (``splitter``). In each sentence, protected pieces (URLs,
+   images, inline code, HTML, link brackets, emphasis markers) become placeholders ``QX1``,
+   ``QX2``... numbered from 1 in each sentence (letters and digits only, so they survive
+   SentencePiece decoding, which turns ``_`` into a space), and glossary terms are replaced
+   by their English (可灵 -> Kling). What reaches the translator is one sentence per item,
+   for example ``QX1 Synced QX2 也是第一时间就点进了申请通道，并拿到了试用资格。``
+   (see :func:`model_inputs`).
+3. All sentences of the article that are not in the cache go to the translator in one call.
+4. Each output is verified: every placeholder exactly once (link and emphasis markers in
+   order), every glossary term, Latin-script name and number of the source still there (a
+   name that only changed case is put back as it was). When something is lost, the sentence
+   is translated again in pieces: the text between the protected items, each piece on its
+   own (one more call for all such sentences), with the protected items put back between them
+   unchanged. Broken Markdown is never emitted.
+5. Placeholders are restored; the English Markdown, the plain text and the (Chinese source,
+   English) sentence pairs are assembled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Sequence
+
+from ..errors import ModelError
+from ..models import Article, Block, Sentence, TranslatedArticle, TranslatedBlock
+from . import markup
+from .markup import Part, Protected, Rendered, Segment, Unit
+from .splitter import has_han, split_sentences
+
+if TYPE_CHECKING:
+    from .base import Translator
+    from .cache import TranslationCache
+    from .glossary import Glossary
+
+#: Placeholder prefixes, tried in order until one does not occur in the sentence.
+PLACEHOLDER_PREFIXES = ("QX", "QZ", "XQ", "ZQ", "QJ", "JQ", "XZ", "ZX")
+
+_UNTRANSLATED_KINDS = ("code", "html", "image", "rule")
+
+
+@dataclass
+class TranslationStats:
+    """What one translate_article call did (filled in when passed as ``stats=``)."""
+
+    sentences: int = 0
+    """Sentences that needed the model (before the cache)."""
+    cached: int = 0
+    """Of those, answered by the cache."""
+    translated: int = 0
+    """Items sent to the translator (sentences and pieces)."""
+    calls: int = 0
+    """Calls to translator.translate_sentences."""
+    pieces: int = 0
+    """Sentences translated piece by piece because the model lost a protected item."""
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def translate_article(
+    article: Article,
+    translator: Translator | None,
+    *,
+    glossary: Glossary | None = None,
+    cache: TranslationCache | None = None,
+    stats: TranslationStats | None = None,
+) -> TranslatedArticle:
+    """Translate a Chinese article to English, keeping its Markdown structure.
+
+    Articles that are not Chinese, or a missing translator, give :func:`passthrough`.
+    ``glossary`` defaults to the shipped glossary plus ./glossary.yaml; ``cache`` (a
+    :class:`~publisher.translate.cache.TranslationCache`) makes unchanged sentences free.
+    """
+    if not article.is_chinese:
+        return passthrough(article, f"not Chinese (detected {article.language}): not translated")
+    if translator is None:
+        return passthrough(article, "no zh→en translation model installed: not translated "
+                                    "(install one with `publisher models install`)")
+    if glossary is None:
+        from .glossary import load_glossary
+
+        glossary = load_glossary()
+    stats = stats if stats is not None else TranslationStats()
+    job = _ArticleJob(article, glossary)
+    job.translate(translator, cache, stats)
+    return job.result(translator, stats)
+
+
+def passthrough(article: Article, reason: str) -> TranslatedArticle:
+    """The article as it is, marked untranslated (``model="none"``), with ``reason`` as a warning."""
+    blocks = []
+    for index, block in enumerate(article.blocks):
+        sentences: tuple[Sentence, ...] = ()
+        if block.kind not in _UNTRANSLATED_KINDS:
+            sentences = tuple(Sentence(source=s, text=s, block=index)
+                              for line in block.text.split("\n") for s in split_sentences(line))
+        blocks.append(TranslatedBlock(block=block, markdown=block.source, text=block.text, sentences=sentences))
+    return TranslatedArticle(
+        article=article,
+        title=article.title,
+        description=article.description,
+        blocks=tuple(blocks),
+        markdown=article.body,
+        model="none",
+        model_version="",
+        translated=False,
+        warnings=(reason,),
+    )
+
+
+def model_inputs(article: Article, glossary: Glossary | None = None) -> list[str]:
+    """The exact sentences translate_article hands the translator first, in order, once each.
+
+    Useful to write a FakeTranslator phrasebook: map each of these to its English, keeping
+    the placeholders (``QX1``...) and the glossary's English terms in the translation.
+    """
+    if glossary is None:
+        from .glossary import load_glossary
+
+        glossary = load_glossary()
+    job = _ArticleJob(article, glossary)
+    return list(dict.fromkeys(s.model_input for s in job.sentences if s.model_input is not None))
+
+
+# --- one sentence --------------------------------------------------------------------------
+
+_ANCHOR_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.+&'/-]*[A-Za-z0-9+])?")
+
+
+@dataclass
+class _Piece:
+    kind: str  # "translate" | "keep" | "protected"
+    text: str = ""
+    protected: Protected | None = None
+
+
+@dataclass
+class _Sentence:
+    segments: list[Segment]
+    block: int | None
+    source: str
+    model_input: str | None = None
+    """None when there is no Chinese to translate."""
+    prefix: str = "QX"
+    keys: dict[int, Protected] = field(default_factory=dict)
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+    anchors: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)
+    pieces: list[_Piece] = field(default_factory=list)
+    """The sentence cut at every protected item, glossary term and name (the fallback)."""
+    kept: list[Segment | tuple[str, str]] = field(default_factory=list)
+    """The sentence as it is, glossary applied (used when there is no Chinese to translate)."""
+    hits: list[str] = field(default_factory=list)
+    in_pieces: bool = False
+    rendered: Rendered | None = None
+
+
+def _prepare(segments: list[Segment], block: int | None, glossary: Glossary) -> _Sentence:
+    sent = _Sentence(segments=segments, block=block, source=markup.plain_text(segments))
+    all_text = "".join(s if isinstance(s, str) else s.markdown for s in segments)
+    sent.prefix = next((p for p in PLACEHOLDER_PREFIXES if not _key_regex(p).search(all_text)), "QX")
+    tokens: list[tuple[str, str]] = []  # (kind, text): kind in text | key | term
+    open_stack: list[int] = []
+    for seg in segments:
+        if isinstance(seg, Protected):
+            n = len(sent.keys) + 1
+            sent.keys[n] = seg
+            if seg.role == "open":
+                open_stack.append(n)
+            elif seg.role == "close" and open_stack:
+                sent.pairs.append((open_stack.pop(), n))
+            tokens.append(("key", f"{sent.prefix}{n}"))
+            sent.pieces.append(_Piece("protected", protected=seg))
+            sent.kept.append(seg)
+            continue
+        first_token = len(tokens)
+        pos = 0
+        for match in glossary.find(seg):
+            if match.start > pos:
+                _text_token(seg[pos:match.start], tokens, sent)
+            tokens.append(("term", match.english))
+            sent.terms.append(match.english)
+            sent.hits.append(match.source)
+            sent.pieces.append(_Piece("keep", match.english))
+            pos = match.end
+        if pos < len(seg):
+            _text_token(seg[pos:], tokens, sent)
+        kept = normalise_punctuation(_join_tokens(tokens[first_token:]))
+        if kept:
+            sent.kept.append(("keep", kept))
+    text_only = "".join(t for kind, t in tokens if kind == "text")
+    if has_han(text_only):
+        sent.model_input = _join_tokens(tokens)
+    return sent
+
+
+def _text_token(text: str, tokens: list[tuple[str, str]], sent: _Sentence) -> None:
+    tokens.append(("text", text))
+    pos = 0
+    for m in _ANCHOR_RE.finditer(text):
+        word = m.group(0)
+        if not any(c.isupper() or c.isdigit() for c in word):
+            continue
+        sent.anchors.append(word)
+        if m.start() > pos:
+            sent.pieces.append(_Piece("translate", text[pos:m.start()]))
+        sent.pieces.append(_Piece("keep", word))
+        pos = m.end()
+    if pos < len(text):
+        sent.pieces.append(_Piece("translate", text[pos:]))
+
+
+def _wordish(ch: str) -> bool:
+    return ch.isalnum() or has_han(ch)
+
+
+def _join_tokens(tokens: list[tuple[str, str]]) -> str:
+    out = ""
+    prev_kind = ""
+    for kind, text in tokens:
+        if out and text and (kind != "text" or prev_kind != "text"):
+            if _wordish(out[-1]) and _wordish(text[0]):
+                out += " "
+        out += text
+        prev_kind = kind
+    return " ".join(out.split())
+
+
+def _key_regex(prefix: str) -> re.Pattern[str]:
+    a, b = prefix[0], prefix[1]
+    return re.compile(rf"(?<![A-Za-z0-9]){a}\s?{b}\s?(\d+)(?![0-9])", re.IGNORECASE)
+
+
+def _verify(output: str, sent: _Sentence) -> str | None:
+    """The output with placeholders normalised and names repaired, or None when something is lost."""
+    rx = _key_regex(sent.prefix)
+    seen: dict[int, int] = {}
+    positions: dict[int, int] = {}
+
+    def canon(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        seen[n] = seen.get(n, 0) + 1
+        positions.setdefault(n, m.start())
+        return f"{sent.prefix}{n}"
+
+    text = rx.sub(canon, output)
+    if set(seen) != set(sent.keys) or any(count != 1 for count in seen.values()):
+        return None
+    order = {n: text.index(f"{sent.prefix}{n}") for n in sent.keys}
+    if any(order[o] > order[c] for o, c in sent.pairs):
+        return None
+    for word in sent.anchors + sent.terms:
+        exact = re.compile(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])")
+        if exact.search(text):
+            continue
+        loose = re.compile(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", re.IGNORECASE)
+        m = loose.search(text)
+        if m is None:
+            return None
+        if word in sent.terms and word == word.lower():
+            continue  # a common-noun term may start a sentence with a capital
+        text = text[:m.start()] + word + text[m.end():]
+    return text
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+_CJK_PUNCT = {
+    "，": ", ", "。": ". ", "：": ": ", "；": "; ", "！": "! ", "？": "? ", "、": ", ",
+    "（": " (", "）": ") ", "「": '"', "」": '"', "『": '"', "』": '"', "“": '"', "”": '"',
+    "‘": "'", "’": "'", "《": '"', "》": '"', "【": "[", "】": "]", "～": "~",
+}
+_CJK_PUNCT_RE = re.compile("|".join(map(re.escape, _CJK_PUNCT)))
+
+
+def normalise_punctuation(text: str) -> str:
+    """Chinese punctuation to its English form (for text that is kept, not translated)."""
+    if not _CJK_PUNCT_RE.search(text):
+        return text
+    out = _CJK_PUNCT_RE.sub(lambda m: _CJK_PUNCT[m.group(0)], text)
+    out = re.sub(r"[ \t]{2,}", " ", out)
+    out = re.sub(r" +([,.;:!?)\]])", r"\1", out)
+    out = re.sub(r"([(\[]) +", r"\1", out)
+    return out.strip()
+
+
+def escape_markdown(text: str) -> str:
+    """Escape characters in translated text that Markdown would read as markup."""
+    text = re.sub(r"\\(?=[!-/:-@\[-`{-~])", r"\\\\", text)
+    text = text.replace("`", r"\`").replace("*", r"\*")
+    text = re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\_", text)
+    text = re.sub(r"<(?=[A-Za-z/!?])", r"\<", text)
+    text = text.replace("~~", r"\~\~").replace("|", r"\|")
+    return text
+
+
+_LINE_START_RE = re.compile(r"^(\s*)(?:([#>+=-])(?=\s|$)|(\d{1,9})([.)])(?=\s|$))")
+
+
+def _escape_line_start(md: str) -> str:
+    m = _LINE_START_RE.match(md)
+    if not m:
+        return md
+    if m.group(2):
+        return md[: m.start(2)] + "\\" + md[m.start(2):]
+    return md[: m.start(4)] + "\\" + md[m.start(4):]
+
+
+def _render_items(items: list[Segment | tuple[str, str]]) -> Rendered:
+    """Join rendered items: strings of translated text, protected pieces, ("keep", text)."""
+    md: list[str] = []
+    plain: list[str] = []
+    prev: Segment | tuple[str, str] | None = None
+    for item in items:
+        if isinstance(item, tuple):
+            kind, text = item
+            md_text, plain_text = (escape_markdown(text), text) if kind == "model" else (text, text)
+        elif isinstance(item, Protected):
+            md_text, plain_text = item.markdown, item.plain
+        else:
+            md_text, plain_text = escape_markdown(item), item
+        if md and _needs_space(prev, item, md[-1], md_text):
+            md.append(" ")
+            plain.append(" ")
+        md.append(md_text)
+        plain.append(plain_text)
+        prev = item
+    markdown = _tidy_spaces("".join(md))
+    return Rendered(markdown, " ".join("".join(plain).split()))
+
+
+def _needs_space(prev, item, left: str, right: str) -> bool:
+    if not left or not right or left[-1].isspace() or right[0].isspace():
+        return False
+    if isinstance(prev, Protected) and prev.role == "open":
+        return False
+    if isinstance(item, Protected) and item.role == "close":
+        return False
+    if right[0] in ",.;:!?)]}%'\"" or left[-1] in "([{\"'":
+        return False
+    return True
+
+
+def _tidy_spaces(text: str) -> str:
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
+
+
+def _render_output(text: str, sent: _Sentence) -> Rendered:
+    """A verified model output with its placeholders restored."""
+    rx = re.compile(rf"{sent.prefix}(\d+)")
+    md: list[str] = []
+    plain: list[str] = []
+    pos = 0
+    pending_open = False
+    for m in rx.finditer(text):
+        chunk = text[pos:m.start()]
+        protected = sent.keys[int(m.group(1))]
+        if pending_open:
+            chunk = chunk.lstrip()
+        if protected.role == "close":
+            chunk = chunk.rstrip()
+        md.append(escape_markdown(chunk))
+        plain.append(chunk)
+        md.append(protected.markdown)
+        plain.append(protected.plain)
+        pending_open = protected.role == "open"
+        pos = m.end()
+    tail = text[pos:]
+    if pending_open:
+        tail = tail.lstrip()
+    md.append(escape_markdown(tail))
+    plain.append(tail)
+    return Rendered(_tidy_spaces("".join(md)), " ".join("".join(plain).split()))
+
+
+def _render_kept(sent: _Sentence) -> Rendered:
+    """A sentence without Chinese (a French prompt, a bare link): kept, punctuation made English."""
+    return _render_items(sent.kept)
+
+
+# --- the article ---------------------------------------------------------------------------
+
+
+class _ArticleJob:
+    def __init__(self, article: Article, glossary: Glossary):
+        self.article = article
+        self.glossary = glossary
+        self.sentences: list[_Sentence] = []
+        self.plans: list[list[Part] | None] = []
+        self.unit_sentences: dict[int, list[_Sentence]] = {}
+        for index, block in enumerate(article.blocks):
+            if block.kind in _UNTRANSLATED_KINDS:
+                self.plans.append(None)
+                continue
+            plan = markup.plan_block(block.kind, block.source)
+            self.plans.append(plan)
+            for unit in markup.units_of(plan):
+                self._add_unit(unit, index)
+        self.title_unit = markup.text_unit(article.title)
+        self._add_unit(self.title_unit, None)
+        self.description_unit = markup.text_unit(article.description) if article.description else None
+        if self.description_unit is not None:
+            self._add_unit(self.description_unit, None)
+
+    def _add_unit(self, unit: Unit, block: int | None) -> None:
+        sents = [_prepare(segs, block, self.glossary) for segs in markup.unit_sentences(unit)]
+        self.unit_sentences[id(unit)] = sents
+        self.sentences.extend(sents)
+
+    # translation
+
+    def translate(self, translator: Translator, cache: TranslationCache | None, stats: TranslationStats) -> None:
+        todo = [s for s in self.sentences if s.model_input is not None]
+        outputs = _run(translator, cache, self.glossary.version, [s.model_input for s in todo if s.model_input],
+                       stats, count_sentences=True)
+        failed: list[_Sentence] = []
+        for sent in todo:
+            assert sent.model_input is not None
+            verified = _verify(outputs[sent.model_input], sent)
+            if verified is None:
+                failed.append(sent)
+            else:
+                sent.rendered = _render_output(verified, sent)
+        if failed:
+            stats.pieces += len(failed)
+            pieces = [p.text.strip() for s in failed for p in s.pieces
+                      if p.kind == "translate" and has_han(p.text)]
+            piece_out = _run(translator, cache, self.glossary.version, pieces, stats, count_sentences=False)
+            for sent in failed:
+                sent.in_pieces = True
+                sent.rendered = _render_pieces(sent, piece_out)
+        for sent in self.sentences:
+            if sent.rendered is None:
+                sent.rendered = _render_kept(sent)
+
+    def _render_unit(self, unit: Unit, *, line_start: bool = False) -> Rendered:
+        sents = self.unit_sentences[id(unit)]
+        md = " ".join(s.rendered.markdown for s in sents if s.rendered and s.rendered.markdown)
+        plain = " ".join(s.rendered.plain for s in sents if s.rendered and s.rendered.plain)
+        if line_start:
+            md = _escape_line_start(md)
+        return Rendered(md, plain)
+
+    def result(self, translator: Translator, stats: TranslationStats) -> TranslatedArticle:
+        blocks: list[TranslatedBlock] = []
+        for index, (block, plan) in enumerate(zip(self.article.blocks, self.plans)):
+            if plan is None:
+                blocks.append(TranslatedBlock(block=block, markdown=block.source, text=block.text))
+                continue
+            rendered = markup.render(plan, lambda u: self._render_unit(u, line_start=_starts_line(plan, u)))
+            sentences = tuple(
+                Sentence(source=s.source, text=s.rendered.plain if s.rendered else "", block=index)
+                for unit in markup.units_of(plan) for s in self.unit_sentences[id(unit)]
+                if _has_words(s.source)
+            )
+            blocks.append(TranslatedBlock(block=block, markdown=rendered.markdown, text=rendered.plain,
+                                          sentences=sentences))
+        title = self._render_unit(self.title_unit).plain or self.article.title
+        description = None
+        if self.description_unit is not None:
+            description = self._render_unit(self.description_unit).plain
+        hits = list(dict.fromkeys(h for s in self.sentences for h in s.hits))
+        warnings = list(getattr(translator, "notes", ()) or ())
+        if stats.pieces:
+            warnings.append(f"{stats.pieces} sentence(s) translated piece by piece because the model dropped a "
+                            "link, image, code, name or number")
+        return TranslatedArticle(
+            article=self.article,
+            title=title,
+            description=description,
+            blocks=tuple(blocks),
+            markdown=_splice_body(self.article.body, self.article.blocks, [b.markdown for b in blocks]),
+            model=translator.name,
+            model_version=translator.version,
+            translated=True,
+            glossary_hits=tuple(hits),
+            warnings=tuple(warnings),
+        )
+
+
+def _starts_line(plan: list[Part], unit: Unit) -> bool:
+    """Whether ``unit`` begins a line of a paragraph-like block (where `1.` or `#` would be markup)."""
+    for k, part in enumerate(plan):
+        if part is unit:
+            before = plan[k - 1] if k else ""
+            return k == 0 or (isinstance(before, str) and (before.endswith("\n") or not before.strip()))
+        if isinstance(part, markup.Indented):
+            inner = _starts_line(part.parts, unit)
+            if inner:
+                return True
+    return False
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+def _render_pieces(sent: _Sentence, outputs: dict[str, str]) -> Rendered:
+    items: list[Segment | tuple[str, str]] = []
+    for piece in sent.pieces:
+        if piece.kind == "protected":
+            assert piece.protected is not None
+            items.append(piece.protected)
+        elif piece.kind == "keep":
+            items.append(("keep", piece.text))
+        elif has_han(piece.text):
+            items.append(("model", outputs.get(piece.text.strip(), piece.text).strip()))
+        else:
+            kept = normalise_punctuation(piece.text)
+            if kept.strip():
+                items.append(("keep", kept.strip()))
+    return _render_items(items)
+
+
+def _run(translator: Translator, cache: TranslationCache | None, glossary_version: str, inputs: Sequence[str],
+         stats: TranslationStats, *, count_sentences: bool) -> dict[str, str]:
+    unique = list(dict.fromkeys(inputs))
+    found: dict[str, str] = {}
+    identity = _identity(translator)
+    if cache is not None and unique:
+        found = cache.get_many(identity, translator.version, glossary_version, unique)
+    missing = [s for s in unique if s not in found]
+    if count_sentences:
+        stats.sentences += len(unique)
+        stats.cached += len(unique) - len(missing)
+    if missing:
+        outputs = translator.translate_sentences(missing)
+        stats.calls += 1
+        stats.translated += len(missing)
+        if len(outputs) != len(missing):
+            raise ModelError(f"translator {translator.name} returned {len(outputs)} translations for "
+                             f"{len(missing)} sentences")
+        new = dict(zip(missing, (str(o).strip() for o in outputs)))
+        found.update(new)
+        if cache is not None:
+            cache.put_many(identity, translator.version, glossary_version, new)
+    return found
+
+
+def _identity(translator: Translator) -> str:
+    """Model identity for the cache: the name, plus decoding settings when the backend has them."""
+    return str(getattr(translator, "identity", None) or translator.name)
+
+
+def _splice_body(body: str, blocks: Sequence[Block], replacements: Sequence[str]) -> str:
+    """``body`` with every block's source replaced by its translation, everything between kept."""
+    out: list[str] = []
+    cursor = 0
+    for block, new in zip(blocks, replacements):
+        pos = body.find(block.source, cursor) if block.source else -1
+        if pos < 0:
+            continue
+        out.append(body[cursor:pos])
+        out.append(new)
+        cursor = pos + len(block.source)
+    out.append(body[cursor:])
+    return "".join(out)

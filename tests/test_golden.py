@@ -1,0 +1,81 @@
+"""Golden files: the seed's thread on each platform, and the terminal preview of its X thread.
+
+Made with the real translation pipeline and FakeTranslator (tests/fixtures/seed_phrasebook.yaml),
+the default templates and default options. After an intended change, regenerate them with
+
+    ./scripts/test tests/test_golden.py --update-golden
+
+and review the diff of tests/golden/ like any other change.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+from pathlib import Path
+
+import pytest
+
+import factories
+from publisher.cli.preview import ArticlePreview, Translation, preview_article, show_preview
+from publisher.ingest import read_article
+from publisher.render import ThreadDraft, ThreadOptions, build_drafts
+from publisher.translate.base import FakeTranslator
+
+GOLDEN = Path(__file__).parent / "golden"
+HEADER = "# Regenerate: ./scripts/test tests/test_golden.py --update-golden\n"
+
+
+def thread_text(draft: ThreadDraft) -> str:
+    """A thread as plain text: one block per post, with role, rank, length and limit."""
+    thread = draft.thread
+    lines = [f"# The seed's {thread.platform} thread, from the default templates and the seed phrasebook.",
+             HEADER.rstrip()]
+    for n, rp in enumerate(draft.posts, start=1):
+        rank = f" · rank {rp.point.rank}" if rp.point else ""
+        lines.append(f"=== {n}/{len(draft.posts)} {rp.post.role}{rank} · {rp.post.length}/{rp.post.limit}")
+        lines.append(rp.post.text)
+    for warning in thread.warnings:
+        lines.append(f"!!! {warning}")
+    return "\n".join(lines) + "\n"
+
+
+def preview_text(preview: ArticlePreview) -> str:
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, color_system=None, force_terminal=False, highlight=False,
+                      soft_wrap=False, emoji=False)
+    show_preview(preview, console=console)
+    return HEADER + "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def check_golden(request, name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if request.config.getoption("--update-golden"):
+        path.write_text(actual, encoding="utf-8")
+        return
+    if not path.exists():
+        pytest.fail(f"{path} is missing; create it with ./scripts/test tests/test_golden.py --update-golden")
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                            f"golden/{name}", "now"))
+        pytest.fail(f"{name} differs from the golden file (if intended, rerun with --update-golden):\n{diff}")
+
+
+@pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky"])
+def test_seed_thread_golden(request, platform):
+    draft = build_drafts(factories.seed_translated(), (platform,), options=ThreadOptions())[platform]
+    check_golden(request, f"seed.{platform}.txt", thread_text(draft))
+
+
+def test_seed_preview_golden(request, seed_path, tmp_path):
+    # read through a relative path, as `./scripts/preview` does, so the output names no machine's folders
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / seed_path.name).write_bytes(seed_path.read_bytes())
+    translation = Translation(FakeTranslator(factories.load_phrasebook()))
+    preview = preview_article(read_article(Path("seeds") / seed_path.name), ("x",), ThreadOptions(), translation)
+    text = preview_text(preview)
+    assert "Kuaishou's Kling goes viral" in text and "Machine-translated from Chinese" in text
+    check_golden(request, "seed.preview.x.txt", text)
