@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
-from .errors import PublisherError
+from .errors import ConfigError, ModelError, PublisherError
 from .schedule import (
     DAY,
     UTC,
@@ -613,6 +613,11 @@ class Daemon:
                     break
                 try:
                     result = self.ingest(path, source, self.clock.now())
+                except (ModelError, ConfigError) as exc:
+                    # Not the file's fault (no model, a setting): say it once, retry next scan.
+                    self._note_once(("ingest", str(exc)), f"ingest {path}: {exc} (will try again)")
+                    results.append(IngestResult("failed", detail=str(exc)))
+                    continue
                 except PublisherError as exc:
                     result = IngestResult("failed", detail=str(exc))
                 except Exception as exc:  # a bug; report it and go on with the other files
@@ -1095,28 +1100,53 @@ def platform_for(account: PostingAccount):
     return platform_from_env(account.platform)
 
 
-def default_ingest(outbox) -> IngestFn:
-    """read -> translate -> render -> store, for files found in the sources.
+def default_ingest(outbox, *, translator=None, options=None) -> IngestFn:
+    """read -> translate -> summarise and render -> store, for files found in the sources.
 
-    Uses the translation pipeline and the thread renderer (``translate_article``,
-    ``build_threads``); until those are part of this build, ingest is refused with one line.
+    The translation model for the article's script is loaded once, on first use; with no model
+    installed a Chinese article is NOT ingested (ModelError: the daemon says so once and tries
+    again at the next scan, so installing the model is enough). Articles that are not Chinese
+    pass through untranslated, as in the preview. ``translator`` (tests) replaces the model.
     """
+    loaded: dict[str, object] = {}
+    state: dict[str, object] = {}
+
+    def glossary():
+        if "glossary" not in state:
+            from .translate.glossary import load_glossary
+
+            state["glossary"] = load_glossary()
+        return state["glossary"]
+
+    def model_for(language: str):
+        if translator is not None:
+            return translator
+        from .translate.argos import load_translator, source_code_for
+
+        code = source_code_for(language)
+        if code not in loaded:
+            loaded[code] = load_translator(code, "en")  # ModelError when none is installed
+        return loaded[code]
 
     def ingest(path: Path, source: Source, now: dt.datetime) -> IngestResult:
-        from .errors import ConfigError
-        from .ingest import read_article
+        from dataclasses import replace
 
-        try:
-            from .render import build_threads  # type: ignore[attr-defined]
-            from .translate.pipeline import translate_article  # type: ignore[import-not-found]
-        except ImportError:
-            raise ConfigError("this build of publisher cannot translate and render threads yet: "
-                              "ingest the file with `publisher ingest` instead") from None
-        from .translate import load_translator  # type: ignore[attr-defined]
+        from .ingest import read_article
+        from .render import ThreadOptions, build_threads
+        from .translate.pipeline import translate_article
 
         article = read_article(path)
-        translated = translate_article(article, load_translator())
-        threads = build_threads(translated, source.platforms)
+        if article.is_chinese:
+            gloss = glossary()
+            translated = translate_article(article, model_for(article.language), glossary=gloss)  # type: ignore[arg-type]
+            terms = tuple(gloss.terms[h] for h in translated.glossary_hits if h in gloss.terms)  # type: ignore[attr-defined]
+        else:
+            translated = translate_article(article, None)
+            terms = ()
+        thread_options = options or ThreadOptions()
+        if terms:
+            thread_options = replace(thread_options, terms=tuple(dict.fromkeys(thread_options.terms + terms)))
+        threads = build_threads(translated, source.platforms, options=thread_options)
         return ingested_result(outbox.add_article(article, translated, threads, auto_approve=source.auto_approve,
                                                   now=now))
 

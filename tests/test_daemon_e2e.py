@@ -406,3 +406,66 @@ def test_a_daemon_killed_mid_thread_never_reposts_and_names_the_unknown_post(tmp
                 # killed between two posts: the rest was sent after the restart, in order
                 assert first_pub.state == "posted" and sent == 6
                 _check_no_duplicates_and_chains(fake, 2, 6)
+
+
+# --- the whole pipeline from the command line ------------------------------------------------------
+
+
+def _once(tmp_path: Path, now: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", CLI_BOOTSTRAP, "run", "--once", "--schedule",
+                           str(tmp_path / "schedule.yaml"), "--now", now], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=str(tmp_path))
+
+
+@pytest.mark.slow
+def test_cli_two_articles_in_the_inbox_translated_rendered_and_posted_in_the_next_two_slots(tmp_path,
+                                                                                            tmp_path_factory):
+    """Nothing injected: `publisher run --once` from cron's point of view, the tiny real-format
+    translation model, the real thread renderer, the outbox, tweepy and the fake X."""
+    from tinymodel import install_tiny_package
+
+    models = tmp_path / "models"
+    install_tiny_package(tmp_path_factory, models)
+    write_schedule(tmp_path)
+    for name, title, body in [("a.md", "快手发布可灵", "快手发布了视频生成大模型可灵。它可以生成两分钟的视频。"),
+                              ("b.md", "字节跳动推出即梦", "字节跳动推出了即梦。即梦支持文字生成图片和视频。")]:
+        settle(write_article(tmp_path / "inbox", name, title=title, body=body))
+    with FakeX() as fake:
+        env = subprocess_env(PUBLISHER_DB=str(tmp_path / "publisher.db"), PUBLISHER_MODELS_DIR=str(models),
+                             FAKE_X_URL=fake.base_url, FAKE_X_TESTS=str(TESTS), **x_env(fake))
+        proc = _once(tmp_path, "2024-06-14T08:30", env)
+        assert proc.returncode == 0, proc.stderr
+        ingested = [line for line in proc.stderr.splitlines() if "ingest" in line]
+        assert len(ingested) == 2 and all("new article" in line and "approved" in line for line in ingested), ingested
+        assert fake.tweets == []
+        proc = _once(tmp_path, "2024-06-14T09:00:30", env)
+        assert proc.returncode == 0, proc.stderr
+        first = len(fake.tweets)
+        assert first >= 2 and "slot 2024-06-14 09:00:00 CST: posted article 1" in proc.stderr
+        assert _once(tmp_path, "2024-06-14T09:30", env).returncode == 0
+        assert len(fake.tweets) == first  # the 09:00 slot is used up; 12:00 has not come
+        proc = _once(tmp_path, "2024-06-14T12:02", env)
+        assert proc.returncode == 0, proc.stderr
+        assert "slot 2024-06-14 12:00:00 CST: posted article 2" in proc.stderr
+        tweets = fake.tweets
+        assert len(fake.received) == len(tweets) and all(r.outcome == "created" for r in fake.received)
+        chains = [tweets[:first], tweets[first:]]
+        for chain in chains:
+            assert chain[0].in_reply_to is None
+            assert [t.in_reply_to for t in chain[1:]] == [t.id for t in chain[:-1]]
+            assert "machine-translated" in chain[-1].text.lower() or "translated" in chain[-1].text.lower()
+        assert "example.com/articles/a" in " ".join(t.text for t in chains[0])
+        assert "example.com/articles/b" in " ".join(t.text for t in chains[1])
+
+
+def test_cli_without_a_translation_model_ingests_nothing_and_says_so_once(tmp_path):
+    write_schedule(tmp_path)
+    settle(write_article(tmp_path / "inbox", "a.md"))
+    env = subprocess_env(PUBLISHER_DB=str(tmp_path / "publisher.db"), PUBLISHER_MODELS_DIR=str(tmp_path / "none"))
+    proc = run_cli("run", "--once", "--schedule", str(tmp_path / "schedule.yaml"), "--now", "2024-06-14T08:30",
+                   env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if "no zh→en translation model installed" in line]
+    assert len(lines) == 1 and "a.md" in lines[0] and "(will try again)" in lines[0]
+    with Outbox.open(tmp_path / "publisher.db") as outbox:
+        assert outbox.list() == []
