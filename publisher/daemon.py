@@ -142,6 +142,10 @@ class ScheduleStore(Protocol):
         """Posts the platform itself last said are left in its 24-hour window (None: unknown)."""
         ...
 
+    def account_problem(self, platform: str, now: dt.datetime) -> str | None:
+        """Why nothing can be posted on ``platform`` now (credentials rejected, rate-limited), or None."""
+        ...
+
     def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
         """Take a publication for this process; False if it is no longer approved or free."""
         ...
@@ -453,8 +457,9 @@ class SlotOutcome:
     slot: Slot | None
     """None for an interrupted thread that was resumed outside any slot."""
     outcome: str
-    """posted, failed, needs_attention, publishing (stopped midway), idle (nothing approved),
-    quota, min_gap, quiet, credentials, disabled, missed, error."""
+    """posted, failed, needs_attention, scheduled (rate-limited), approved (stopped midway),
+    idle (nothing approved), quota, min_gap, quiet, credentials, account (blocked or paused),
+    disabled, missed, error."""
     publication: QueuedThread | None = None
     detail: str = ""
     late: bool = False
@@ -524,7 +529,7 @@ class PlannedSlot:
 
     slot: Slot
     outcome: str
-    """post, quiet, min_gap, idle, quota, credentials."""
+    """post, quiet, min_gap, idle, quota, credentials, account (blocked)."""
     item: QueuedThread | None = None
     detail: str = ""
 
@@ -564,11 +569,15 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     queues = {p: list(store.waiting(p, now)) for p in schedule.active_platforms()}
     times = {p: list(store.post_times(p, now - DAY)) for p in queues}
     missing = {p: schedule.missing_credentials(p, environ) for p in queues}
+    problems = {p: store.account_problem(p, now) for p in queues}
     for slot in next_slots(schedule, now, until=until):
         p = slot.platform
         if missing[p]:
             planned.append(PlannedSlot(slot, "credentials", detail="missing environment variable "
                                                                    + ", ".join(missing[p])))
+            continue
+        if problems[p] and not problems[p].startswith("paused"):
+            planned.append(PlannedSlot(slot, "account", detail=problems[p]))
             continue
         decision = decide(schedule, p, slot.at, times[p], queues[p])
         if decision.item is not None:
@@ -594,7 +603,8 @@ class Daemon:
         self.environ = environ
         self.stopping = threading.Event()
         self._noted: set[tuple] = set()
-        self._work = threading.Lock()  # one piece of work at a time: scans and slots never overlap
+        # One piece of work at a time (re-entrant: a long scan handles slots between files).
+        self._work = threading.RLock()
 
     @property
     def schedule(self) -> Schedule:
@@ -628,6 +638,7 @@ class Daemon:
                 self.scanner.done(path)
                 results.append(result)
                 self._log_ingest(path, result)
+                self.tick()  # a long scan (translating many files) must not make a slot late
         return results
 
     def _log_ingest(self, path: Path, result: IngestResult) -> None:
@@ -778,6 +789,9 @@ class Daemon:
         missing = schedule.missing_credentials(platform, self.environ)
         if missing:
             return close("credentials", "missing environment variable " + ", ".join(missing), level=logging.ERROR)
+        problem = self.store.account_problem(platform, now)
+        if problem:
+            return close("account", problem, level=logging.ERROR)
         recent = list(self.store.post_times(platform, now - DAY))
         candidates = list(self.store.waiting(platform, now))
         platform_left = self.store.platform_remaining(platform, now)
@@ -1029,6 +1043,14 @@ class OutboxStore:
         if state.daily_remaining is None or state.daily_reset is None or state.daily_reset <= now:
             return None
         return state.daily_remaining
+
+    def account_problem(self, platform: str, now: dt.datetime) -> str | None:
+        state = self.outbox.account_state(platform)
+        if state.blocked_reason:
+            return f"blocked: {state.blocked_reason}"
+        if state.paused_until is not None and state.paused_until > now:
+            return f"paused until {state.paused_until.strftime('%Y-%m-%d %H:%M:%S UTC')}: {state.pause_reason or ''}".rstrip(": ")
+        return None
 
     def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
         from .errors import StoreError

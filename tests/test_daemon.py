@@ -57,6 +57,7 @@ class FakeStore:
     sent: dict = field(default_factory=dict)
     due_at: dict = field(default_factory=dict)
     platform_left: int | None = None
+    problem: str | None = None
 
     def add(self, pid: int, posts: int, platform: str = "x", state: str = "approved") -> QueuedThread:
         item = QueuedThread(pid, platform, posts, thread_id=100 + pid, article_id=200 + pid, title=f"thread {pid}")
@@ -88,6 +89,9 @@ class FakeStore:
 
     def platform_remaining(self, platform, now):
         return self.platform_left
+
+    def account_problem(self, platform, now):
+        return self.problem
 
     def claim(self, publication_id, now, reason):
         if self.states.get(publication_id) not in ("approved", "scheduled", "failed"):
@@ -369,6 +373,16 @@ def test_continuing_work_respects_the_quota(make, caplog):
     assert waits == ["x: article 201 thread 101 publication 1 waits for quota: 3 posts to send, 2 left"]
     clock.set(NINE + dt.timedelta(hours=21))  # the 3 posts left the window
     assert [o.outcome for o in daemon.continue_due()] == ["posted"]
+
+
+def test_a_blocked_account_is_said_in_the_slot_not_idle(make, caplog):
+    daemon, store, pub, clock = make(NINE)
+    store.add(1, 2)
+    store.problem = "blocked: x rejected the credentials"
+    with caplog.at_level(logging.INFO, logger="publisher"):
+        assert outcomes(daemon.tick()) == [("09:00", "account")]
+    assert pub.calls == []
+    assert any("09:00:00 CST: account: blocked: x rejected the credentials" in r.getMessage() for r in caplog.records)
 
 
 def test_the_platform_s_own_daily_count_is_respected(make, caplog):

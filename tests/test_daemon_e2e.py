@@ -208,6 +208,40 @@ def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(world, t
     assert len(fake.tweets) == 23
 
 
+def test_rejected_credentials_stop_the_account_loudly_not_silently(world, tmp_path):
+    from fake_x import Fault
+
+    daemon, outbox, fake, clock = world(NINE - dt.timedelta(minutes=30))
+    for name in ("a.md", "b.md"):
+        settle(write_article(tmp_path / "inbox", name))
+    daemon.run_once()
+    fake.fail_next(Fault("unauthorized"))
+    clock.set(NINE)
+    (slot,) = daemon.run_once().slots
+    assert slot.outcome == "failed" and "rejected the credentials" in slot.detail
+    clock.set(NOON)
+    (slot,) = daemon.run_once().slots
+    assert slot.outcome == "account" and slot.detail.startswith("blocked: x rejected the credentials")
+    assert len(fake.received) == 1 and fake.tweets == []  # one refused request, nothing more tried
+
+
+def test_a_spent_daily_cap_on_x_pauses_the_account_until_its_reset(world, tmp_path):
+    from fake_x import Fault
+
+    daemon, outbox, fake, clock = world(NINE - dt.timedelta(minutes=30))
+    for name in ("a.md", "b.md"):
+        settle(write_article(tmp_path / "inbox", name))
+    daemon.run_once()
+    fake.fail_next(Fault("rate_limit", daily=True, reset_in=3600))
+    clock.set(NINE)
+    (slot,) = daemon.run_once().slots
+    assert slot.outcome == "scheduled" and "daily cap" in slot.detail  # rescheduled for X's reset time
+    clock.set(NOON)
+    (slot,) = daemon.run_once().slots
+    assert slot.outcome == "account" and slot.detail.startswith("paused until")
+    assert fake.tweets == []
+
+
 def _tag(text: str) -> str:
     """The article a factory-made post comes from: its texts start with the file's stem."""
     return text.split(":")[0].split(" — ")[0]
