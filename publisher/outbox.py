@@ -279,7 +279,7 @@ def from_ts(value: str | None) -> dt.datetime | None:
 
 # --- who is publishing -----------------------------------------------------------------------
 
-_OWNER: tuple[int, str] | None = None
+_PROCESS: tuple[int, str] | None = None
 
 
 def _process_start(pid: int) -> str | None:
@@ -295,29 +295,38 @@ def _process_start(pid: int) -> str | None:
     return fields[19]
 
 
-def current_owner() -> str:
-    """This process, as written in ``publications.owner``: ``host:pid:start``."""
-    global _OWNER
+def _this_process() -> str:
+    global _PROCESS
     pid = os.getpid()
-    if _OWNER is None or _OWNER[0] != pid:
-        start = _process_start(pid) or "0"
-        _OWNER = (pid, f"{socket.gethostname()}:{pid}:{start}")
-    return _OWNER[1]
+    if _PROCESS is None or _PROCESS[0] != pid:
+        _PROCESS = (pid, f"{socket.gethostname()}:{pid}:{_process_start(pid) or '0'}")
+    return _PROCESS[1]
+
+
+def current_owner() -> str:
+    """This thread of this process, as written in ``publications.owner``: ``host:pid:start/thread``.
+
+    Per thread, so that two scheduler jobs running in one process can never publish the same
+    thread at once.
+    """
+    return f"{_this_process()}/{threading.get_ident()}"
 
 
 def owner_alive(owner: str | None) -> bool:
-    """Whether the process named by ``owner`` still runs. Unknown (another host) counts as alive."""
+    """Whether the thread/process named by ``owner`` still runs. Another host counts as alive
+    (it cannot be checked from here)."""
     if not owner:
         return False
+    process, _, thread = owner.partition("/")
     try:
-        host, pid_text, start = owner.rsplit(":", 2)
+        host, pid_text, start = process.rsplit(":", 2)
         pid = int(pid_text)
     except ValueError:
         return False
     if host != socket.gethostname():
         return True
-    if owner == current_owner():
-        return True
+    if process == _this_process():
+        return thread.isdigit() and int(thread) in {t.ident for t in threading.enumerate()}
     if os.path.isdir("/proc"):
         return _process_start(pid) == start
     try:
@@ -332,7 +341,8 @@ def owner_alive(owner: str | None) -> bool:
 def _describe_owner(owner: str | None) -> str:
     if not owner:
         return "another process"
-    host, pid, _ = (owner.rsplit(":", 2) + ["", "", ""])[:3]
+    process = owner.partition("/")[0]
+    host, pid, _ = (process.rsplit(":", 2) + ["", "", ""])[:3]
     return f"pid {pid} on {host}" if host != socket.gethostname() else f"pid {pid}"
 
 

@@ -25,7 +25,10 @@ processed. :attr:`FakeX.received` lists every complete ``POST /2/tweets`` reques
 outcome, so a test can tell "sent twice" from "refused": no credential is kept in it.
 
 Optional random delays before processing and before answering widen the windows in which a
-crash test's SIGKILL lands while a request is on the wire.
+crash test's SIGKILL lands while a request is on the wire. With ``abandon_if_client_gone`` the
+fake, like some servers, may drop a request whose client hung up during the processing delay
+(outcome "abandoned", nothing created): from the client's side that is indistinguishable from a
+request that was processed, which is the point.
 """
 
 from __future__ import annotations
@@ -105,12 +108,14 @@ class FakeX:
     def __init__(self, *, api_key: str = "test-api-key", api_secret: str = "test-api-secret",
                  access_token: str = "1000-test-access-token", access_token_secret: str = "test-token-secret",
                  username: str = "publisher_test", user_id: str = "1000", daily_limit: int | None = None,
-                 process_delay: tuple[float, float] = (0.0, 0.0), answer_delay: tuple[float, float] = (0.0, 0.0)):
+                 process_delay: tuple[float, float] = (0.0, 0.0), answer_delay: tuple[float, float] = (0.0, 0.0),
+                 abandon_if_client_gone: float = 0.0):
         self.api_key, self.api_secret = api_key, api_secret
         self.access_token, self.access_token_secret = access_token, access_token_secret
         self.username, self.user_id = username, user_id
         self.daily_limit = daily_limit
         self.process_delay, self.answer_delay = process_delay, answer_delay
+        self.abandon_if_client_gone = abandon_if_client_gone
         self._state = _State()
         self._lock = threading.Lock()
         self._idle = threading.Condition()
@@ -357,6 +362,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             fake._state.received.append(Received(*self._post_fields(), outcome=f"fault:{fault.kind}"))
         return True
 
+    def _client_gone(self) -> bool:
+        """Whether the client hung up (EOF or reset waiting on the socket)."""
+        import select
+
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if not readable:  # a live client waiting for its answer sends nothing
+                return False
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
     def _drop(self, fault: Fault) -> bool:
         """Apply a fault that drops the connection without an answer; True when it was one."""
         if fault.kind == "timeout":
@@ -443,6 +460,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._problem(400, "Invalid Request", "One or more parameters to your request was invalid.")
             return
         self._sleep(fake.process_delay)
+        if fake.abandon_if_client_gone and self._client_gone() and random.random() < fake.abandon_if_client_gone:
+            with fake._lock:
+                fake._state.received.append(Received(text, reply_to, "abandoned"))
+            self._close()
+            return
         drop = fault is not None and fault.kind in ("timeout", "reset", "close")
         processed = not drop or fault.processed  # type: ignore[union-attr]
         answer: tuple[int, dict[str, Any], dict[str, str]] | None = None

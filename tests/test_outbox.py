@@ -359,3 +359,50 @@ def test_recover_settles_only_dead_owners(outbox, tmp_path):
     assert outbox.get(ids[2]).state == "publishing"  # another host: cannot tell, left alone
     assert outbox.get(ids[3]).state == "publishing"  # this process: alive
     assert outbox.recover(NOW) == []
+
+
+def test_two_threads_of_one_process_never_publish_the_same_thread(outbox, tmp_path):
+    import threading
+
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    outbox.approve(pub_id, now=NOW)
+    outbox.claim(pub_id, NOW)
+    errors = []
+    release = threading.Event()
+
+    def other_job():
+        try:
+            outbox.claim(pub_id, NOW)
+        except StoreError as exc:
+            errors.append(str(exc))
+        release.wait(5)
+
+    job = threading.Thread(target=other_job)
+    job.start()
+    job.join(0.5)
+    assert errors and "being published by pid" in errors[0]
+    release.set()
+    job.join()
+
+    # a job thread that died holding a claim with a post in flight is settled like a dead process
+    second = store(outbox, tmp_path / "in", "b.md").publications[0]
+    outbox.approve(second, now=NOW)
+
+    def dying_job():
+        outbox.claim(second, NOW)
+        outbox.begin_post(second, 0, now=NOW)
+
+    job = threading.Thread(target=dying_job)
+    job.start()
+    job.join()
+    (settled,) = outbox.recover(NOW)
+    assert settled.id == second and settled.state == "needs_attention" and settled.unknown_post == 1
+    assert outbox.get(pub_id).state == "publishing"  # this thread's claim is still alive
+
+
+def test_approve_article_approves_every_platform_at_once(outbox, tmp_path):
+    ing = store(outbox, tmp_path / "in", platforms=("x", "mastodon", "bluesky"))
+    approved = outbox.approve_article(ing.article_id, now=NOW)
+    assert sorted(p.id for p in approved) == sorted(ing.publications)
+    assert {outbox.get(i).state for i in ing.publications} == {"approved"}
+    assert outbox.approve_article(ing.article_id, now=NOW) == []  # nothing left in draft

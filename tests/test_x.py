@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from fake_x import DUPLICATE, FakeX, Fault, x_env
+from fake_x import FakeX, Fault, x_env
 from publisher.errors import ConfigError
 from publisher.platforms.base import AuthFailed, OutcomeUnknown, Platform, RateLimited, Rejected, Transient
 from publisher.platforms.x import XPlatform, parse_post_id
@@ -153,7 +153,6 @@ def test_duplicate_content_is_outcome_unknown(x, fake):
     with pytest.raises(OutcomeUnknown, match="duplicate"):
         x.post("other", reply_to=None, root=None, idempotency_key="k")
     assert [t.text for t in fake.tweets] == ["same text"]
-    assert DUPLICATE
 
 
 def test_401_and_auth_403_are_auth_failed(x, fake):

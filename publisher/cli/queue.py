@@ -119,7 +119,8 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     if rows:
         lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
     for r in rows:
-        when = _local(r.when) if r.state in ("scheduled", "failed", "approved") else ""
+        when = {"scheduled": _local(r.when), "failed": _local(r.when) if r.when else "account stopped",
+                "approved": "next slot"}.get(r.state, "")
         flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
         title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
         lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "

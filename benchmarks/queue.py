@@ -1,0 +1,142 @@
+"""Queue speed with 10,000 threads stored.
+
+Measures, against a fresh database in a temporary folder:
+
+* ``publisher queue`` as a real subprocess (default view, all rows, JSON), wall time;
+  target <= 1 s. Baseline for comparison: ``python -c pass`` and ``publisher --help``.
+* claiming the due items in-process: ``Outbox.due`` (every due X thread) and
+  ``Outbox.claim_next`` (one claim, committed with fsync); target <= 50 ms.
+
+Run: ``python benchmarks/queue.py [--threads 10000] [--repeat 5]`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from publisher.models import Article, Post, Thread  # noqa: E402
+from publisher.outbox import Outbox  # noqa: E402
+from publisher.platforms.dryrun import DryRunPlatform  # noqa: E402
+from publisher.publish import publish_publication  # noqa: E402
+
+QUEUE_TARGET = 1.0
+CLAIM_TARGET = 0.050
+NOW = dt.datetime.now(dt.timezone.utc)
+BODY = "快手发布了视频生成大模型可灵，它可以生成长达两分钟的视频。" * 40
+
+
+def article(i: int) -> Article:
+    data = f"article {i}".encode()
+    return Article(path=Path(f"/inbox/{i:05d}.md"), source_hash=hashlib.sha256(data).hexdigest(),
+                   title=f"快手「可灵」爆火 第{i}篇", title_from="frontmatter", author="机器之心",
+                   date=dt.date(2024, 6, 14), url=f"https://example.com/{i}", publication=None, tags=("AI",),
+                   description=None, language="zh-Hans", body=BODY, blocks=())
+
+
+def thread(a: Article, i: int) -> Thread:
+    n = 3 + i % 4
+    texts = [f"{i}: Kuaishou's Kling video model, post {k} of {n}. " + "Some words about it. " * 8 for k in range(n)]
+    return Thread(platform="x", posts=tuple(Post(text=t, role="point", length=len(t), limit=280) for t in texts),
+                  article_hash=a.source_hash, title=a.title)
+
+
+def build(db: Path, n: int) -> dict[str, int]:
+    """n threads: 40% draft, 30% approved, 10% scheduled (half of them due), 15% posted, 5% rejected."""
+    outbox = Outbox.open(db)
+    dry = DryRunPlatform()
+    with outbox.transaction():
+        for i in range(n):
+            a = article(i)
+            pub_id = outbox.add_article(a, None, {"x": thread(a, i)}, now=NOW).publications[0]
+            kind = i % 20
+            if kind < 8:
+                continue
+            if kind < 14:
+                outbox.approve(pub_id, now=NOW - dt.timedelta(minutes=n - i))
+            elif kind < 16:
+                at = NOW + dt.timedelta(hours=1 if kind == 14 else -1)
+                outbox.approve(pub_id, now=NOW - dt.timedelta(hours=2))
+                outbox.schedule(pub_id, at, "slot", now=NOW - dt.timedelta(hours=2))
+            elif kind < 19:
+                outbox.approve(pub_id, now=NOW - dt.timedelta(days=1))
+                publish_publication(outbox, pub_id, dry, now=NOW - dt.timedelta(hours=3))
+            else:
+                outbox.reject(pub_id, now=NOW)
+    counts = outbox.counts()
+    outbox.close()
+    return counts
+
+
+def wall(args: list[str], env: dict[str, str], repeat: int) -> tuple[float, int]:
+    times, size = [], 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(args, env=env, capture_output=True, timeout=60)
+        times.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(args)} failed: {proc.stderr.decode()}")
+        size = len(proc.stdout)
+    return statistics.median(times), size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "publisher.db"
+        start = time.perf_counter()
+        counts = build(db, opts.threads)
+        print(f"stored {opts.threads} threads in {time.perf_counter() - start:.1f} s: {counts}")
+        env = dict(os.environ, PUBLISHER_HOME=tmp, PUBLISHER_DB=str(db), PYTHONPATH=str(ROOT))
+        py = [sys.executable]
+        base, _ = wall(py + ["-c", "pass"], env, opts.repeat)
+        helptime, _ = wall(py + ["-m", "publisher", "--help"], env, opts.repeat)
+        print(f"\nbaseline: python -c pass {base * 1000:.0f} ms; publisher --help {helptime * 1000:.0f} ms")
+        print(f"\n`publisher queue` (subprocess, median of {opts.repeat}; target <= {QUEUE_TARGET:.0f} s):")
+        for label, extra in [("queue (default: 100 rows + counts)", []),
+                             ("queue --limit 0 (every open row)", ["--limit", "0"]),
+                             ("queue --json (every open row)", ["--json"]),
+                             ("queue --all --limit 0 (all 10,000)", ["--all", "--limit", "0"])]:
+            seconds, size = wall(py + ["-m", "publisher", "queue", *extra], env, opts.repeat)
+            print(f"  {label:<38} {seconds * 1000:7.0f} ms  ({size / 1024:.0f} KiB out)  "
+                  f"{seconds / QUEUE_TARGET:.2f} of target")
+
+        outbox = Outbox.open(db)
+        due_times, claim_times = [], []
+        n_due = 0
+        for _ in range(max(opts.repeat, 10)):
+            start = time.perf_counter()
+            due = outbox.due("x", NOW)
+            due_times.append(time.perf_counter() - start)
+            n_due = len(due)
+            start = time.perf_counter()
+            claimed = outbox.claim_next("x", NOW, max_posts=17)
+            claim_times.append(time.perf_counter() - start)
+            assert claimed is not None
+            outbox.release(claimed.id, "benchmark", now=NOW)
+        plan = outbox.db.execute("EXPLAIN QUERY PLAN " + outbox._due_sql(True) + " LIMIT 1",
+                                 ("x", "z", "z", 17)).fetchall()
+        outbox.close()
+        due_ms, claim_ms = statistics.median(due_times), statistics.median(claim_times)
+        print(f"\nclaiming (in-process, median of {len(due_times)}; target <= {CLAIM_TARGET * 1000:.0f} ms):")
+        print(f"  due('x', now): {n_due} due threads    {due_ms * 1000:7.1f} ms  {due_ms / CLAIM_TARGET:.2f} of target")
+        print(f"  claim_next('x', now, max_posts=17)    {claim_ms * 1000:7.1f} ms  {claim_ms / CLAIM_TARGET:.2f} of target")
+        print("  query plan: " + "; ".join(row[-1] for row in plan))
+
+
+if __name__ == "__main__":
+    main()
