@@ -116,6 +116,8 @@ class IngestResult:
     publication_ids: tuple[int, ...] = ()
     approved: tuple[int, ...] = ()
     detail: str = ""
+    thread_ids: tuple[int, ...] = ()
+    """Parallel to ``publication_ids``."""
 
 
 class ScheduleStore(Protocol):
@@ -642,7 +644,8 @@ class Daemon:
         return results
 
     def _log_ingest(self, path: Path, result: IngestResult) -> None:
-        pubs = ",".join(str(t) for t in result.publication_ids) or "-"
+        pubs = ",".join(f"{p} (thread {t})" if t is not None else str(p) for p, t in
+                        zip(result.publication_ids, result.thread_ids or [None] * len(result.publication_ids))) or "-"
         if result.status == "failed":
             log.error("ingest %s: %s", path, result.detail)
         elif result.status == "unchanged" and not result.publication_ids:
@@ -1169,13 +1172,13 @@ def default_ingest(outbox, *, translator=None, options=None) -> IngestFn:
         if terms:
             thread_options = replace(thread_options, terms=tuple(dict.fromkeys(thread_options.terms + terms)))
         threads = build_threads(translated, source.platforms, options=thread_options)
-        return ingested_result(outbox.add_article(article, translated, threads, auto_approve=source.auto_approve,
-                                                  now=now))
+        ingested = outbox.add_article(article, translated, threads, auto_approve=source.auto_approve, now=now)
+        return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))
 
     return ingest
 
 
-def ingested_result(ingested) -> IngestResult:
+def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
     """An :class:`publisher.outbox.Ingested` as the daemon logs it."""
     if ingested.unchanged:
         status = "unchanged"
@@ -1188,7 +1191,7 @@ def ingested_result(ingested) -> IngestResult:
         detail.append("an earlier revision was already posted (" + ",".join(map(str, ingested.earlier_posted))
                       + "): this one waits for a person")
     return IngestResult(status, ingested.article_id, tuple(ingested.publications), tuple(ingested.approved),
-                        "; ".join(detail))
+                        "; ".join(detail), thread_ids)
 
 
 @contextmanager

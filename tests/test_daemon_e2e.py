@@ -81,8 +81,9 @@ def fake_ingest(outbox: Outbox, n_posts: int = 3):
     def ingest(path: Path, source, now: dt.datetime) -> IngestResult:
         article = read_article(path)
         threads = {p: make_thread(article, p, n_posts=n_posts) for p in source.platforms}
-        return ingested_result(outbox.add_article(article, make_translated(article), threads,
-                                                  auto_approve=source.auto_approve, now=now))
+        ingested = outbox.add_article(article, make_translated(article), threads, auto_approve=source.auto_approve,
+                                      now=now)
+        return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))
 
     return ingest
 
@@ -471,6 +472,7 @@ def test_cli_two_articles_in_the_inbox_translated_rendered_and_posted_in_the_nex
         assert proc.returncode == 0, proc.stderr
         ingested = [line for line in proc.stderr.splitlines() if "ingest" in line]
         assert len(ingested) == 2 and all("new article" in line and "approved" in line for line in ingested), ingested
+        assert ingested[0].endswith("a.md: new article 1 publications 1 (thread 1), approved 1"), ingested
         assert fake.tweets == []
         proc = _once(tmp_path, "2024-06-14T09:00:30", env)
         assert proc.returncode == 0, proc.stderr
