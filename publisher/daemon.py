@@ -633,10 +633,9 @@ class Daemon:
                 except PublisherError as exc:
                     result = IngestResult("failed", detail=str(exc))
                 except Exception as exc:  # a bug; report it and go on with the other files
-                    log.exception("ingest %s: internal error %s: %s", path, type(exc).__name__, exc) \
-                        if os.environ.get("PUBLISHER_DEBUG") else \
-                        log.error("ingest %s: internal error %s: %s", path, type(exc).__name__, exc)
-                    result = IngestResult("failed", detail=f"internal error {type(exc).__name__}")
+                    if os.environ.get("PUBLISHER_DEBUG"):
+                        log.exception("ingest %s: internal error (traceback follows)", path)
+                    result = IngestResult("failed", detail=f"internal error {type(exc).__name__}: {exc}")
                 self.scanner.done(path)
                 results.append(result)
                 self._log_ingest(path, result)
@@ -749,9 +748,10 @@ class Daemon:
         outcomes: list[SlotOutcome] = []
         if plan.run is not None and plan.late and schedule.is_quiet(now):
             # A catch-up waits for the end of the quiet hours (unless a newer slot comes first).
-            log.info("%s: slot %s was missed; catching up after the quiet hours (%s)", platform,
-                     _local(plan.run.at, schedule), schedule.quiet_hours)
-            missed = [s for s in plan.missed]
+            self._note_once(("catch-up", platform, plan.run.at),
+                            f"{platform}: slot {_local(plan.run.at, schedule)} was missed; catching up after the "
+                            f"quiet hours ({schedule.quiet_hours})", logging.INFO)
+            missed = list(plan.missed)
             plan = DuePlan(None, False, ())
         else:
             missed = list(plan.missed)
@@ -1076,8 +1076,10 @@ class OutboxStore:
 
         try:
             platform = self.make_platform(account)
-        except PublisherError as exc:
+        except Exception as exc:  # nothing was sent: give the thread back, whatever went wrong
             self.release(item.publication_id, self.clock.now(), f"not started: {exc}")
+            if not isinstance(exc, PublisherError):
+                raise
             return PublishOutcome("error", 0, str(exc))
         n_total = item.posted + item.posts
         sent = 0
