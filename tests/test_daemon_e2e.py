@@ -505,3 +505,22 @@ def test_cli_without_a_translation_model_ingests_nothing_and_says_so_once(tmp_pa
     assert len(lines) == 1 and "a.md" in lines[0] and "(will try again)" in lines[0]
     with Outbox.open(tmp_path / "publisher.db") as outbox:
         assert outbox.list() == []
+
+
+def test_a_platform_that_cannot_be_built_gives_the_thread_back(tmp_path):
+    from publisher.errors import ConfigError
+
+    def broken(account):
+        raise ConfigError("x is not configured: set X_API_KEY in the environment or .env")
+
+    with Outbox.open(tmp_path / "publisher.db") as outbox:
+        article = make_article(tmp_path / "in", "a.md")
+        pid = outbox.add_article(article, make_translated(article), {"x": make_thread(article)}, auto_approve=True,
+                                 now=NINE).publications[0]
+        store = OutboxStore(outbox, clock=ManualClock(NINE), make_platform=broken)
+        assert store.claim(pid, NINE, "test")
+        result = store.publish(_queued(outbox, pid), _account(), lambda: False)
+        assert (result.state, result.posts_sent) == ("error", 0) and "X_API_KEY" in result.detail
+        pub = outbox.get(pid)
+        assert pub.state == "approved" and pub.owner is None  # back in line, nothing sent
+        assert "not started" in pub.note
