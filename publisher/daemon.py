@@ -1108,14 +1108,14 @@ def platform_for(account: PostingAccount):
     from .config import env_secret
     from .errors import ConfigError
     from .platforms.base import platform_from_env
-    from .schedule import CREDENTIAL_ROLES
+    from .schedule import CREDENTIAL_ROLES, OPTIONAL_ROLES
 
-    defaults = CREDENTIAL_ROLES.get(account.platform, {})
+    defaults = {**CREDENTIAL_ROLES.get(account.platform, {}), **OPTIONAL_ROLES.get(account.platform, {})}
     custom = {role: name for role, name in account.env.items() if defaults.get(role) != name}
     if account.platform == "x" and custom:
         from .platforms.x import XPlatform
 
-        values = {role: env_secret(account.env[role]) for role in defaults}
+        values = {role: env_secret(account.env[role]) for role in CREDENTIAL_ROLES["x"]}
         missing = [account.env[role] for role, value in values.items() if not value]
         if missing:
             raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")

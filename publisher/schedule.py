@@ -79,7 +79,7 @@ CREDENTIAL_ROLES: dict[str, dict[str, str]] = {
         "access_token_secret": "X_ACCESS_TOKEN_SECRET",
     },
     "mastodon": {
-        "instance": "MASTODON_INSTANCE",
+        "instance": "MASTODON_API_BASE_URL",
         "access_token": "MASTODON_ACCESS_TOKEN",
     },
     "bluesky": {
@@ -87,10 +87,10 @@ CREDENTIAL_ROLES: dict[str, dict[str, str]] = {
         "app_password": "BLUESKY_APP_PASSWORD",
     },
 }
-OPTIONAL_ROLES: dict[str, frozenset[str]] = {
-    "x": frozenset({"bearer_token"}),
-    "mastodon": frozenset(),
-    "bluesky": frozenset({"service"}),
+OPTIONAL_ROLES: dict[str, dict[str, str]] = {
+    "x": {},
+    "mastodon": {},
+    "bluesky": {"service": "BLUESKY_SERVICE"},
 }
 
 _ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -388,7 +388,7 @@ class Schedule(_Model):
             for acc_name, account in platform.accounts.items():
                 for role in account.env:
                     if role not in roles and role not in OPTIONAL_ROLES[name]:
-                        known = ", ".join([*roles, *sorted(OPTIONAL_ROLES[name])])
+                        known = ", ".join([*roles, *OPTIONAL_ROLES[name]])
                         raise _At(("platforms", name, "accounts", acc_name, "env", role),
                                   f"unknown credential for {name} (known: {known})")
             enabled = [a for a, acc in platform.accounts.items() if acc.enabled]

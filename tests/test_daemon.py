@@ -38,7 +38,7 @@ from publisher.errors import PlatformError
 from publisher.schedule import UTC
 
 CREDS = {"X_API_KEY": "k" * 25, "X_API_SECRET": "s" * 50, "X_ACCESS_TOKEN": "t" * 50,
-         "X_ACCESS_TOKEN_SECRET": "u" * 45, "MASTODON_INSTANCE": "http://127.0.0.1:1",
+         "X_ACCESS_TOKEN_SECRET": "u" * 45, "MASTODON_API_BASE_URL": "http://127.0.0.1:1",
          "MASTODON_ACCESS_TOKEN": "m" * 43}
 
 

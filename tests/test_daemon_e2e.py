@@ -524,3 +524,36 @@ def test_a_platform_that_cannot_be_built_gives_the_thread_back(tmp_path):
         pub = outbox.get(pid)
         assert pub.state == "approved" and pub.owner is None  # back in line, nothing sent
         assert "not started" in pub.note
+
+
+def test_x_credentials_come_from_the_variables_the_schedule_names(tmp_path, monkeypatch):
+    from publisher.daemon import PostingAccount, platform_for
+    from publisher.errors import ConfigError
+    from publisher.schedule import parse_schedule
+
+    schedule = parse_schedule(textwrap.dedent("""
+        timezone: UTC
+        platforms:
+          x:
+            accounts:
+              brand:
+                env: {api_key: BRAND_KEY, api_secret: BRAND_SECRET, access_token: BRAND_TOKEN,
+                      access_token_secret: BRAND_TOKEN_SECRET}
+            slots: [{times: ["09:00"]}]
+          mastodon:
+            accounts:
+              main:
+                env: {access_token: MY_MASTODON_TOKEN}
+        """))
+    with FakeX() as fake, fake.installed():
+        for (name, value), custom in zip(x_env(fake).items(), ("BRAND_KEY", "BRAND_SECRET", "BRAND_TOKEN",
+                                                                 "BRAND_TOKEN_SECRET")):
+            monkeypatch.setenv(custom, value)  # only under the custom names
+        assert schedule.missing_credentials("x") == []
+        account = PostingAccount("x", "brand", schedule.credential_env("x"))
+        assert platform_for(account).check().handle == "@publisher_test"  # the fake checked the signature
+        monkeypatch.delenv("BRAND_TOKEN_SECRET")
+        with pytest.raises(ConfigError, match="set BRAND_TOKEN_SECRET"):
+            platform_for(account)
+    with pytest.raises(ConfigError, match="custom environment variable names are not supported"):
+        platform_for(PostingAccount("mastodon", "main", schedule.credential_env("mastodon")))

@@ -88,7 +88,7 @@ def test_defaults():
     assert s.quota_for("x") == 17  # the X free tier
     assert s.quota_for("mastodon") is None
     assert s.platforms["x"].slots[0].days == tuple(range(7))
-    assert s.credential_env("mastodon") == {"instance": "MASTODON_INSTANCE", "access_token": "MASTODON_ACCESS_TOKEN"}
+    assert s.credential_env("mastodon") == {"instance": "MASTODON_API_BASE_URL", "access_token": "MASTODON_ACCESS_TOKEN"}
 
 
 def test_unknown_keys_are_refused_with_line_and_suggestion():
