@@ -28,11 +28,13 @@ The library API (used by the CLI, the scheduler and :mod:`publisher.publish`):
 =============================================  ===============================================
 ``Outbox.open(path=None)``                      open (create, migrate) the database
 ``add_article(article, translated, threads)``   store a revision and its drafts -> :class:`Ingested`
-``approve / reject / edit / retry / resolve``   what a person does
+``get / thread / history / rows / counts``     read one publication, or list them
+``approve / reject / edit / retry / resolve``   what a person does (``approve_article``: all platforms)
 ``due(platform, now)``                          approved work that could be posted now
 ``claim_next(platform, now, max_posts=)``       take the next due thread that fits a quota
 ``claim / release / schedule``                  take one, give it back, move it in time
 ``posts_since(platform, since, account=)``      posts sent in a window (quota accounting)
+``account_state / block_account / unblock_..``  stopped (auth) and paused (429) accounts
 ``recover(now)``                                settle publications whose process died
 ``begin_post / record_post / record_failure``   the steps :func:`publish_publication` takes
 =============================================  ===============================================
@@ -47,6 +49,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -271,10 +274,12 @@ def ts(value: dt.datetime | None) -> str | None:
     return _aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def from_ts(value: str | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+if sys.version_info >= (3, 11):  # fromisoformat reads the "Z" itself: twice as fast
+    def from_ts(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+else:
+    def from_ts(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
 
 
 # --- who is publishing -----------------------------------------------------------------------
@@ -516,7 +521,7 @@ class Outbox:
         return [_publication(r) for r in self.db.execute(
             f"SELECT {_PUB_COLUMNS} FROM {_PUB_FROM} WHERE p.article_id = ? ORDER BY p.id", (article_id,))]
 
-    def list(self, states: Sequence[str] | None = None, *, platform: str | None = None,
+    def rows(self, states: Sequence[str] | None = None, *, platform: str | None = None,
              limit: int | None = None) -> list[QueueRow]:
         """Publications for listing, oldest first; ``states`` None means all."""
         where, args = [], []  # type: ignore[var-annotated]
@@ -544,7 +549,7 @@ class Outbox:
             when = r[8]
             rows.append(QueueRow(id=r[0], state=r[1], platform=r[2], account=r[3], title=r[4], n_posts=r[5],
                                  posted_count=r[6], approved=bool(r[7]),
-                                 when=dt.datetime.fromisoformat(when[:-1]).replace(tzinfo=UTC) if when else None,
+                                 when=from_ts(when),
                                  attempts=r[9], unknown_index=r[10], note=r[11], path=r[12], revision=r[13]))
         return rows
 

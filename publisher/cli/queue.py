@@ -108,7 +108,7 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
         states = tuple(s for s in STATES if s not in ("posted", "rejected"))
     if limit is None:
         limit = 0 if as_json else DEFAULT_LIMIT
-    rows = outbox.list(states or None, platform=platform, limit=limit + 1 if limit else None)
+    rows = outbox.rows(states or None, platform=platform, limit=limit + 1 if limit else None)
     more = bool(limit) and len(rows) > limit
     rows = rows[:limit] if limit else rows
     counts = outbox.counts(platform)
