@@ -150,7 +150,7 @@ def test_two_articles_dropped_into_the_inbox_go_out_in_the_next_two_slots(world,
     assert len(fake.received) == 6  # six requests, six posts: nothing sent twice
     rows = outbox.db.execute("SELECT publication_id, idx, posted_at FROM post_results ORDER BY posted_at").fetchall()
     assert [r[2][:16] for r in rows] == ["2024-06-14T01:00"] * 3 + ["2024-06-14T04:00"] * 3
-    states = {row.title: row.state for row in outbox.list()}
+    states = {row.title: row.state for row in outbox.rows()}
     assert states == {"第一篇": "posted", "第二篇": "posted", "第三篇": "draft"}
     assert [(r.outcome, r.publication_id) for r in daemon.ledger.rows("x")] == [
         ("posted", "1"), ("posted", "2"), ("idle", None)]
@@ -504,7 +504,7 @@ def test_cli_without_a_translation_model_ingests_nothing_and_says_so_once(tmp_pa
     lines = [line for line in proc.stderr.splitlines() if "no zh→en translation model installed" in line]
     assert len(lines) == 1 and "a.md" in lines[0] and "(will try again)" in lines[0]
     with Outbox.open(tmp_path / "publisher.db") as outbox:
-        assert outbox.list() == []
+        assert outbox.rows() == []
 
 
 def test_a_platform_that_cannot_be_built_gives_the_thread_back(tmp_path):
