@@ -29,6 +29,8 @@ COMMANDS: dict[str, str] = {
     "retry": "queue:retry",
     "resolve": "queue:resolve",
     "accounts": "accounts:accounts",
+    "run": "run:run",
+    "schedule": "run:schedule_cmd",
 }
 
 

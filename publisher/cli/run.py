@@ -1,0 +1,138 @@
+"""`publisher run` (the posting daemon, or one pass with --once) and `publisher schedule`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+
+import click
+
+from ._common import json_option, out
+
+
+def schedule_option(f):
+    return click.option(
+        "--schedule", "schedule_path", type=click.Path(path_type=Path), default=None,
+        help="The schedule file (default: $PUBLISHER_SCHEDULE, else ./schedule.yaml).")(f)
+
+
+def now_option(f):
+    return click.option(
+        "--now", "now_text", metavar="TIME", default=None,
+        help="Act as if the clock read TIME (ISO 8601; without an offset it is local time in the "
+             "schedule's zone). For tests, rehearsals and cron catch-ups.")(f)
+
+
+def _schedule_path(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    return Path(os.environ.get("PUBLISHER_SCHEDULE") or "schedule.yaml")
+
+
+@click.command()
+@schedule_option
+@click.option("--once", is_flag=True, help="Do what is due now (scan sources, post in a due slot) and exit.")
+@now_option
+@click.option("-v", "--verbose", is_flag=True, help="Also log files found unchanged and other details.")
+def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: bool) -> None:
+    """Post approved threads in the slots of schedule.yaml, and ingest new articles.
+
+    Runs until SIGTERM or Ctrl-C (the post in flight is finished first). Watches the sources for
+    new or changed articles, posts in each slot the next approved thread that fits the
+    account's daily quota, and reloads schedule.yaml when it changes. One line per action goes
+    to stderr. With --once it does what is due and exits (for cron). Only one run may use a
+    database at a time.
+    """
+    import logging
+
+    from ..daemon import ShiftedClock, SystemClock, build_daemon, serve_forever, setup_logging
+    from ..schedule import load_schedule, parse_instant
+
+    setup_logging(logging.DEBUG if verbose else logging.INFO)
+    path = _schedule_path(schedule_path)
+    schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
+    if now_text:
+        start = parse_instant(now_text, schedule.zone)
+        clock = ShiftedClock(start)
+    else:
+        clock = SystemClock()
+    with build_daemon(path, clock=clock) as daemon:
+        if once:
+            daemon.run_once()
+        else:
+            serve_forever(daemon)
+
+
+@click.command(name="schedule")
+@schedule_option
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 366),
+              help="How many days of coming slots to show.")
+@now_option
+@json_option
+def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as_json: bool) -> None:
+    """Show the coming slots in local time, the thread each would post, and quota per account.
+
+    A forecast from the queue as it is now: each slot takes the next approved thread that fits
+    the account's quota left in the rolling 24 hours, skipping quiet hours and min_gap.
+    """
+    from ..daemon import forecast, open_store, quota_status
+    from ..schedule import UTC, load_schedule, parse_instant
+
+    path = _schedule_path(schedule_path)
+    schedule = load_schedule(path)
+    now = parse_instant(now_text, schedule.zone) if now_text else dt.datetime.now(UTC)
+    until = now + dt.timedelta(days=days)
+    with open_store() as store:
+        quotas = quota_status(schedule, store, now)
+        planned = forecast(schedule, store, now, until)
+    if as_json:
+        click.echo(json.dumps({
+            "schedule": str(path),
+            "timezone": schedule.timezone,
+            "now": now.astimezone(schedule.zone).isoformat(),
+            "accounts": [{"platform": q.platform, "account": q.account, "quota": q.quota, "used": q.used,
+                          "remaining": q.remaining, "missing_env": list(q.missing_env)} for q in quotas],
+            "slots": [{"platform": p.slot.platform, "at": p.slot.local.isoformat(),
+                       "wall": p.slot.wall.isoformat(), "note": p.slot.note, "outcome": p.outcome,
+                       "publication_id": p.item.publication_id if p.item else None,
+                       "thread_id": p.item.thread_id if p.item else None,
+                       "article_id": p.item.article_id if p.item else None,
+                       "posts": p.item.posts if p.item else None,
+                       "title": p.item.title if p.item else None,
+                       "detail": p.detail} for p in planned],
+        }, ensure_ascii=False, indent=2, default=str))
+        return
+    _show(schedule, path, now, quotas, planned, days)
+
+
+def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int) -> None:
+    """Plain lines (one per account, one per slot): readable in a terminal, a log or a mail."""
+    from rich.markup import escape
+
+    console = out()
+    local_now = now.astimezone(schedule.zone)
+    console.print(f"[bold]{escape(str(path))}[/bold]: zone {schedule.timezone}, now {local_now:%Y-%m-%d %H:%M %Z}, "
+                  f"misfire {schedule.misfire}"
+                  + (f", quiet hours {schedule.quiet_hours}" if schedule.quiet_hours else ""), soft_wrap=True)
+    console.print("[bold]Quota (rolling 24 hours)[/bold]")
+    for q in quotas:
+        left = "no daily quota" if q.quota is None else f"{q.remaining} left of {q.quota}"
+        creds = f"  [red]missing {escape(', '.join(q.missing_env))}[/red]" if q.missing_env else ""
+        console.print(f"  {q.platform}/{escape(q.account)}: {q.used} used, {left}{creds}", soft_wrap=True)
+    if not quotas:
+        console.print("  no platform with an enabled account")
+    console.print(f"[bold]Coming slots (next {days} days)[/bold]")
+    for p in planned:
+        when = f"{p.slot.local:%a %Y-%m-%d %H:%M %Z}" + (" *" if p.slot.note else "")
+        if p.item is not None:
+            what = (f"publication {p.item.publication_id} (article {p.item.article_id}, thread {p.item.thread_id}), "
+                    f"{p.item.posts} posts: {escape(p.item.title)}")
+        else:
+            what = f"[dim]— {p.outcome}: {escape(p.detail)}[/dim]"
+        console.print(f"  {when}  {p.slot.platform:<8} {what}", soft_wrap=True)
+    if not planned:
+        console.print("  no slots in this period")
+    for note in sorted({p.slot.note for p in planned if p.slot.note}):
+        console.print(f"  * {escape(note)}", soft_wrap=True)

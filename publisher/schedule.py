@@ -1,0 +1,908 @@
+"""schedule.yaml: when and where approved threads are posted, and the time arithmetic behind it.
+
+Three parts, all pure (no clock of their own: every function takes the instant it reasons about):
+
+* **Loading** — :func:`load_schedule` reads schedule.yaml with pydantic. Unknown keys, duplicate
+  keys, bad values and secrets written into the file are refused with one line per problem that
+  names the file, the LINE and the dotted key (``schedule.yaml:14: platforms.x.slots[0].times[1]:
+  ...``). Credentials are never in the file: an account names the *environment variables* that
+  hold them.
+* **Slots** — :func:`next_slots` / :func:`slots_between`: the posting slots of each platform as
+  instants, computed in the configured IANA zone (zoneinfo, backed by the ``tzdata`` package so
+  it works with no system tz database and on a machine whose own zone is UTC). A slot keeps its
+  local wall-clock time across daylight-saving changes. The rule for local times that do not
+  exist or exist twice is :func:`resolve_local`:
+
+  - *nonexistent* (the spring-forward gap, e.g. 02:30 on 2024-03-10 in New York): the slot is
+    posted at the first valid instant after the gap, i.e. the moment the clocks jump (03:00
+    local);
+  - *ambiguous* (the fall-back hour, e.g. 01:30 on 2024-11-03 in New York): the first
+    occurrence (``fold=0``, still on summer time).
+
+* **Quotas and misfires** — :func:`remaining_quota` (rolling 24 hours), :func:`quota_frees_at`,
+  and :func:`plan_due`, which decides what to do with the slots that came due since the last
+  one handled: post in the slot that is on time, or — for slots missed while nothing was
+  running — catch up ONE (``misfire: catch_up_one``) or none (``misfire: skip``). Never a burst.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Literal, Sequence
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import ConfigError
+
+UTC = dt.timezone.utc
+DAY = dt.timedelta(days=1)
+
+PLATFORMS = ("x", "mastodon", "bluesky")
+"""Platforms a schedule may name."""
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_ALIASES = {
+    **{name: i for i, name in enumerate(DAY_NAMES)},
+    **{full: i for i, full in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"))},
+    "tues": 1, "wednes": 2, "thur": 3, "thurs": 3,
+}
+_DAY_GROUPS = {
+    "daily": tuple(range(7)), "everyday": tuple(range(7)), "every day": tuple(range(7)),
+    "weekdays": (0, 1, 2, 3, 4), "weekends": (5, 6), "weekend": (5, 6),
+}
+
+#: Default daily quota per platform (posts per rolling 24 hours); None means no limit of ours.
+DEFAULT_DAILY_QUOTA: dict[str, int | None] = {"x": 17, "mastodon": None, "bluesky": None}
+"""X: the free tier's 17 posts per 24 hours. Mastodon and Bluesky have hourly rate limits that
+the platform adapters handle; a daily quota can still be set for them."""
+
+#: Credential roles each platform needs, and the environment variable used when none is named.
+CREDENTIAL_ROLES: dict[str, dict[str, str]] = {
+    "x": {
+        "api_key": "X_API_KEY",
+        "api_secret": "X_API_SECRET",
+        "access_token": "X_ACCESS_TOKEN",
+        "access_token_secret": "X_ACCESS_TOKEN_SECRET",
+    },
+    "mastodon": {
+        "instance": "MASTODON_API_BASE_URL",
+        "access_token": "MASTODON_ACCESS_TOKEN",
+    },
+    "bluesky": {
+        "handle": "BLUESKY_HANDLE",
+        "app_password": "BLUESKY_APP_PASSWORD",
+    },
+}
+OPTIONAL_ROLES: dict[str, dict[str, str]] = {
+    "x": {},
+    "mastodon": {},
+    "bluesky": {"service": "BLUESKY_SERVICE"},
+}
+
+_ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+
+
+# --- value types -----------------------------------------------------------------------------
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """``90`` (seconds), ``"90s"``, ``"10m"``, ``"2h"``, ``"1h30m"``, ``"1d"`` -> timedelta."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 10m, 2h or 1h30m")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return dt.timedelta(seconds=value)
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m and any(m.groups()):
+            d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+            return dt.timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    raise ValueError("expected a duration such as 90s, 10m, 2h or 1h30m")
+
+
+def parse_time_of_day(value: Any) -> dt.time:
+    """``"09:30"`` or ``"09:30:15"`` (24-hour clock) -> time."""
+    if isinstance(value, dt.time):
+        return value
+    if isinstance(value, str):
+        m = _TIME_RE.match(value.strip())
+        if m:
+            h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+            if h < 24 and mi < 60 and s < 60:
+                return dt.time(h, mi, s)
+    raise ValueError("expected a 24-hour time such as \"09:30\" (quote it in YAML)")
+
+
+def parse_days(value: Any) -> tuple[int, ...]:
+    """Days of the week: a list (``[mon, wed]``), a range (``mon-fri``), or daily/weekdays/weekends."""
+    items: list[Any]
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in _DAY_GROUPS:
+            return _DAY_GROUPS[key]
+        items = [part for part in re.split(r"[,\s]+", key) if part]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError("expected days such as [mon, wed, fri], mon-fri, daily, weekdays or weekends")
+    days: set[int] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"{item!r} is not a day of the week (mon, tue, wed, thu, fri, sat, sun)")
+        key = item.strip().lower()
+        if key in _DAY_GROUPS:
+            days.update(_DAY_GROUPS[key])
+        elif "-" in key:
+            start, _, end = key.partition("-")
+            a, b = _day_index(start), _day_index(end)
+            days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
+        else:
+            days.add(_day_index(key))
+    if not days:
+        raise ValueError("no days given")
+    return tuple(sorted(days))
+
+
+def _day_index(name: str) -> int:
+    key = name.strip().lower()
+    if key in _DAY_ALIASES:
+        return _DAY_ALIASES[key]
+    raise ValueError(f"{name!r} is not a day of the week (mon, tue, wed, thu, fri, sat, sun)")
+
+
+def load_zone(name: str):
+    """The ZoneInfo for an IANA name, from the system tz database or else the tzdata package."""
+    import zoneinfo
+
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("expected an IANA time zone name such as Asia/Shanghai")
+    try:
+        return zoneinfo.ZoneInfo(name.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        hint = ""
+        try:
+            close = difflib.get_close_matches(name, sorted(zoneinfo.available_timezones()), n=1)
+            if close:
+                hint = f" (did you mean {close[0]}?)"
+        except Exception:  # available_timezones() scans disks; a hint is optional
+            pass
+        raise ValueError(f"unknown time zone {name!r}{hint}; use an IANA name such as "
+                         "Asia/Shanghai or Europe/Berlin (offsets like UTC+8 are not zones)") from None
+
+
+def looks_like_secret(value: str) -> bool:
+    """A value that is probably a credential rather than the NAME of an environment variable."""
+    if not _ENV_NAME_RE.match(value):
+        return True
+    # Upper-case tokens exist too: long runs without separators, or many digits, are not names.
+    if len(value) >= 16 and "_" not in value:
+        return True
+    digits = sum(c.isdigit() for c in value)
+    return len(value) >= 12 and digits * 3 >= len(value)
+
+
+# --- the schema ------------------------------------------------------------------------------
+
+
+class _At(ValueError):
+    """A model-level problem that belongs to a key deeper in the file."""
+
+    def __init__(self, loc: tuple, message: str):
+        self.loc = loc
+        super().__init__(message)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class QuietHours(_Model):
+    """A daily span of local time in which nothing is posted; it may wrap past midnight."""
+
+    start: dt.time
+    end: dt.time
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> dt.time:
+        return parse_time_of_day(value)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "QuietHours":
+        if self.start == self.end:
+            raise ValueError("start and end are the same time: quiet hours would be empty")
+        return self
+
+    def contains(self, wall: dt.time) -> bool:
+        """Whether the local wall-clock time ``wall`` falls in [start, end)."""
+        wall = wall.replace(tzinfo=None, fold=0)
+        if self.start < self.end:
+            return self.start <= wall < self.end
+        return wall >= self.start or wall < self.end
+
+    def __str__(self) -> str:
+        return f"{_hm(self.start)}–{_hm(self.end)}"
+
+
+class Source(_Model):
+    """A folder watched for article files."""
+
+    path: Path
+    auto_approve: bool = False
+    """Approve the threads made from this folder's articles at once (no review step)."""
+    platforms: tuple[str, ...] = Field(min_length=1)
+    """Platforms a thread is made for."""
+
+    @field_validator("platforms", mode="before")
+    @classmethod
+    def _platforms(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            seen: list[str] = []
+            for item in value:
+                if not isinstance(item, str) or item.strip().lower() not in PLATFORMS:
+                    raise ValueError(f"{item!r} is not a platform ({', '.join(PLATFORMS)})")
+                if item.strip().lower() not in seen:
+                    seen.append(item.strip().lower())
+            return tuple(seen)
+        return value
+
+
+class Account(_Model):
+    """One account on a platform: whether it posts, its quota, and where its credentials are."""
+
+    enabled: bool = True
+    daily_quota: PositiveInt | None = None
+    """Posts per rolling 24 hours; a thread of n posts uses n. Default: X 17, others none."""
+    env: dict[str, str] = Field(default_factory=dict)
+    """Credential role -> NAME of the environment variable that holds it (never the secret)."""
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for role, name in value.items():
+            if looks_like_secret(name):
+                # Never repeat the value: it may be a real secret.
+                raise _At(
+                    (role,), "this looks like a secret, not the name of an environment "
+                    "variable; put the secret in the environment (or .env) and write the variable's "
+                    "NAME here, e.g. X_API_KEY")
+        return value
+
+
+class SlotRule(_Model):
+    """Days of the week and local times, like a row of Buffer's posting schedule."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6)
+    times: tuple[dt.time, ...] = Field(min_length=1)
+
+    @field_validator("days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> tuple[int, ...]:
+        return parse_days(value)
+
+    @field_validator("times", mode="before")
+    @classmethod
+    def _times(cls, value: Any) -> Any:
+        if isinstance(value, (str, dt.time)):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            return tuple(sorted({parse_time_of_day(v) for v in value}))
+        return value
+
+    def describe(self) -> str:
+        return f"{_days_text(self.days)} {', '.join(_hm(t) for t in self.times)}"
+
+
+class PlatformConfig(_Model):
+    enabled: bool = True
+    min_gap: dt.timedelta | None = None
+    """Overrides the top-level min_gap for this platform."""
+    accounts: dict[str, Account] = Field(default_factory=lambda: {"default": Account()})
+    slots: tuple[SlotRule, ...] = ()
+
+    @field_validator("min_gap", mode="before")
+    @classmethod
+    def _gap(cls, value: Any) -> dt.timedelta | None:
+        return None if value is None else parse_duration(value)
+
+
+class Schedule(_Model):
+    """A validated schedule.yaml."""
+
+    timezone: str
+    misfire: Literal["catch_up_one", "skip"] = "catch_up_one"
+    misfire_grace: dt.timedelta = dt.timedelta(minutes=10)
+    """A slot handled up to this late still counts as on time; later than that it was missed."""
+    min_gap: dt.timedelta = dt.timedelta(0)
+    """Minimum time between two threads on one account."""
+    quiet_hours: QuietHours | None = None
+    scan_every: dt.timedelta = dt.timedelta(minutes=1)
+    """How often the daemon scans sources (and checks for missed slots and a changed schedule)."""
+    sources: tuple[Source, ...] = ()
+    platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
+
+    # Not read from the file: where it was read from (relative source paths start there).
+    _file: Path | None = PrivateAttr(default=None)
+
+    @field_validator("misfire_grace", "min_gap", "scan_every", mode="before")
+    @classmethod
+    def _durations(cls, value: Any) -> dt.timedelta:
+        return parse_duration(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        load_zone(value)
+        return value
+
+    @field_validator("scan_every")
+    @classmethod
+    def _scan_every(cls, value: dt.timedelta) -> dt.timedelta:
+        if value < dt.timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return value
+
+    @field_validator("min_gap")
+    @classmethod
+    def _min_gap(cls, value: dt.timedelta) -> dt.timedelta:
+        if value > DAY:
+            raise ValueError("must be at most 24h")
+        return value
+
+    @field_validator("platforms", mode="before")
+    @classmethod
+    def _known_platforms(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for name in value:
+                if name not in PLATFORMS:
+                    raise ValueError(f"{name!r} is not a platform ({', '.join(PLATFORMS)})")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Schedule":
+        for name, platform in self.platforms.items():
+            if platform.min_gap is not None and platform.min_gap > DAY:
+                raise _At(("platforms", name, "min_gap"), "must be at most 24h")
+            roles = CREDENTIAL_ROLES[name]
+            for acc_name, account in platform.accounts.items():
+                for role in account.env:
+                    if role not in roles and role not in OPTIONAL_ROLES[name]:
+                        known = ", ".join([*roles, *OPTIONAL_ROLES[name]])
+                        raise _At(("platforms", name, "accounts", acc_name, "env", role),
+                                  f"unknown credential for {name} (known: {known})")
+            enabled = [a for a, acc in platform.accounts.items() if acc.enabled]
+            if platform.enabled and len(enabled) > 1:
+                raise _At(("platforms", name, "accounts"),
+                          f"{len(enabled)} accounts are enabled ({', '.join(enabled)}); publisher posts "
+                          "through one account per platform: disable all but one")
+            if self.quiet_hours:
+                for i, rule in enumerate(platform.slots):
+                    for j, t in enumerate(rule.times):
+                        if self.quiet_hours.contains(t):
+                            raise _At(("platforms", name, "slots", i, "times", j),
+                                      f"{_hm(t)} falls in the quiet hours ({self.quiet_hours}); "
+                                      "move the slot or the quiet hours")
+        for i, source in enumerate(self.sources):
+            for j, platform_name in enumerate(source.platforms):
+                if platform_name not in self.platforms:
+                    raise _At(("sources", i, "platforms", j),
+                              f"platform {platform_name!r} is not configured under platforms:")
+        return self
+
+    # --- derived views ---
+
+    @property
+    def zone(self):
+        return load_zone(self.timezone)
+
+    @property
+    def file(self) -> Path | None:
+        """The schedule.yaml this was read from (None when built in code)."""
+        return self._file
+
+    def base_dir(self) -> Path:
+        return self._file.parent if self._file else Path.cwd()
+
+    def source_dir(self, source: Source) -> Path:
+        """A source's folder; relative paths are relative to schedule.yaml's folder."""
+        p = source.path.expanduser()
+        return p if p.is_absolute() else self.base_dir() / p
+
+    def account_for(self, platform: str) -> tuple[str, Account] | None:
+        """The account a platform posts through (its one enabled account), or None."""
+        config = self.platforms.get(platform)
+        if config is None or not config.enabled:
+            return None
+        for name, account in config.accounts.items():
+            if account.enabled:
+                return name, account
+        return None
+
+    def quota_for(self, platform: str) -> int | None:
+        found = self.account_for(platform)
+        if found is None:
+            return None
+        quota = found[1].daily_quota
+        return quota if quota is not None else DEFAULT_DAILY_QUOTA.get(platform)
+
+    def gap_for(self, platform: str) -> dt.timedelta:
+        config = self.platforms.get(platform)
+        if config is not None and config.min_gap is not None:
+            return config.min_gap
+        return self.min_gap
+
+    def credential_env(self, platform: str) -> dict[str, str]:
+        """Role -> environment variable NAME for the platform's posting account (defaults filled in)."""
+        found = self.account_for(platform)
+        names = dict(CREDENTIAL_ROLES.get(platform, {}))
+        if found is not None:
+            names.update(found[1].env)
+        return names
+
+    def missing_credentials(self, platform: str, environ: dict[str, str] | None = None) -> list[str]:
+        """Names of the required environment variables that are unset or empty (never values)."""
+        import os
+
+        from .config import load_dotenv_once
+
+        if environ is None:
+            load_dotenv_once()
+            environ = dict(os.environ)
+        required = CREDENTIAL_ROLES.get(platform, {})
+        names = self.credential_env(platform)
+        return [names[role] for role in required if not environ.get(names[role], "").strip()]
+
+    def active_platforms(self) -> list[str]:
+        """Platforms that post: enabled, with an enabled account and at least one slot."""
+        return [name for name, cfg in self.platforms.items()
+                if cfg.enabled and cfg.slots and self.account_for(name) is not None]
+
+    def is_quiet(self, instant: dt.datetime) -> bool:
+        if self.quiet_hours is None:
+            return False
+        return self.quiet_hours.contains(instant.astimezone(self.zone).time())
+
+
+# --- loading with line numbers ---------------------------------------------------------------
+
+
+class ScheduleError(ConfigError):
+    """schedule.yaml is invalid; ``problems`` holds one ``file:line: key: problem`` per issue."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        # The CLI prefixes the first line with "error: "; the others get it here.
+        super().__init__("\nerror: ".join(self.problems))
+
+
+def load_schedule(path: Path | str) -> Schedule:
+    """Read and validate schedule.yaml; raise :class:`ScheduleError` naming file, line and key."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ScheduleError([f"{path}: no such file (copy the example schedule.yaml from the repository)"]) from None
+    except UnicodeDecodeError:
+        raise ScheduleError([f"{path}: not UTF-8 text"]) from None
+    except OSError as exc:
+        raise ScheduleError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    return parse_schedule(text, path)
+
+
+def parse_schedule(text: str, path: Path | str = "schedule.yaml") -> Schedule:
+    """Validate schedule text (``path`` is used in messages and for relative source folders)."""
+    import yaml
+
+    path = Path(path)
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise ScheduleError([f"{path}: the file is empty; at least `timezone:` is required"])
+            problems = _duplicate_keys(node, path)
+            if problems:
+                raise ScheduleError(problems)
+            _keep_times_as_text(node)
+            data = loader.construct_document(node)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = f":{mark.line + 1}" if mark else ""
+            raise ScheduleError([f"{path}{line}: invalid YAML: {exc.problem or exc.context}"]) from None
+        except yaml.YAMLError as exc:
+            raise ScheduleError([f"{path}: invalid YAML: {exc}"]) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ScheduleError([f"{path}:{node.start_mark.line + 1}: the file must be a mapping of keys "
+                             "(timezone:, sources:, platforms: ...)"])
+    try:
+        schedule = Schedule.model_validate(data)
+    except ValidationError as exc:
+        raise ScheduleError(_problems(exc, node, path)) from None
+    schedule._file = path
+    return schedule
+
+
+def _problems(exc: ValidationError, root, path: Path) -> list[str]:
+    problems: list[str] = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = tuple(error["loc"])
+        message = error["msg"]
+        ctx = error.get("ctx") or {}
+        cause = ctx.get("error")
+        if isinstance(cause, _At):
+            loc = loc + cause.loc
+            message = str(cause)
+        elif isinstance(cause, ValueError):
+            message = str(cause)
+        elif message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        kind = error["type"]
+        line = _line_of(root, loc, key_line=kind == "extra_forbidden")
+        if kind == "extra_forbidden":
+            known = _known_keys(loc[:-1])
+            hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            message = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else
+                                       f" (known: {', '.join(known)})" if known else "")
+        elif kind == "missing":
+            message = "required key is missing"
+        problems.append(f"{path}:{line}: {_dotted(loc) or '(top level)'}: {message}")
+    return problems
+
+
+def _dotted(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _line_of(root, loc: tuple, key_line: bool = False) -> int:
+    """1-based line of the node at ``loc`` (or of its deepest existing ancestor)."""
+    import yaml
+
+    node = root
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
+                    if last and key_line:
+                        return key.start_mark.line + 1
+                    node = value
+                    break
+            else:
+                return node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+    return node.start_mark.line + 1
+
+
+def _known_keys(loc: tuple) -> list[str]:
+    """Field names of the model found at ``loc`` (for "did you mean" hints)."""
+    import typing
+
+    model: Any = Schedule
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if fields is not None:
+            if part not in fields:
+                return []
+            model = fields[part].annotation
+        else:
+            args = [a for a in typing.get_args(model) if a is not type(None)]
+            if not args:
+                return []
+            model = args[-1]  # dict[str, X] -> X; tuple[X, ...] -> X (ellipsis skipped below)
+            if model is Ellipsis:
+                model = args[0]
+        while typing.get_origin(model) is typing.Union or type(model).__name__ == "UnionType":
+            model = next(a for a in typing.get_args(model) if a is not type(None))
+    fields = getattr(model, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _duplicate_keys(node, path: Path) -> list[str]:
+    import yaml
+
+    problems: list[str] = []
+
+    def walk(n, loc: tuple) -> None:
+        if isinstance(n, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in n.value:
+                k = key.value if isinstance(key, yaml.ScalarNode) else None
+                if k is not None:
+                    if k in seen:
+                        problems.append(f"{path}:{key.start_mark.line + 1}: {_dotted(loc + (k,))}: "
+                                        f"duplicate key (first on line {seen[k]})")
+                    else:
+                        seen[k] = key.start_mark.line + 1
+                walk(value, loc + ((k,) if k is not None else ()))
+        elif isinstance(n, yaml.SequenceNode):
+            for i, item in enumerate(n.value):
+                walk(item, loc + (i,))
+
+    walk(node, ())
+    return problems
+
+
+def _keep_times_as_text(node) -> None:
+    """YAML 1.1 reads an unquoted 12:30 as the number 750 (base 60): keep such scalars as text."""
+    import yaml
+
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, yaml.ScalarNode):
+            if n.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and n.style is None \
+                    and re.match(r"^\d{1,2}:\d{2}(:\d{2})?$", n.value):
+                n.tag = "tag:yaml.org,2002:str"
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.extend((k, v))
+
+
+# --- local time -> instant -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A local date and wall-clock time turned into one instant."""
+
+    at: dt.datetime
+    """The instant (UTC)."""
+    note: str | None = None
+    """Why the instant differs from a plain reading: "nonexistent ..." or "ambiguous ..."."""
+
+
+def resolve_local(day: dt.date, wall: dt.time, zone) -> Resolved:
+    """The instant at which local ``wall`` time on ``day`` happens in ``zone``.
+
+    Rule (documented in the README):
+    * a time that does not exist (clocks spring forward over it) resolves to the first valid
+      instant after the gap — the moment of the jump;
+    * a time that exists twice (clocks fall back) resolves to its first occurrence (fold=0).
+    """
+    naive = dt.datetime.combine(day, wall.replace(tzinfo=None, fold=0))
+    first = naive.replace(tzinfo=zone, fold=0)
+    second = naive.replace(tzinfo=zone, fold=1)
+    at0 = first.astimezone(UTC)
+    at1 = second.astimezone(UTC)
+    if at0 == at1:
+        return Resolved(at0)
+    # The two folds differ: either a gap (the wall time never shows) or an overlap (twice).
+    if at0.astimezone(zone).replace(tzinfo=None) == naive:
+        # Round-trips: it exists, and fold=0 is the earlier of its two occurrences.
+        return Resolved(min(at0, at1), note=f"ambiguous local time {_hm(wall)}: first occurrence")
+    # A gap: fold=0 reads it with the offset before the jump (landing after the gap), fold=1
+    # with the offset after (landing before). The jump is between; find its exact second.
+    lo, hi = min(at0, at1), max(at0, at1)
+    before = lo.astimezone(zone).utcoffset()
+    while hi - lo > dt.timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        mid = mid.replace(microsecond=0)
+        if mid <= lo:
+            mid = lo + dt.timedelta(seconds=1)
+        if mid.astimezone(zone).utcoffset() == before:
+            lo = mid
+        else:
+            hi = mid
+    jump_local = hi.astimezone(zone)
+    return Resolved(hi, note=f"nonexistent local time {_hm(wall)} (clocks jump forward): "
+                             f"posted at {_hm(jump_local.time())}, the first valid time after")
+
+
+# --- slots -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One posting slot of one platform, as an instant."""
+
+    platform: str
+    at: dt.datetime
+    """The instant (UTC)."""
+    local: dt.datetime
+    """The same instant in the schedule's zone."""
+    wall: dt.time
+    """The local time the slot was configured for (``local`` differs only in a DST gap)."""
+    note: str | None = None
+
+
+def next_slots(schedule: Schedule, after: dt.datetime, *, platforms: Iterable[str] | None = None,
+               limit: int | None = None, until: dt.datetime | None = None) -> Iterator[Slot]:
+    """Slots strictly after ``after`` (and at or before ``until``), in time order.
+
+    Only platforms that can post (enabled, with an enabled account) are included unless named.
+    Without ``limit`` or ``until`` the iterator is endless when any slot is configured.
+    """
+    _aware(after, "after")
+    if until is not None:
+        _aware(until, "until")
+    names = list(platforms) if platforms is not None else schedule.active_platforms()
+    rules = [(name, rule) for name in names
+             for rule in (schedule.platforms[name].slots if name in schedule.platforms else ())]
+    if not rules:
+        return
+    zone = schedule.zone
+    day = after.astimezone(zone).date() - DAY  # a day early: a gap may move a slot over midnight
+    count = 0
+    while True:
+        found: dict[tuple[str, dt.datetime], Slot] = {}
+        for name, rule in rules:
+            if day.weekday() not in rule.days:
+                continue
+            for wall in rule.times:
+                r = resolve_local(day, wall, zone)
+                if r.at > after and (until is None or r.at <= until):
+                    found.setdefault((name, r.at),
+                                     Slot(name, r.at, r.at.astimezone(zone), wall, r.note))
+        for slot in sorted(found.values(), key=lambda s: (s.at, s.platform)):
+            yield slot
+            count += 1
+            if limit is not None and count >= limit:
+                return
+        if until is not None and dt.datetime.combine(day, dt.time(0)).replace(tzinfo=zone) - DAY > until:
+            return
+        day += DAY
+
+
+def next_occurrence(zone, days: Sequence[int], wall: dt.time, after: dt.datetime) -> dt.datetime:
+    """The first instant after ``after`` at which local ``wall`` time on one of ``days`` happens."""
+    _aware(after, "after")
+    if not days:
+        raise ValueError("no days")
+    day = after.astimezone(zone).date() - DAY
+    while True:
+        if day.weekday() in days:
+            at = resolve_local(day, wall, zone).at
+            if at > after:
+                return at
+        day += DAY
+
+
+def slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, *,
+                  platforms: Iterable[str] | None = None) -> list[Slot]:
+    """Slots with ``start < at <= end``."""
+    if end <= start:
+        return []
+    return list(next_slots(schedule, start, platforms=platforms, until=end))
+
+
+def _aware(value: dt.datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime (with a time zone)")
+
+
+# --- quota -----------------------------------------------------------------------------------
+
+QUOTA_WINDOW = DAY
+
+
+def posts_in_window(post_times: Iterable[dt.datetime], now: dt.datetime) -> list[dt.datetime]:
+    """The posts that count against the quota at ``now``: those in (now - 24 h, now]."""
+    start = now - QUOTA_WINDOW
+    return sorted(t for t in post_times if start < t <= now)
+
+
+def remaining_quota(quota: int | None, post_times: Iterable[dt.datetime], now: dt.datetime) -> int | None:
+    """Posts an account may still make at ``now`` (None: no quota). Never negative."""
+    if quota is None:
+        return None
+    return max(0, quota - len(posts_in_window(post_times, now)))
+
+
+def quota_frees_at(quota: int | None, post_times: Iterable[dt.datetime], now: dt.datetime,
+                   needed: int) -> dt.datetime | None:
+    """The earliest instant >= ``now`` at which ``needed`` posts fit the rolling quota.
+
+    None when they never can (``needed`` exceeds the quota itself); ``now`` when they fit now.
+    """
+    if quota is None:
+        return now
+    if needed > quota:
+        return None
+    recent = posts_in_window(post_times, now)
+    excess = len(recent) + needed - quota
+    if excess <= 0:
+        return now
+    # The oldest `excess` posts must leave the window: the window is (t - 24h, t], so a post at
+    # p stops counting once t >= p + 24h.
+    return recent[excess - 1] + QUOTA_WINDOW
+
+
+# --- what is due -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DuePlan:
+    """What to do with the slots that came due since the last one handled."""
+
+    run: Slot | None
+    """The one slot to post in now (on time, or the one caught up), if any."""
+    late: bool
+    """True when ``run`` is a caught-up missed slot rather than an on-time one."""
+    missed: tuple[Slot, ...]
+    """Slots given up without posting."""
+
+
+def plan_due(due: Sequence[Slot], now: dt.datetime, *, policy: str, grace: dt.timedelta) -> DuePlan:
+    """Decide, for one platform, what to do with the slots in ``due`` (all at or before ``now``).
+
+    The latest slot, if no later than ``grace`` ago, is on time and is run; every earlier one is
+    given up (they were missed; running them too would be a burst). When even the latest is
+    older than ``grace``, the daemon was down: ``catch_up_one`` runs that latest one now,
+    ``skip`` gives them all up.
+    """
+    if not due:
+        return DuePlan(None, False, ())
+    ordered = sorted(due, key=lambda s: s.at)
+    latest = ordered[-1]
+    if latest.at > now:
+        raise ValueError("plan_due got a slot in the future")
+    earlier = tuple(ordered[:-1])
+    if now - latest.at <= grace:
+        return DuePlan(latest, False, earlier)
+    if policy == "catch_up_one":
+        return DuePlan(latest, True, earlier)
+    return DuePlan(None, False, tuple(ordered))
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _hm(t: dt.time) -> str:
+    return t.strftime("%H:%M:%S") if t.second else t.strftime("%H:%M")
+
+
+def _days_text(days: Sequence[int]) -> str:
+    days = tuple(sorted(days))
+    if days == tuple(range(7)):
+        return "daily"
+    if days == (0, 1, 2, 3, 4):
+        return "weekdays"
+    if days == (5, 6):
+        return "weekends"
+    return ",".join(DAY_NAMES[d] for d in days)
+
+
+def parse_instant(text: str, zone) -> dt.datetime:
+    """An ISO 8601 time; without an offset it is read as local time in ``zone`` (rule above)."""
+    try:
+        value = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace(" ", "T", 1))
+    except ValueError:
+        raise ConfigError(f"--now {text!r}: expected an ISO 8601 time such as 2024-06-14T09:00 "
+                          "or 2024-06-14T09:00+08:00") from None
+    if value.tzinfo is None:
+        return resolve_local(value.date(), value.time(), zone).at
+    return value.astimezone(UTC)
