@@ -1130,51 +1130,23 @@ def platform_for(account: PostingAccount):
 def default_ingest(outbox, *, translator=None, options=None) -> IngestFn:
     """read -> translate -> summarise and render -> store, for files found in the sources.
 
-    The translation model for the article's script is loaded once, on first use; with no model
-    installed a Chinese article is NOT ingested (ModelError: the daemon says so once and tries
-    again at the next scan, so installing the model is enough). Articles that are not Chinese
-    pass through untranslated, as in the preview. ``translator`` (tests) replaces the model.
+    Goes through :class:`publisher.pipeline.Pipeline`: the model for the article's script is
+    loaded once, on first use; with no model installed a Chinese article is NOT ingested
+    (ModelError: the daemon says so once and tries again at the next scan, so installing the
+    model is enough); an article that is not Chinese is refused (InputError). ``translator``
+    (tests) replaces the model. ``options`` is a ThreadOptions or a function returning the
+    current one (the daemon passes the live schedule's, so an edited schedule.yaml applies to
+    the next article).
     """
-    loaded: dict[str, object] = {}
-    state: dict[str, object] = {}
+    from .pipeline import Pipeline, ingest_file
 
-    def glossary():
-        if "glossary" not in state:
-            from .translate.glossary import load_glossary
-
-            state["glossary"] = load_glossary()
-        return state["glossary"]
-
-    def model_for(language: str):
-        if translator is not None:
-            return translator
-        from .translate.argos import load_translator, source_code_for
-
-        code = source_code_for(language)
-        if code not in loaded:
-            loaded[code] = load_translator(code, "en")  # ModelError when none is installed
-        return loaded[code]
+    pipeline = Pipeline(translator=translator, cache=True)
 
     def ingest(path: Path, source: Source, now: dt.datetime) -> IngestResult:
-        from dataclasses import replace
-
-        from .ingest import read_article
-        from .render import ThreadOptions, build_threads
-        from .translate.pipeline import translate_article
-
-        article = read_article(path)
-        if article.is_chinese:
-            gloss = glossary()
-            translated = translate_article(article, model_for(article.language), glossary=gloss)  # type: ignore[arg-type]
-            terms = tuple(gloss.terms[h] for h in translated.glossary_hits if h in gloss.terms)  # type: ignore[attr-defined]
-        else:
-            translated = translate_article(article, None)
-            terms = ()
-        thread_options = options or ThreadOptions()
-        if terms:
-            thread_options = replace(thread_options, terms=tuple(dict.fromkeys(thread_options.terms + terms)))
-        threads = build_threads(translated, source.platforms, options=thread_options)
-        ingested = outbox.add_article(article, translated, threads, auto_approve=source.auto_approve, now=now)
+        current = options() if callable(options) else options
+        if current is not None:
+            pipeline.use_options(current)
+        ingested = ingest_file(path, outbox, pipeline, source.platforms, auto_approve=source.auto_approve, now=now)
         return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))
 
     return ingest
@@ -1224,7 +1196,8 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
         try:
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
             yield Daemon(watcher=watcher, store=store, publish=store.publish,
-                         ingest=ingest or default_ingest(outbox), ledger=SlotLedger(db), clock=clock,
+                         ingest=ingest or default_ingest(outbox, options=lambda: watcher.schedule.thread_options()),
+                         ledger=SlotLedger(db), clock=clock,
                          scanner=SourceScanner(settle))
         finally:
             outbox.close()

@@ -498,6 +498,13 @@ class Outbox:
                     "SELECT post_id, url, extra FROM post_results WHERE publication_id = ? ORDER BY idx",
                     (publication_id,))]
 
+    def platforms_of(self, source_hash: str) -> set[str] | None:
+        """Platforms with a publication for the article with these exact bytes (None: never stored)."""
+        row = self.db.execute("SELECT id FROM articles WHERE source_hash = ?", (source_hash,)).fetchone()
+        if row is None:
+            return None
+        return {p for (p,) in self.db.execute("SELECT platform FROM publications WHERE article_id = ?", (row[0],))}
+
     def article(self, article_id: int) -> ArticleRecord:
         row = self.db.execute(
             "SELECT a.id, a.path, a.revision, a.source_hash, a.title, a.author, a.date, a.url, a.publication, "

@@ -314,8 +314,25 @@ class SlotRule(_Model):
         return f"{_days_text(self.days)} {', '.join(_hm(t) for t in self.times)}"
 
 
+class ThreadSettings(_Model):
+    """How threads are cut (see publisher.render.ThreadOptions)."""
+
+    points: int = Field(default=4, ge=0, le=20)
+    """How many key points a thread tries to include."""
+    max_posts: int = Field(default=6, ge=2, le=25)
+    """Most posts in one thread, hook and attribution included."""
+    allow: tuple[str, ...] = ()
+    """@mentions, #hashtags and $cashtags from article text that may stay live (all others are
+    made inert so that they notify or tag nobody)."""
+
+
 class PlatformConfig(_Model):
     enabled: bool = True
+    max_characters: int | None = Field(default=None, ge=50, le=100_000)
+    """Post length limit: X 280 (more for long-post accounts), Mastodon 500 unless the instance
+    allows more, Bluesky 300. Counted the way the platform counts."""
+    max_posts: int | None = Field(default=None, ge=2, le=25)
+    """Overrides threads.max_posts for this platform."""
     min_gap: dt.timedelta | None = None
     """Overrides the top-level min_gap for this platform."""
     accounts: dict[str, Account] = Field(default_factory=lambda: {"default": Account()})
@@ -341,6 +358,7 @@ class Schedule(_Model):
     """How often the daemon scans sources (and checks for missed slots and a changed schedule)."""
     sources: tuple[Source, ...] = ()
     platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
+    threads: ThreadSettings = Field(default_factory=ThreadSettings)
 
     # Not read from the file: where it was read from (relative source paths start there).
     _file: Path | None = PrivateAttr(default=None)
@@ -411,6 +429,15 @@ class Schedule(_Model):
         return self
 
     # --- derived views ---
+
+    def thread_options(self):
+        """The ThreadOptions this schedule asks for (limits, posts, points, allow-list)."""
+        from .render import ThreadOptions
+
+        limits = {n: p.max_characters for n, p in self.platforms.items() if p.max_characters}
+        per_platform = {n: p.max_posts or self.threads.max_posts for n, p in self.platforms.items()}
+        return ThreadOptions(limits=limits, max_posts=per_platform or self.threads.max_posts,
+                             points=self.threads.points, allow=frozenset(self.threads.allow))
 
     @property
     def zone(self):

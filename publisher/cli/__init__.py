@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "preview": "preview:preview",
     "models": "models:models",
     "translate": "translate:translate",
+    "ingest": "ingest:ingest",
     "queue": "queue:queue",
     "show": "queue:show",
     "edit": "queue:edit",

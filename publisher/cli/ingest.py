@@ -1,0 +1,101 @@
+"""`publisher ingest`: translate articles, build their threads, and queue them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ._common import err, json_option
+
+PLATFORM_NAMES = ("x", "mastodon", "bluesky")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(PLATFORM_NAMES),
+              help="Make a thread for this platform (repeatable). Default: the enabled platforms "
+                   "of schedule.yaml, or all three without one.")
+@click.option("--approve", is_flag=True, help="Approve the new threads at once instead of leaving drafts.")
+@click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("schedule.yaml"), show_default=True,
+              help="Where thread settings (limits, posts, points, allow-list) are read from, if it exists.")
+@json_option
+def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool, schedule_path: Path,
+           as_json: bool) -> None:
+    """Translate article files and folders and queue their threads for approval.
+
+    Each article is translated offline, summarised into a thread per platform and stored as
+    drafts (`publisher queue` lists them, `publisher approve ID` releases one). The same file
+    again does nothing; a changed file becomes a new revision whose threads need approval
+    again (its unposted older threads are withdrawn, never reposted silently). Only Chinese
+    articles are queued. Bad files are reported one line each and the exit code is 1.
+    """
+    from ..outbox import Outbox
+    from ..pipeline import IngestOutcome, Pipeline, ingest_paths
+
+    options, default_platforms = _from_schedule(schedule_path)
+    chosen = tuple(dict.fromkeys(platforms)) or default_platforms
+    pipeline = Pipeline(options=options, cache=True)
+    outbox = Outbox.open()
+
+    def show(outcome: IngestOutcome) -> None:
+        if as_json:
+            return
+        if outcome.error is not None:
+            click.echo(f"error: {outcome.message}", err=True)
+            return
+        ing = outcome.ingested
+        assert ing is not None
+        if outcome.status == "unchanged":
+            click.echo(f"unchanged  {outcome.path}  (article {ing.article_id}: already queued)")
+            return
+        parts = []
+        for pub_id in ing.publications:
+            pub = outbox.get(pub_id)
+            parts.append(f"{pub.platform} #{pub_id} ({pub.state}, {len(outbox.thread(pub_id).posts)} posts)")
+        label = "new" if outcome.status == "new" else f"rev {ing.revision}"
+        click.echo(f"{label:<9}  {outcome.path}  article {ing.article_id}: " + ", ".join(parts))
+        if ing.superseded:
+            click.echo(f"           withdrew the unposted threads of the earlier revision: "
+                       + ", ".join(f"#{p}" for p in ing.superseded))
+        if ing.earlier_posted:
+            click.echo("           an earlier revision was already posted ("
+                       + ", ".join(f"#{p}" for p in ing.earlier_posted)
+                       + "): this one waits for a person, even with --approve")
+
+    try:
+        outcomes = ingest_paths(paths, outbox, pipeline, chosen, auto_approve=approve, on_outcome=show)
+    finally:
+        pipeline.close()
+    failed = [o for o in outcomes if o.error is not None]
+    if as_json:
+        click.echo(json.dumps([_outcome_json(o) for o in outcomes], ensure_ascii=False, indent=2))
+    else:
+        queued = sum(1 for o in outcomes if o.status in ("new", "revision"))
+        unchanged = sum(1 for o in outcomes if o.status == "unchanged")
+        err().print(f"{queued} queued, {unchanged} unchanged, {len(failed)} failed")
+    outbox.close()
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+def _from_schedule(path: Path):
+    """Thread options and default platforms from schedule.yaml when it exists."""
+    if not path.is_file():
+        return None, PLATFORM_NAMES
+    from ..schedule import load_schedule
+
+    schedule = load_schedule(path)
+    enabled = tuple(name for name, p in schedule.platforms.items() if p.enabled) or PLATFORM_NAMES
+    return schedule.thread_options(), enabled
+
+
+def _outcome_json(outcome) -> dict:
+    if outcome.error is not None:
+        return {"path": str(outcome.path), "status": "failed", "error": outcome.message}
+    ing = outcome.ingested
+    return {"path": str(outcome.path), "status": outcome.status, "article_id": ing.article_id,
+            "revision": ing.revision, "publications": list(ing.publications), "approved": list(ing.approved),
+            "superseded": list(ing.superseded), "earlier_posted": list(ing.earlier_posted)}

@@ -1,0 +1,200 @@
+"""The whole flow on one screen: read -> translate -> summarise and render -> store.
+
+:class:`Pipeline` holds what is loaded once per run (translation models per source script,
+the glossary, the translation cache, thread options) and turns one article file into its
+threads; :func:`ingest_paths` stores them in the outbox. ``publisher ingest``, the daemon's
+source scan and the preview all go through here, so they agree on every rule:
+
+* Only Chinese articles are queued. Anything else is refused with a message saying what it
+  looks like: a thread saying "Machine-translated from Chinese" must never carry untranslated
+  or foreign text.
+* A Chinese article with no model installed is not queued (ModelError); the preview alone may
+  show it untranslated, with a warning.
+* Glossary names are never split across posts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from .errors import InputError, ModelError, PublisherError
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from .models import Article, Thread, TranslatedArticle
+    from .outbox import Ingested, Outbox
+    from .render import ThreadOptions
+    from .translate.base import Translator
+    from .translate.cache import TranslationCache
+    from .translate.glossary import Glossary
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One article, translated, with a thread per platform."""
+
+    article: Article
+    translated: TranslatedArticle
+    threads: dict[str, Thread]
+
+
+class Pipeline:
+    """Translate and render articles. Models are loaded once per source script, on first use.
+
+    ``translator`` replaces the installed models (tests pass a FakeTranslator); ``cache``
+    (a TranslationCache, or True for the default file) makes unchanged sentences free.
+    """
+
+    def __init__(self, *, translator: Translator | None = None, glossary: Glossary | None = None,
+                 cache: TranslationCache | bool | None = None, options: ThreadOptions | None = None,
+                 load: Callable[[str, str], Translator] | None = None) -> None:
+        self._translator = translator
+        self._glossary = glossary
+        self._cache_arg = cache
+        self._cache: TranslationCache | None = None
+        self._options = options
+        self._load = load
+        self._models: dict[str, Translator | ModelError] = {}
+
+    @property
+    def glossary(self) -> Glossary:
+        if self._glossary is None:
+            from .translate.glossary import load_glossary
+
+            self._glossary = load_glossary()
+        return self._glossary
+
+    @property
+    def options(self) -> ThreadOptions:
+        if self._options is None:
+            from .render import ThreadOptions
+
+            self._options = ThreadOptions()
+        return self._options
+
+    def use_options(self, options: ThreadOptions) -> None:
+        """Build the next threads with ``options`` (the daemon follows schedule.yaml edits)."""
+        self._options = options
+
+    @property
+    def cache(self) -> TranslationCache | None:
+        if self._cache is None and self._cache_arg:
+            if self._cache_arg is True:
+                from .translate.cache import TranslationCache
+
+                self._cache = TranslationCache()
+            else:
+                self._cache = self._cache_arg  # type: ignore[assignment]
+        return self._cache
+
+    def translator_for(self, article: Article) -> Translator:
+        """The model for the article's script (zh-Hant prefers zt->en); ModelError when none."""
+        if self._translator is not None:
+            return self._translator
+        from .translate.argos import load_translator, source_code_for
+
+        code = source_code_for(article.language)
+        if code not in self._models:
+            try:
+                self._models[code] = (self._load or load_translator)(code, "en")
+            except ModelError as exc:
+                self._models[code] = exc
+        found = self._models[code]
+        if isinstance(found, ModelError):
+            raise found
+        return found
+
+    def translate(self, article: Article) -> TranslatedArticle:
+        """English for a Chinese article; InputError for any other language."""
+        from .translate.pipeline import translate_article
+
+        if not article.is_chinese:
+            raise InputError(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+                                           "reposts Chinese articles, so it was not queued")
+        return translate_article(article, self.translator_for(article), glossary=self.glossary, cache=self.cache)
+
+    def thread_options(self, translated: TranslatedArticle) -> ThreadOptions:
+        """The options, with the glossary's English names protected from splitting."""
+        terms = tuple(self.glossary.terms[h] for h in translated.glossary_hits if h in self.glossary.terms)
+        options = self.options
+        if terms:
+            options = replace(options, terms=tuple(dict.fromkeys(options.terms + terms)))
+        return options
+
+    def threads(self, translated: TranslatedArticle, platforms: Sequence[str]) -> dict[str, Thread]:
+        from .render import build_threads
+
+        return build_threads(translated, tuple(platforms), options=self.thread_options(translated))
+
+    def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
+        translated = self.translate(article)
+        return Prepared(article, translated, self.threads(translated, platforms))
+
+    def close(self) -> None:
+        if self._cache is not None and self._cache_arg is True:
+            self._cache.close()
+
+
+@dataclass(frozen=True)
+class IngestOutcome:
+    """What ingesting one file did; ``error`` is set when it failed."""
+
+    path: Path
+    ingested: Ingested | None = None
+    error: PublisherError | None = None
+
+    @property
+    def message(self) -> str:
+        """The error as one line that names the file."""
+        text = str(self.error) if self.error is not None else self.status
+        return text if text.startswith(str(self.path)) else f"{self.path}: {text}"
+
+    @property
+    def status(self) -> str:
+        if self.error is not None:
+            return "failed"
+        assert self.ingested is not None
+        if self.ingested.unchanged and not self.ingested.publications:
+            return "unchanged"
+        return "revision" if self.ingested.revision > 1 and not self.ingested.unchanged else "new"
+
+
+def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str], *,
+                auto_approve: bool = False, now: dt.datetime | None = None) -> Ingested:
+    """Read, translate, render and store one article file (see Outbox.add_article).
+
+    A file whose exact bytes are already stored for every platform does no translation work.
+    """
+    from .ingest import read_article
+
+    article = read_article(path)
+    known = outbox.platforms_of(article.source_hash)
+    if known is not None and set(platforms) <= known:
+        return outbox.add_article(article, None, {}, auto_approve=auto_approve, now=now)
+    prepared = pipeline.prepare(article, platforms)
+    return outbox.add_article(article, prepared.translated, prepared.threads, auto_approve=auto_approve, now=now)
+
+
+def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str], *,
+                 auto_approve: bool = False, on_outcome: Callable[[IngestOutcome], None] | None = None,
+                 ) -> list[IngestOutcome]:
+    """Ingest every article under ``paths``; one bad file never stops the others."""
+    from .ingest import ReadFailure, find_article_files
+
+    outcomes = []
+    for item in find_article_files(paths):
+        if isinstance(item, ReadFailure):
+            outcome = IngestOutcome(item.path, error=item.error)
+        else:
+            try:
+                outcome = IngestOutcome(item, ingest_file(item, outbox, pipeline, platforms,
+                                                          auto_approve=auto_approve))
+            except PublisherError as exc:
+                outcome = IngestOutcome(item, error=exc)
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    return outcomes
