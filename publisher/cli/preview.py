@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -113,53 +113,40 @@ class ArticlePreview:
 
 
 class Translation:
-    """Translates articles for the preview: with ``translator`` when given (tests pass a
-    FakeTranslator), else with the installed model for the article's script, loaded once.
+    """Translates articles for the preview through :class:`publisher.pipeline.Pipeline`:
+    with ``translator`` when given (tests pass a FakeTranslator), else with the installed model
+    for the article's script, loaded once.
 
     No model installed: articles pass through untranslated, with a loud warning (once) saying
-    how to install one, so that the preview still works.
+    how to install one, so that the preview still works. (Only the preview does this: ingest
+    and the daemon never queue an untranslated article.)
     """
 
     def __init__(self, translator: Translator | None = None, glossary: Glossary | None = None) -> None:
-        self.translator = translator
-        self._loaded: dict[str, Translator | None] = {}
-        self._problems: dict[str, str] = {}
-        self._glossary = glossary
+        from ..pipeline import Pipeline
+
+        self.pipeline = Pipeline(translator=translator, glossary=glossary)
+        self._warned: set[str] = set()
 
     @property
     def glossary(self) -> Glossary:
-        if self._glossary is None:
-            from ..translate.glossary import load_glossary
-
-            self._glossary = load_glossary()
-        return self._glossary
+        return self.pipeline.glossary
 
     def __call__(self, article: Article) -> TranslatedArticle:
+        from ..errors import ModelError
         from ..translate.pipeline import passthrough, translate_article
 
         if not article.is_chinese:
             return translate_article(article, None)
-        translator = self.translator or self._load(article.language)
-        if translator is None:
-            problem = self._problems.get(article.language, "no translation model")
-            return passthrough(article, f"NOT TRANSLATED: {problem}")
-        return translate_article(article, translator, glossary=self.glossary)
-
-    def _load(self, language: str) -> Translator | None:
-        from ..errors import ModelError
-        from ..translate.argos import load_translator, source_code_for
-
-        code = source_code_for(language)
-        if code in self._loaded:
-            return self._loaded[code]
         try:
-            self._loaded[code] = load_translator(code, "en")
+            translator = self.pipeline.translator_for(article)
         except ModelError as exc:
-            self._loaded[code] = None
-            self._problems[language] = str(exc)
-            err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
-                        f"{_esc(str(exc))}")
-        return self._loaded[code]
+            if article.language not in self._warned:
+                self._warned.add(article.language)
+                err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
+                            f"{_esc(str(exc))}")
+            return passthrough(article, f"NOT TRANSLATED: {exc}")
+        return translate_article(article, translator, glossary=self.glossary)
 
 
 def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
@@ -168,10 +155,8 @@ def preview_article(article: Article, platforms: Sequence[str], options: ThreadO
     from ..render import build_drafts
 
     translated = translation(article)
-    terms = tuple(translation.glossary.terms[h] for h in translated.glossary_hits
-                  if h in translation.glossary.terms)
-    if terms:
-        options = replace(options, terms=tuple(dict.fromkeys(options.terms + terms)))
+    translation.pipeline.use_options(options)
+    options = translation.pipeline.thread_options(translated)
     return ArticlePreview(article, translated, build_drafts(translated, platforms, options=options))
 
 
