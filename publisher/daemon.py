@@ -288,23 +288,13 @@ class SlotLedger:
     a crash between the row and the claim costs one slot, never a duplicate post.
     """
 
-    SCHEMA = """
-        CREATE TABLE IF NOT EXISTS schedule_slots (
-            platform TEXT NOT NULL,
-            slot_at TEXT NOT NULL,
-            handled_at TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            publication_id TEXT,
-            detail TEXT NOT NULL DEFAULT '',
-            PRIMARY KEY (platform, slot_at)
-        )
-    """
-
     def __init__(self, db: Path):
+        from .migrations import apply
+
         self.db = Path(db)
         self.db.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
-            conn.execute(self.SCHEMA)
+            apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)

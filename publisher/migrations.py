@@ -162,6 +162,22 @@ def m001_initial(db: sqlite3.Connection) -> None:
     ])
 
 
+@migration
+def m002_schedule_slots(db: sqlite3.Connection) -> None:
+    """Which posting slots the daemon has handled, so that a slot is never used twice."""
+    # IF NOT EXISTS: daemons before this migration created the table themselves.
+    _run(db, [
+        """CREATE TABLE IF NOT EXISTS schedule_slots (
+            platform TEXT NOT NULL,
+            slot_at TEXT NOT NULL,
+            handled_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            publication_id TEXT,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (platform, slot_at)
+        )""",
+    ])
+
 def apply(db: sqlite3.Connection, now: str) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names.
 
