@@ -37,7 +37,7 @@ def test_open_uses_publisher_db_with_wal_and_named_migrations(tmp_path, monkeypa
         names = [r[0] for r in box.db.execute("SELECT name FROM migrations")]
         assert names == [name for name, _ in migrations.MIGRATIONS] == ["m001_initial", "m002_schedule_slots"]
     with Outbox.open() as again:  # nothing applied twice
-        assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == 1
+        assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == 2
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):
