@@ -4,8 +4,10 @@ argostranslate's own translate path imports spaCy, Stanza and torch (1.3 s, 600 
 sentence-splitter files from the network on first use, and translates sentence by sentence in
 batches of 32 *tokens* with no decoding bound. This backend loads only the package's
 SentencePiece model and its CTranslate2 model, and translates all the sentences it is given in
-one ``translate_batch`` call: CTranslate2 sorts them by length and cuts them into batches
-itself, so similar lengths share a batch.
+one ``translate_batch`` call: CTranslate2 sorts them by length and cuts them into small
+batches itself, so similar lengths share a batch, and runs the batches in parallel, one per
+core (see ``benchmarks/translate.py`` for why that beats bigger batches or more threads per
+batch).
 
 Decoding matches argostranslate 1.11 (``apply_packaged_translation``): the same tokenizer
 calls, ``beam_size`` 4, one hypothesis, ``length_penalty=0.2``, ``replace_unknowns=True``, the
@@ -39,23 +41,34 @@ HARD_DECODING_CAP = 256
 class DecodingOptions:
     beam_size: int = 4
     """argostranslate's default (ARGOS_BEAM_SIZE)."""
-    inter_threads: int = 1
-    """Batches translated in parallel."""
-    intra_threads: int = 0
-    """Threads per batch; 0 lets CTranslate2 use every core."""
-    max_batch_size: int = 32
-    """Sentences per batch (CTranslate2 sorts by length before cutting batches)."""
+    threads: int = 0
+    """CPU threads in all; 0 means every core."""
+    inter_threads: int | None = None
+    """Batches translated in parallel (default: up to 4, one per core)."""
+    intra_threads: int | None = None
+    """Threads per batch (default: the rest of ``threads`` spread over the batches)."""
+    max_batch_size: int = 8
+    """Sentences per batch. CTranslate2 sorts the sentences by length before cutting batches.
+    Small batches on parallel workers beat big batches on a 65k vocabulary: each decoding step
+    holds batch x beam x vocabulary scores, so big batches cost memory and cache misses."""
     compute_type: str = "auto"
     length_ratio: float = 2.0
     length_extra: int = 10
     max_decoding_length: int | None = None
     """A fixed bound instead of the relative one (benchmarks use it to compare engines)."""
 
+    def thread_split(self) -> tuple[int, int]:
+        """(inter_threads, intra_threads) for CTranslate2."""
+        total = self.threads or os.cpu_count() or 1
+        inter = self.inter_threads or max(1, min(4, total))
+        intra = self.intra_threads if self.intra_threads is not None else max(1, total // inter)
+        return inter, intra
+
     @classmethod
     def from_env(cls, **overrides: object) -> "DecodingOptions":
         """Options from PUBLISHER_TRANSLATE_BEAM / _THREADS / _INTER_THREADS / _BATCH, then overrides."""
         values: dict[str, object] = {}
-        for env, key in (("PUBLISHER_TRANSLATE_BEAM", "beam_size"), ("PUBLISHER_TRANSLATE_THREADS", "intra_threads"),
+        for env, key in (("PUBLISHER_TRANSLATE_BEAM", "beam_size"), ("PUBLISHER_TRANSLATE_THREADS", "threads"),
                          ("PUBLISHER_TRANSLATE_INTER_THREADS", "inter_threads"),
                          ("PUBLISHER_TRANSLATE_BATCH", "max_batch_size")):
             raw = os.environ.get(env)
@@ -66,8 +79,9 @@ class DecodingOptions:
                     raise ConfigError(f"{env} must be a whole number, not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         options = cls(**values)  # type: ignore[arg-type]
-        if options.beam_size < 1 or options.max_batch_size < 1 or options.inter_threads < 1 \
-                or options.intra_threads < 0:
+        if options.beam_size < 1 or options.max_batch_size < 1 or options.threads < 0 \
+                or (options.inter_threads is not None and options.inter_threads < 1) \
+                or (options.intra_threads is not None and options.intra_threads < 0):
             raise ConfigError(f"invalid translation settings: {options}")
         return options
 
@@ -107,13 +121,14 @@ class ArgosTranslator:
                 self._sp = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
             except (OSError, RuntimeError) as exc:
                 raise ModelError(f"{path}: cannot load sentencepiece.model ({exc}); reinstall the package") from None
+            inter, intra = self.options.thread_split()
             try:
                 self._model = ctranslate2.Translator(
                     str(path / "model"),
                     device="cpu",
                     compute_type=self.options.compute_type,
-                    inter_threads=self.options.inter_threads,
-                    intra_threads=self.options.intra_threads,
+                    inter_threads=inter,
+                    intra_threads=intra,
                 )
             except (OSError, RuntimeError, ValueError) as exc:
                 raise ModelError(f"{path}: cannot load the CTranslate2 model ({exc}); reinstall the package") from None
