@@ -51,6 +51,10 @@ class DecodingOptions:
     """Sentences per batch. CTranslate2 sorts the sentences by length before cutting batches.
     Small batches on parallel workers beat big batches on a 65k vocabulary: each decoding step
     holds batch x beam x vocabulary scores, so big batches cost memory and cache misses."""
+    step_budget: int = 640
+    """Batch size x decoding bound at most this: long bounds get smaller batches. Each decoding
+    step keeps keys and values for every step so far, so memory grows with both; this keeps
+    the peak of a worst case (a model that never stops) under about 400 MB."""
     compute_type: str = "auto"
     length_ratio: float = 2.0
     length_extra: int = 10
@@ -116,6 +120,7 @@ class ArgosTranslator:
             import ctranslate2
             import sentencepiece
 
+            _limit_malloc_arenas()
             path = self.package.path
             try:
                 self._sp = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
@@ -139,6 +144,10 @@ class ArgosTranslator:
         longest = max((len(t) for t in tokens), default=0)
         return max(1, min(HARD_DECODING_CAP, int(longest * self.options.length_ratio) + self.options.length_extra))
 
+    def batch_size(self, cap: int) -> int:
+        """Sentences per batch for a decoding bound (see DecodingOptions.step_budget)."""
+        return max(1, min(self.options.max_batch_size, self.options.step_budget // max(cap, 1)))
+
     def translate_sentences(self, sentences: Sequence[str]) -> list[str]:
         """Translate all ``sentences`` in one batched CTranslate2 call."""
         if not sentences:
@@ -151,6 +160,7 @@ class ArgosTranslator:
         if not todo:
             return results
         batch = [tokens[i] for i in todo]
+        cap = self.decoding_cap(batch)
         prefix = self.package.target_prefix
         try:
             translated = self._model.translate_batch(
@@ -160,13 +170,15 @@ class ArgosTranslator:
                 num_hypotheses=1,
                 length_penalty=0.2,
                 replace_unknowns=True,
-                max_batch_size=self.options.max_batch_size,
+                max_batch_size=self.batch_size(cap),
                 batch_type="examples",
-                max_decoding_length=self.decoding_cap(batch),
+                max_decoding_length=cap,
                 return_scores=False,
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"{self.package.path}: translation failed ({exc})") from None
+        finally:
+            _release_freed_memory()
         for i, result in zip(todo, translated):
             results[i] = self.decode(result.hypotheses[0])
         return results
@@ -181,6 +193,35 @@ class ArgosTranslator:
         if value.startswith(" "):
             value = value[1:]
         return value
+
+
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def _limit_malloc_arenas() -> None:
+    """Two malloc arenas instead of 8 per core: CTranslate2's worker threads otherwise each grow
+    their own heap with the step buffers of beam search (glibc only; elsewhere a no-op)."""
+    try:
+        libc = _libc()
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except OSError:
+        pass
+
+
+def _release_freed_memory() -> None:
+    """Give the buffers of a finished batch back to the system (glibc malloc_trim; else a no-op)."""
+    try:
+        libc = _libc()
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
 
 
 def load_translator(from_code: str = "zh", to_code: str = "en", *, directory: Path | None = None,
