@@ -64,6 +64,14 @@ def test_decoding_is_bounded_relative_to_the_source(models):
     assert len(fixed._sp.encode(out, out_type=str)) <= 8
 
 
+def test_long_bounds_get_smaller_batches(models):
+    t = load_translator()
+    assert t.batch_size(64) == 8  # the default batch
+    assert t.batch_size(160) == 4 and t.batch_size(256) == 2
+    small = ArgosTranslator(t.package, DecodingOptions(max_batch_size=2))
+    assert small.batch_size(10) == 2
+
+
 def test_one_batched_call_per_article(models, seed_path, monkeypatch):
     t = load_translator()
     t.load()
@@ -83,6 +91,7 @@ def test_one_batched_call_per_article(models, seed_path, monkeypatch):
     assert calls[0][0] == stats.sentences
     assert calls[0][1]["beam_size"] == 4 and calls[0][1]["length_penalty"] == 0.2
     assert calls[0][1]["replace_unknowns"] is True and calls[0][1]["max_decoding_length"] <= 256
+    assert calls[0][1]["max_batch_size"] * calls[0][1]["max_decoding_length"] <= 640
 
 
 def test_seed_with_the_tiny_model_keeps_urls_images_and_structure(models, seed_path):

@@ -356,3 +356,11 @@ def test_killed_install_never_leaves_a_half_installed_model(server, package_file
     assert proc.returncode == 0, proc.stderr
     assert [p.code for p in packages.list_installed(models_dir)] == ["translate-zh_en"]
     assert entry["sha256"]
+
+
+def test_list_available_reads_the_index(server, package_file, models_dir):
+    publish(server, package_file)
+    proc = run_cli("models", "list", "--available", "--json", env=env_for(server.url, models_dir))
+    assert proc.returncode == 0, proc.stderr
+    codes = {(m["code"], m["version"]) for m in json.loads(proc.stdout)}
+    assert codes == {("translate-zh_en", "0.1"), ("translate-en_de", "1.0")}

@@ -29,7 +29,7 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
     from ..translate.argos import DecodingOptions, load_translator
     from ..translate.document import FileResult, Translators, translate_files
 
-    options = DecodingOptions.from_env(beam_size=beam, intra_threads=threads)
+    options = DecodingOptions.from_env(beam_size=beam, threads=threads)
     translators = Translators(lambda code: load_translator(code, "en", options=options))
     cache = None
     if not no_cache:

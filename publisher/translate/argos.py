@@ -4,8 +4,10 @@ argostranslate's own translate path imports spaCy, Stanza and torch (1.3 s, 600 
 sentence-splitter files from the network on first use, and translates sentence by sentence in
 batches of 32 *tokens* with no decoding bound. This backend loads only the package's
 SentencePiece model and its CTranslate2 model, and translates all the sentences it is given in
-one ``translate_batch`` call: CTranslate2 sorts them by length and cuts them into batches
-itself, so similar lengths share a batch.
+one ``translate_batch`` call: CTranslate2 sorts them by length and cuts them into small
+batches itself, so similar lengths share a batch, and runs the batches in parallel, one per
+core (see ``benchmarks/translate.py`` for why that beats bigger batches or more threads per
+batch).
 
 Decoding matches argostranslate 1.11 (``apply_packaged_translation``): the same tokenizer
 calls, ``beam_size`` 4, one hypothesis, ``length_penalty=0.2``, ``replace_unknowns=True``, the
@@ -39,23 +41,38 @@ HARD_DECODING_CAP = 256
 class DecodingOptions:
     beam_size: int = 4
     """argostranslate's default (ARGOS_BEAM_SIZE)."""
-    inter_threads: int = 1
-    """Batches translated in parallel."""
-    intra_threads: int = 0
-    """Threads per batch; 0 lets CTranslate2 use every core."""
-    max_batch_size: int = 32
-    """Sentences per batch (CTranslate2 sorts by length before cutting batches)."""
+    threads: int = 0
+    """CPU threads in all; 0 means every core."""
+    inter_threads: int | None = None
+    """Batches translated in parallel (default: up to 4, one per core)."""
+    intra_threads: int | None = None
+    """Threads per batch (default: the rest of ``threads`` spread over the batches)."""
+    max_batch_size: int = 8
+    """Sentences per batch. CTranslate2 sorts the sentences by length before cutting batches.
+    Small batches on parallel workers beat big batches on a 65k vocabulary: each decoding step
+    holds batch x beam x vocabulary scores, so big batches cost memory and cache misses."""
+    step_budget: int = 640
+    """Batch size x decoding bound at most this: long bounds get smaller batches. Each decoding
+    step keeps keys and values for every step so far, so memory grows with both; this keeps
+    the peak of a worst case (a model that never stops) under about 400 MB."""
     compute_type: str = "auto"
     length_ratio: float = 2.0
     length_extra: int = 10
     max_decoding_length: int | None = None
     """A fixed bound instead of the relative one (benchmarks use it to compare engines)."""
 
+    def thread_split(self) -> tuple[int, int]:
+        """(inter_threads, intra_threads) for CTranslate2."""
+        total = self.threads or os.cpu_count() or 1
+        inter = self.inter_threads or max(1, min(4, total))
+        intra = self.intra_threads if self.intra_threads is not None else max(1, total // inter)
+        return inter, intra
+
     @classmethod
     def from_env(cls, **overrides: object) -> "DecodingOptions":
         """Options from PUBLISHER_TRANSLATE_BEAM / _THREADS / _INTER_THREADS / _BATCH, then overrides."""
         values: dict[str, object] = {}
-        for env, key in (("PUBLISHER_TRANSLATE_BEAM", "beam_size"), ("PUBLISHER_TRANSLATE_THREADS", "intra_threads"),
+        for env, key in (("PUBLISHER_TRANSLATE_BEAM", "beam_size"), ("PUBLISHER_TRANSLATE_THREADS", "threads"),
                          ("PUBLISHER_TRANSLATE_INTER_THREADS", "inter_threads"),
                          ("PUBLISHER_TRANSLATE_BATCH", "max_batch_size")):
             raw = os.environ.get(env)
@@ -66,8 +83,9 @@ class DecodingOptions:
                     raise ConfigError(f"{env} must be a whole number, not {raw!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         options = cls(**values)  # type: ignore[arg-type]
-        if options.beam_size < 1 or options.max_batch_size < 1 or options.inter_threads < 1 \
-                or options.intra_threads < 0:
+        if options.beam_size < 1 or options.max_batch_size < 1 or options.threads < 0 \
+                or (options.inter_threads is not None and options.inter_threads < 1) \
+                or (options.intra_threads is not None and options.intra_threads < 0):
             raise ConfigError(f"invalid translation settings: {options}")
         return options
 
@@ -102,18 +120,20 @@ class ArgosTranslator:
             import ctranslate2
             import sentencepiece
 
+            _limit_malloc_arenas()
             path = self.package.path
             try:
                 self._sp = sentencepiece.SentencePieceProcessor(model_file=str(path / "sentencepiece.model"))
             except (OSError, RuntimeError) as exc:
                 raise ModelError(f"{path}: cannot load sentencepiece.model ({exc}); reinstall the package") from None
+            inter, intra = self.options.thread_split()
             try:
                 self._model = ctranslate2.Translator(
                     str(path / "model"),
                     device="cpu",
                     compute_type=self.options.compute_type,
-                    inter_threads=self.options.inter_threads,
-                    intra_threads=self.options.intra_threads,
+                    inter_threads=inter,
+                    intra_threads=intra,
                 )
             except (OSError, RuntimeError, ValueError) as exc:
                 raise ModelError(f"{path}: cannot load the CTranslate2 model ({exc}); reinstall the package") from None
@@ -123,6 +143,10 @@ class ArgosTranslator:
             return self.options.max_decoding_length
         longest = max((len(t) for t in tokens), default=0)
         return max(1, min(HARD_DECODING_CAP, int(longest * self.options.length_ratio) + self.options.length_extra))
+
+    def batch_size(self, cap: int) -> int:
+        """Sentences per batch for a decoding bound (see DecodingOptions.step_budget)."""
+        return max(1, min(self.options.max_batch_size, self.options.step_budget // max(cap, 1)))
 
     def translate_sentences(self, sentences: Sequence[str]) -> list[str]:
         """Translate all ``sentences`` in one batched CTranslate2 call."""
@@ -136,6 +160,7 @@ class ArgosTranslator:
         if not todo:
             return results
         batch = [tokens[i] for i in todo]
+        cap = self.decoding_cap(batch)
         prefix = self.package.target_prefix
         try:
             translated = self._model.translate_batch(
@@ -145,13 +170,15 @@ class ArgosTranslator:
                 num_hypotheses=1,
                 length_penalty=0.2,
                 replace_unknowns=True,
-                max_batch_size=self.options.max_batch_size,
+                max_batch_size=self.batch_size(cap),
                 batch_type="examples",
-                max_decoding_length=self.decoding_cap(batch),
+                max_decoding_length=cap,
                 return_scores=False,
             )
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"{self.package.path}: translation failed ({exc})") from None
+        finally:
+            _release_freed_memory()
         for i, result in zip(todo, translated):
             results[i] = self.decode(result.hypotheses[0])
         return results
@@ -166,6 +193,35 @@ class ArgosTranslator:
         if value.startswith(" "):
             value = value[1:]
         return value
+
+
+def _libc():
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name) if name else None
+
+
+def _limit_malloc_arenas() -> None:
+    """Two malloc arenas instead of 8 per core: CTranslate2's worker threads otherwise each grow
+    their own heap with the step buffers of beam search (glibc only; elsewhere a no-op)."""
+    try:
+        libc = _libc()
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(-8, 2)  # M_ARENA_MAX
+    except OSError:
+        pass
+
+
+def _release_freed_memory() -> None:
+    """Give the buffers of a finished batch back to the system (glibc malloc_trim; else a no-op)."""
+    try:
+        libc = _libc()
+        if libc is not None and hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+    except OSError:
+        pass
 
 
 def load_translator(from_code: str = "zh", to_code: str = "en", *, directory: Path | None = None,

@@ -110,7 +110,7 @@ def scan_inline(src: str, *, plain_mode: bool = False) -> list[Segment]:
     while i < n:
         ch = src[i]
         prev = src[i - 1] if i > 0 else ""
-        if ch in "hHwW" and not (prev.isalnum() or prev in "/@.:"):
+        if ch in "hHwW" and not (prev and (prev.isalnum() or prev in "/@.:")):
             m = URL_RE.match(src, i)
             if m:
                 url = m.group(0).rstrip(_URL_TRAILING)

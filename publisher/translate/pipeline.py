@@ -192,7 +192,9 @@ def _prepare(segments: list[Segment], block: int | None, glossary: Glossary) -> 
             pos = match.end
         if pos < len(seg):
             _text_token(seg[pos:], tokens, sent)
-        kept = normalise_punctuation(_join_tokens(tokens[first_token:]))
+        lead = " " if seg[:1].isspace() else ""
+        trail = " " if seg[-1:].isspace() else ""
+        kept = normalise_punctuation(lead + _join_tokens(tokens[first_token:]) + trail, strip=False)
         if kept:
             sent.kept.append(("keep", kept))
     text_only = "".join(t for kind, t in tokens if kind == "text")
@@ -251,6 +253,8 @@ def _verify(output: str, sent: _Sentence) -> str | None:
         return f"{sent.prefix}{n}"
 
     text = rx.sub(canon, output)
+    if not any(ch.isalnum() for ch in rx.sub("", text)):
+        return None  # nothing but placeholders (or nothing at all) for a sentence with text
     if set(seen) != set(sent.keys) or any(count != 1 for count in seen.values()):
         return None
     order = {n: text.index(f"{sent.prefix}{n}") for n in sent.keys}
@@ -274,21 +278,21 @@ def _verify(output: str, sent: _Sentence) -> str | None:
 
 _CJK_PUNCT = {
     "，": ", ", "。": ". ", "：": ": ", "；": "; ", "！": "! ", "？": "? ", "、": ", ",
-    "（": " (", "）": ") ", "「": '"', "」": '"', "『": '"', "』": '"', "“": '"', "”": '"',
-    "‘": "'", "’": "'", "《": '"', "》": '"', "【": "[", "】": "]", "～": "~",
+    "（": " (", "）": ") ", "「": ' "', "」": '" ', "『": ' "', "』": '" ', "“": ' "', "”": '" ',
+    "《": ' "', "》": '" ', "【": " [", "】": "] ", "～": "~",
 }
 _CJK_PUNCT_RE = re.compile("|".join(map(re.escape, _CJK_PUNCT)))
 
 
-def normalise_punctuation(text: str) -> str:
+def normalise_punctuation(text: str, strip: bool = True) -> str:
     """Chinese punctuation to its English form (for text that is kept, not translated)."""
     if not _CJK_PUNCT_RE.search(text):
-        return text
+        return text.strip() if strip else text
     out = _CJK_PUNCT_RE.sub(lambda m: _CJK_PUNCT[m.group(0)], text)
     out = re.sub(r"[ \t]{2,}", " ", out)
     out = re.sub(r" +([,.;:!?)\]])", r"\1", out)
     out = re.sub(r"([(\[]) +", r"\1", out)
-    return out.strip()
+    return out.strip() if strip else out
 
 
 def escape_markdown(text: str) -> str:
@@ -343,9 +347,20 @@ def _needs_space(prev, item, left: str, right: str) -> bool:
         return False
     if isinstance(item, Protected) and item.role == "close":
         return False
-    if right[0] in ",.;:!?)]}%'\"" or left[-1] in "([{\"'":
+    # An image, link or code span is a word, whatever character its Markdown starts with.
+    first = _boundary(item, right[0], 0)
+    last = _boundary(prev, left[-1], -1)
+    if first in ",.;:!?)]}%'\"" or last in "([{\"'":
         return False
     return True
+
+
+def _boundary(item, char: str, end: int) -> str:
+    if isinstance(item, Protected) and item.role == "atom" and not item.markdown.startswith(("\\", "&")):
+        return "a"
+    if isinstance(item, Protected) and item.plain:
+        return item.plain[end]
+    return char
 
 
 def _tidy_spaces(text: str) -> str:
@@ -382,7 +397,9 @@ def _render_output(text: str, sent: _Sentence) -> Rendered:
 
 def _render_kept(sent: _Sentence) -> Rendered:
     """A sentence without Chinese (a French prompt, a bare link): kept, punctuation made English."""
-    return _render_items(sent.kept)
+    md = "".join(item[1] if isinstance(item, tuple) else item.markdown for item in sent.kept)
+    plain = "".join(item[1] if isinstance(item, tuple) else item.plain for item in sent.kept)
+    return Rendered(_tidy_spaces(md), " ".join(plain.split()))
 
 
 # --- the article ---------------------------------------------------------------------------
@@ -511,11 +528,15 @@ def _render_pieces(sent: _Sentence, outputs: dict[str, str]) -> Rendered:
         elif piece.kind == "keep":
             items.append(("keep", piece.text))
         elif has_han(piece.text):
-            items.append(("model", outputs.get(piece.text.strip(), piece.text).strip()))
+            english = outputs.get(piece.text.strip(), "").strip()
+            if any(ch.isalnum() for ch in english):
+                items.append(("model", english))
+            else:  # the model gave nothing: keep the source rather than lose the words
+                items.append(("keep", normalise_punctuation(piece.text)))
         else:
-            kept = normalise_punctuation(piece.text)
-            if kept.strip():
-                items.append(("keep", kept.strip()))
+            kept = normalise_punctuation(piece.text, strip=False)
+            if kept:
+                items.append(("keep", kept if kept.strip() else " "))
     return _render_items(items)
 
 
