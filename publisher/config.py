@@ -9,6 +9,7 @@ Environment:
   PUBLISHER_DB          queue database (default: $PUBLISHER_HOME/publisher.db)
   PUBLISHER_MODELS_DIR  translation packages (default: $ARGOS_PACKAGES_DIR, else $PUBLISHER_HOME/models)
   PUBLISHER_MAX_FILE_BYTES  largest article file accepted (default 2 MB)
+  PUBLISHER_SCHEDULE    the schedule file (default: ./schedule.yaml)
 """
 
 from __future__ import annotations
@@ -52,6 +53,13 @@ class Paths:
         models_env = os.environ.get("PUBLISHER_MODELS_DIR") or os.environ.get("ARGOS_PACKAGES_DIR")
         models = Path(models_env).expanduser() if models_env else home / "models"
         return cls(home=home, db=db, models=models)
+
+
+def schedule_path(given: Path | str | None = None) -> Path:
+    """The schedule file every command uses: ``given``, else $PUBLISHER_SCHEDULE, else ./schedule.yaml."""
+    if given is not None:
+        return Path(given)
+    return Path(os.environ.get("PUBLISHER_SCHEDULE") or "schedule.yaml")
 
 
 def env_secret(name: str) -> str | None:

@@ -523,6 +523,15 @@ class ScheduleError(ConfigError):
         super().__init__("\nerror: ".join(self.problems))
 
 
+def load_schedule_if_present(path: Path | str | None = None) -> Schedule | None:
+    """The schedule at ``path`` (default: $PUBLISHER_SCHEDULE or ./schedule.yaml) when that file
+    exists; None when it does not. An invalid file is an error (ScheduleError), never ignored."""
+    from .config import schedule_path
+
+    found = schedule_path(path)
+    return load_schedule(found) if found.is_file() else None
+
+
 def load_schedule(path: Path | str) -> Schedule:
     """Read and validate schedule.yaml; raise :class:`ScheduleError` naming file, line and key."""
     path = Path(path)

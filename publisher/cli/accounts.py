@@ -21,7 +21,7 @@ def check(platforms: tuple[str, ...]) -> None:
     """
     from ..errors import ConfigError
     from ..outbox import Outbox
-    from ..platforms.base import PLATFORMS, AuthFailed, PostFailed, platform_from_env
+    from ..platforms.base import PLATFORMS, AuthFailed, PostFailed, configured_platform
 
     unknown = [p for p in platforms if p not in PLATFORMS]
     if unknown:
@@ -31,7 +31,7 @@ def check(platforms: tuple[str, ...]) -> None:
     failed = configured = 0
     for name in names:
         try:
-            platform = platform_from_env(name)
+            platform = configured_platform(name)
         except ConfigError as exc:
             click.echo(f"{name}: not configured ({str(exc).split(': ', 1)[-1]})")
             failed += bool(platforms)

@@ -387,7 +387,7 @@ def publish(publication_id: int, dry_run: bool) -> None:
     if dry_run:
         _dry_run(outbox, publication_id)
         return
-    from ..platforms.base import platform_from_env
+    from ..platforms.base import configured_platform
     from ..publish import publish_publication
 
     pub = outbox.get(publication_id)
@@ -395,7 +395,7 @@ def publish(publication_id: int, dry_run: bool) -> None:
         from ..outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
-    platform = platform_from_env(pub.platform)
+    platform = configured_platform(pub.platform)
 
     def said(post: Any, ref: Any) -> None:
         click.echo(f"posted {post.index + 1}/{pub.n_posts}: {ref.url or ref.id}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
 import click
@@ -26,9 +25,9 @@ def now_option(f):
 
 
 def _schedule_path(given: Path | None) -> Path:
-    if given is not None:
-        return given
-    return Path(os.environ.get("PUBLISHER_SCHEDULE") or "schedule.yaml")
+    from ..config import schedule_path
+
+    return schedule_path(given)
 
 
 @click.command()

@@ -107,6 +107,24 @@ PLATFORMS: dict[str, str] = {
 }
 
 
+def configured_platform(name: str, schedule: Any = None) -> Platform:
+    """The adapter for ``name`` as the operator configured it: with the credential variable
+    names that schedule.yaml gives for its posting account (when a schedule is found), else
+    the default names. Every command that talks to a platform goes through here, so
+    ``accounts check``, ``publish`` and the daemon always use the same credentials."""
+    if schedule is None:
+        from ..schedule import load_schedule_if_present
+
+        schedule = load_schedule_if_present()
+    if schedule is not None:
+        found = schedule.account_for(name)
+        if found is not None:
+            from ..daemon import PostingAccount, platform_for
+
+            return platform_for(PostingAccount(name, found[0], dict(found[1].env)))
+    return platform_from_env(name)
+
+
 def platform_from_env(name: str) -> Platform:
     """The adapter for ``name``, configured from the environment (or ``.env``)."""
     import importlib

@@ -1,0 +1,44 @@
+"""Every command builds a platform the same way: with schedule.yaml's credential variable names."""
+
+from __future__ import annotations
+
+import pytest
+
+from publisher.errors import ConfigError
+from publisher.platforms.base import configured_platform
+
+SCHEDULE = """
+timezone: Asia/Shanghai
+platforms:
+  x:
+    accounts:
+      main:
+        env: {api_key: MY_KEY, api_secret: MY_SECRET, access_token: MY_TOKEN, access_token_secret: MY_TOKEN_SECRET}
+    slots: [{days: daily, times: ["09:00"]}]
+"""
+
+
+def test_custom_variable_names_from_schedule_yaml_are_used(tmp_path, monkeypatch):
+    (tmp_path / "schedule.yaml").write_text(SCHEDULE)
+    monkeypatch.chdir(tmp_path)
+    for name in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"):
+        monkeypatch.setenv(name, "default-" + name)  # present, but not the ones the schedule names
+    with pytest.raises(ConfigError, match="MY_KEY"):
+        configured_platform("x")
+    for name in ("MY_KEY", "MY_SECRET", "MY_TOKEN", "MY_TOKEN_SECRET"):
+        monkeypatch.setenv(name, "v-" + name)
+    platform = configured_platform("x")
+    assert platform.name == "x"
+
+
+def test_without_a_schedule_the_default_names_are_used(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="X_API_KEY"):
+        configured_platform("x")
+
+
+def test_publisher_schedule_variable_points_at_the_file(tmp_path, monkeypatch):
+    (tmp_path / "elsewhere.yaml").write_text(SCHEDULE)
+    monkeypatch.setenv("PUBLISHER_SCHEDULE", str(tmp_path / "elsewhere.yaml"))
+    with pytest.raises(ConfigError, match="MY_KEY"):
+        configured_platform("x")
