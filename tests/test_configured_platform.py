@@ -42,3 +42,19 @@ def test_publisher_schedule_variable_points_at_the_file(tmp_path, monkeypatch):
     monkeypatch.setenv("PUBLISHER_SCHEDULE", str(tmp_path / "elsewhere.yaml"))
     with pytest.raises(ConfigError, match="MY_KEY"):
         configured_platform("x")
+
+
+def test_accounts_check_shows_the_mastodon_instance_limit(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fake_mastodon import FakeMastodon
+    from publisher.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PUBLISHER_DB", str(tmp_path / "q.db"))
+    with FakeMastodon() as fake:
+        env = {"MASTODON_API_BASE_URL": fake.base_url, "MASTODON_ACCESS_TOKEN": fake.token}
+        result = CliRunner().invoke(cli, ["accounts", "check", "mastodon"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "mastodon: ok" in result.output and "posts up to 500 characters" in result.output
+    assert fake.token not in result.output

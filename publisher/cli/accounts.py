@@ -50,7 +50,8 @@ def check(platforms: tuple[str, ...]) -> None:
             failed += 1
             continue
         waiting = outbox.unblock_account(name, handle=account.handle)
-        click.echo(f"{name}: ok — {account.handle}" + (f" (id {account.id})" if account.id else ""))
+        limit = f", posts up to {account.max_characters} characters" if account.max_characters else ""
+        click.echo(f"{name}: ok — {account.handle}" + (f" (id {account.id})" if account.id else "") + limit)
         if waiting:
             click.echo(f"  {len(waiting)} publication(s) that waited for this account are back in line: "
                        + ", ".join(map(str, waiting)))
