@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -123,6 +124,10 @@ class Publication:
     """Why it is in its state: the reason of the last transition."""
     created_at: dt.datetime
     updated_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    """When ``owner`` claimed it (while ``publishing``)."""
+    inflight_since: dt.datetime | None = None
+    """When the post in flight (or whose outcome is unknown) was sent."""
 
     @property
     def approved(self) -> bool:
@@ -236,6 +241,11 @@ class QueueRow:
     note: str | None
     path: str
     revision: int
+    article_id: int | None = None
+    owner: str | None = None
+    """The process publishing it, while ``publishing``."""
+    claimed_at: dt.datetime | None = None
+    inflight_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -283,8 +293,19 @@ else:
 
 
 # --- who is publishing -----------------------------------------------------------------------
+#
+# A claim names its process as ``host:pid:start:boot:pidns/thread``: the host name (for people),
+# the pid and its start time (clock ticks since boot, so a reused pid is not mistaken for the
+# owner), the kernel's boot id and the pid namespace. The last two say whether the pid can be
+# checked from here at all: a process never outlives its kernel's boot, and a pid means
+# something only inside its own pid namespace (another container on the same machine has its
+# own). Every process using one WAL database runs on one kernel (SQLite's WAL needs shared
+# memory), so an owner from another boot is gone for certain. Claims written before the boot id
+# and namespace were recorded (``host:pid:start/thread``) are judged by host name only.
 
 _PROCESS: tuple[int, str] | None = None
+_BOOT_ID: str | None = None
+OwnerStatus = Literal["alive", "dead", "unknown"]
 
 
 def _process_start(pid: int) -> str | None:
@@ -300,16 +321,37 @@ def _process_start(pid: int) -> str | None:
     return fields[19]
 
 
+def _boot_id() -> str:
+    """This kernel boot's id (Linux), "" where there is none."""
+    global _BOOT_ID
+    if _BOOT_ID is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+                _BOOT_ID = f.read().strip().lower()
+        except (OSError, ValueError):
+            _BOOT_ID = ""
+    return _BOOT_ID
+
+
+def _pid_namespace() -> str:
+    """The inode of this process's pid namespace (Linux), "" where there is none."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
 def _this_process() -> str:
     global _PROCESS
     pid = os.getpid()
     if _PROCESS is None or _PROCESS[0] != pid:
-        _PROCESS = (pid, f"{socket.gethostname()}:{pid}:{_process_start(pid) or '0'}")
+        _PROCESS = (pid, f"{socket.gethostname()}:{pid}:{_process_start(pid) or '0'}:{_boot_id()}:{_pid_namespace()}")
     return _PROCESS[1]
 
 
 def current_owner() -> str:
-    """This thread of this process, as written in ``publications.owner``: ``host:pid:start/thread``.
+    """This thread of this process, as written in ``publications.owner``:
+    ``host:pid:start:boot:pidns/thread`` (see above).
 
     Per thread, so that two scheduler jobs running in one process can never publish the same
     thread at once.
@@ -317,52 +359,117 @@ def current_owner() -> str:
     return f"{_this_process()}/{threading.get_ident()}"
 
 
-def owner_alive(owner: str | None) -> bool:
-    """Whether the thread/process named by ``owner`` still runs. Another host counts as alive
-    (it cannot be checked from here)."""
+@dataclass(frozen=True)
+class Owner:
+    """A parsed ``publications.owner``."""
+
+    host: str
+    pid: int
+    start: str
+    boot: str | None = None
+    """Kernel boot id ("" when the owner's machine had none; None in claims of older versions)."""
+    pid_ns: str | None = None
+    thread: int | None = None
+
+    @property
+    def process(self) -> str:
+        base = f"{self.host}:{self.pid}:{self.start}"
+        return base if self.boot is None else f"{base}:{self.boot}:{self.pid_ns or ''}"
+
+
+_BOOT_TEXT = re.compile(r"[0-9a-f-]*")
+
+
+def parse_owner(owner: str | None) -> Owner | None:
+    """``owner`` as written by :func:`current_owner` (or an older version); None if unreadable."""
     if not owner:
-        return False
-    process, _, thread = owner.partition("/")
+        return None
+    process, _, thread_text = owner.partition("/")
+    parts = process.split(":")
     try:
-        host, pid_text, start = process.rsplit(":", 2)
-        pid = int(pid_text)
+        if len(parts) >= 5 and _BOOT_TEXT.fullmatch(parts[-2]) and (parts[-1].isdigit() or not parts[-1]):
+            host, pid, start, boot, ns = ":".join(parts[:-4]), int(parts[-4]), parts[-3], parts[-2], parts[-1]
+        elif len(parts) >= 3:
+            host, pid, start, boot, ns = ":".join(parts[:-2]), int(parts[-2]), parts[-1], None, None
+        else:
+            return None
     except ValueError:
-        return False
-    if host != socket.gethostname():
-        return True
-    if process == _this_process():
-        return thread.isdigit() and int(thread) in {t.ident for t in threading.enumerate()}
+        return None
+    thread = int(thread_text) if thread_text.isdigit() else None
+    return Owner(host=host, pid=pid, start=start, boot=boot, pid_ns=ns, thread=thread)
+
+
+def owner_status(owner: str | None) -> OwnerStatus:
+    """Whether the thread/process named by ``owner`` still runs, as far as this process can tell.
+
+    ``dead``: gone for certain (no such process, its pid was reused, it ran before the last
+    reboot, or the owner is unreadable). ``alive``: it runs. ``unknown``: it cannot be checked
+    from here (another machine or another container: another pid namespace).
+    """
+    found = parse_owner(owner)
+    if found is None:
+        return "dead"
+    mine = parse_owner(current_owner())
+    assert mine is not None
+    if found.boot and mine.boot:
+        if found.boot != mine.boot:
+            return "dead"  # it ran under an earlier boot of this kernel
+        if found.pid_ns and mine.pid_ns:
+            if found.pid_ns != mine.pid_ns:
+                return "unknown"  # another container: its pids are not ours to look up
+            return _local_status(found, mine)
+    if found.host != mine.host:
+        return "unknown"
+    return _local_status(found, mine)
+
+
+def _local_status(found: Owner, mine: Owner) -> OwnerStatus:
+    """The owner's pid is one this process can look up."""
+    if found.pid == mine.pid and found.start == mine.start:
+        alive = found.thread is not None and found.thread in {t.ident for t in threading.enumerate()}
+        return "alive" if alive else "dead"
     if os.path.isdir("/proc"):
-        return _process_start(pid) == start
+        return "alive" if _process_start(found.pid) == found.start else "dead"
     try:
-        os.kill(pid, 0)
+        os.kill(found.pid, 0)
     except ProcessLookupError:
-        return False
+        return "dead"
     except PermissionError:
-        return True
-    return True
+        return "alive"
+    return "alive"
 
 
-def _describe_owner(owner: str | None) -> str:
-    if not owner:
+def owner_alive(owner: str | None) -> bool:
+    """Whether ``owner`` may still run: alive, or not checkable from here (another machine or
+    container), which automatic recovery must treat as alive. A person can release such a
+    claim (:meth:`Outbox.release_claim`)."""
+    return owner_status(owner) != "dead"
+
+
+def describe_owner(owner: str | None) -> str:
+    """The owner for people: "pid 42" (this machine) or "pid 42 on otherhost"."""
+    found = parse_owner(owner)
+    if found is None:
         return "another process"
-    process = owner.partition("/")[0]
-    host, pid, _ = (process.rsplit(":", 2) + ["", "", ""])[:3]
-    return f"pid {pid} on {host}" if host != socket.gethostname() else f"pid {pid}"
+    return f"pid {found.pid} on {found.host}" if found.host != socket.gethostname() else f"pid {found.pid}"
+
+
+_describe_owner = describe_owner
 
 
 # --- the store -------------------------------------------------------------------------------
 
 _PUB_COLUMNS = """p.id, p.article_id, p.platform, p.account, p.thread_id, t.title, p.state, t.content_hash,
     p.approved_hash, p.approved_at, p.scheduled_at, p.next_try_at, p.due_at, p.attempts, p.n_posts,
-    p.posted_count, p.owner, p.inflight_index, p.unknown_index, p.note, p.created_at, p.updated_at"""
+    p.posted_count, p.owner, p.inflight_index, p.unknown_index, p.note, p.created_at, p.updated_at,
+    p.claimed_at, p.inflight_since"""
 _PUB_FROM = "publications p JOIN threads t ON t.id = p.thread_id"
 
 
 def _publication(row: sqlite3.Row | tuple) -> Publication:
     (id_, article_id, platform, account, thread_id, title, state, content_hash, approved_hash, approved_at,
      scheduled_at, next_try_at, due_at, attempts, n_posts, posted_count, owner, inflight_index, unknown_index,
-     note, created_at, updated_at) = row
+     note, created_at, updated_at, claimed_at, inflight_since) = row
     return Publication(
         id=id_, article_id=article_id, platform=platform, account=account, thread_id=thread_id, title=title,
         state=state, content_hash=content_hash, approved_hash=approved_hash, approved_at=from_ts(approved_at),
@@ -370,6 +477,7 @@ def _publication(row: sqlite3.Row | tuple) -> Publication:
         attempts=attempts, n_posts=n_posts, posted_count=posted_count, owner=owner,
         inflight_index=inflight_index, unknown_index=unknown_index, note=note,
         created_at=from_ts(created_at), updated_at=from_ts(updated_at),  # type: ignore[arg-type]
+        claimed_at=from_ts(claimed_at), inflight_since=from_ts(inflight_since),
     )
 
 
@@ -544,7 +652,7 @@ class Outbox:
         sql = ("SELECT p.id, p.state, p.platform, p.account, t.title, p.n_posts, p.posted_count, "
                "p.approved_hash IS NOT NULL AND p.approved_hash = t.content_hash, "
                "coalesce(p.scheduled_at, p.next_try_at, p.due_at), p.attempts, p.unknown_index, p.note, "
-               "a.path, a.revision "
+               "a.path, a.revision, p.article_id, p.owner, p.claimed_at, p.inflight_index "
                "FROM publications p JOIN threads t ON t.id = p.thread_id JOIN articles a ON a.id = p.article_id")
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -557,7 +665,8 @@ class Outbox:
             rows.append(QueueRow(id=r[0], state=r[1], platform=r[2], account=r[3], title=r[4], n_posts=r[5],
                                  posted_count=r[6], approved=bool(r[7]),
                                  when=from_ts(when),
-                                 attempts=r[9], unknown_index=r[10], note=r[11], path=r[12], revision=r[13]))
+                                 attempts=r[9], unknown_index=r[10], note=r[11], path=r[12], revision=r[13],
+                                 article_id=r[14], owner=r[15], claimed_at=from_ts(r[16]), inflight_index=r[17]))
         return rows
 
     def counts(self, platform: str | None = None) -> dict[str, int]:
@@ -743,7 +852,9 @@ class Outbox:
             _aware(at, "at")
         with self.transaction():
             pub = self.get(publication_id)
-            if pub.state in ("posted", "rejected", "publishing"):
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub) + "; it cannot be approved now")
+            if pub.state in ("posted", "rejected"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; it cannot be approved")
             if pub.unknown_index is not None:
                 raise StoreError(f"publication {publication_id}: nobody knows whether {_post_label(pub.unknown_index, pub.n_posts)} "
@@ -776,7 +887,9 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         with self.transaction():
             pub = self.get(publication_id)
-            if pub.state in ("posted", "rejected", "publishing"):
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub) + "; it cannot be rejected now")
+            if pub.state in ("posted", "rejected"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; it cannot be rejected")
             why = reason or "rejected"
             if pub.posted_count:
@@ -796,7 +909,9 @@ class Outbox:
         texts = [t.strip() for t in texts]
         with self.transaction():
             pub = self.get(publication_id)
-            if pub.state in ("posted", "rejected", "publishing"):
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub) + "; it cannot be edited now")
+            if pub.state in ("posted", "rejected"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; it cannot be edited")
             if pub.unknown_index is not None:
                 raise StoreError(f"publication {publication_id}: settle the outcome of "
@@ -843,6 +958,8 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         with self.transaction():
             pub = self.get(publication_id)
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub))
             if pub.state not in ("failed", "needs_attention"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; only failed or needs_attention "
                                  "publications can be retried")
@@ -868,6 +985,8 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         with self.transaction() as db:
             pub = self.get(publication_id)
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub))
             if pub.state != "needs_attention" or pub.unknown_index is None:
                 raise StoreError(f"publication {publication_id} has no post whose outcome is unknown "
                                  f"(it is {pub.state})")
@@ -958,7 +1077,7 @@ class Outbox:
                 if pub.owner == me:
                     return pub
                 if owner_alive(pub.owner):
-                    raise StoreError(f"publication {publication_id} is being published by {_describe_owner(pub.owner)}")
+                    raise StoreError(claimed_message(pub))
                 self.recover(now)
                 pub = self.get(publication_id)
             if pub.state not in READY:
@@ -986,6 +1105,51 @@ class Outbox:
                 raise StoreError(f"publication {publication_id}: a post is in flight; record its outcome first")
             back = db.execute("SELECT claimed_from FROM publications WHERE id = ?", (publication_id,)).fetchone()[0]
             self._transition(publication_id, back or "approved", now, reason)
+            return self.get(publication_id)
+
+    def release_claim(self, publication_id: int, *, now: dt.datetime | None = None) -> Publication:
+        """A person takes back a claim whose process is gone or cannot be checked from here.
+
+        Automatic recovery (:meth:`recover`) settles claims of processes that are gone for
+        certain; a claim made on another machine or in another container (a re-created
+        container gets a new host name) can never be judged from here, so it would stay
+        ``publishing`` forever. This is the way out, for a person who knows that process is
+        gone. Like :meth:`recover`: a post that was in flight becomes ``needs_attention`` naming
+        that post (it may or may not be on the platform: never a blind repost); with nothing in
+        flight the publication goes back to where it was claimed from (approved, scheduled or
+        failed). Refused when the owner is a process on this machine that still runs.
+
+        Should that process still be running after all, its next step is refused (it no longer
+        owns the publication), so nothing is posted twice; a post it had in flight waits in
+        ``needs_attention`` like any other.
+        """
+        now = _aware(now or utcnow(), "now")
+        with self.transaction() as db:
+            pub = self.get(publication_id)
+            if pub.state != "publishing":
+                raise StoreError(f"publication {publication_id} is not claimed by any process (it is {pub.state}"
+                                 + (f": {pub.note})" if pub.note else ")"))
+            who = describe_owner(pub.owner)
+            status = owner_status(pub.owner)
+            if status == "alive":
+                raise StoreError(f"publication {publication_id} is being published by {who}, which is running; "
+                                 "let it finish, or stop that process first")
+            claimed_from = db.execute("SELECT claimed_from FROM publications WHERE id = ?",
+                                      (publication_id,)).fetchone()[0]
+            since = f" since {_utc_text(pub.claimed_at)}" if pub.claimed_at else ""
+            holder = f"{who}{since}, {'gone' if status == 'dead' else 'not checkable from here'}"
+            if pub.inflight_index is not None:
+                label = _post_label(pub.inflight_index, pub.n_posts)
+                self._transition(publication_id, "needs_attention", now,
+                                 f"claim of {holder} released by hand while {label} was in flight: it may or may "
+                                 f"not be on {pub.platform}; check, then `publisher resolve {publication_id} --posted "
+                                 "--post-id ID` or --not-posted", post_index=pub.inflight_index,
+                                 unknown_index=pub.inflight_index)
+            else:
+                done = f" ({pub.posted_count} of {pub.n_posts} posts were already on {pub.platform})" \
+                    if pub.posted_count else ""
+                self._transition(publication_id, claimed_from or "approved", now,
+                                 f"claim of {holder} released by hand; nothing was in flight{done}; back in line")
             return self.get(publication_id)
 
     def schedule(self, publication_id: int, at: dt.datetime, reason: str, *,
@@ -1253,4 +1417,23 @@ def not_ready_message(pub: Publication) -> str:
             return (f"publication {pub.id}: nobody knows whether {_post_label(pub.unknown_index, pub.n_posts)} was "
                     f"posted; check {pub.platform}, then `publisher resolve {pub.id} --posted|--not-posted`")
         return f"publication {pub.id} needs attention: {pub.note}"
+    if pub.state == "publishing":
+        return claimed_message(pub)
     return f"publication {pub.id} is {pub.state}"
+
+
+def claimed_message(pub: Publication) -> str:
+    """Who is publishing ``pub`` since when, and the way out when that cannot be checked."""
+    since = f" since {_utc_text(pub.claimed_at)}" if pub.claimed_at else ""
+    message = f"publication {pub.id} is being published by {describe_owner(pub.owner)}{since}"
+    status = owner_status(pub.owner)
+    if status == "unknown":
+        message += (" (another machine or container: it cannot be checked from here; if that process is gone, "
+                    f"`publisher resolve {pub.id} --release-claim`)")
+    elif status == "dead":
+        message += " (that process is gone; it is settled at the next `publisher queue`)"
+    return message
+
+
+def _utc_text(value: dt.datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

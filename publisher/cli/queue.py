@@ -84,7 +84,34 @@ def row_json(row: "QueueRow") -> dict[str, Any]:
             "posts": row.n_posts, "posted": row.posted_count, "approved": row.approved,
             "when": row.when.isoformat() if row.when else None, "attempts": row.attempts,
             "unknown_post": None if row.unknown_index is None else row.unknown_index + 1, "note": row.note,
-            "path": row.path, "revision": row.revision}
+            "path": row.path, "revision": row.revision, "article": row.article_id,
+            "claim": claim_json(row.owner, row.claimed_at, row.inflight_index) if row.state == "publishing" else None}
+
+
+def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None) -> dict[str, Any]:
+    from ..outbox import describe_owner, owner_status
+
+    return {"owner": owner, "by": describe_owner(owner), "since": claimed_at.isoformat() if claimed_at else None,
+            "status": owner_status(owner), "post_in_flight": None if inflight_index is None else inflight_index + 1}
+
+
+def claim_text(pub_id: int, owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None,
+               n_posts: int) -> str:
+    """Who holds a claim, since when, and what to do when nobody can tell whether it still runs."""
+    from ..outbox import describe_owner, owner_status
+
+    text = f"claimed by {describe_owner(owner)} since {_local(claimed_at)}"
+    if inflight_index is not None:
+        text += f", post {inflight_index + 1} of {n_posts} in flight"
+    status = owner_status(owner)
+    if status == "alive":
+        text += " (running)"
+    elif status == "dead":
+        text += " (gone: settled at the next look)"
+    else:
+        text += (" (another machine or container: cannot be checked from here; if that process is gone, "
+                 f"`publisher resolve {pub_id} --release-claim`)")
+    return text
 
 
 @click.command("queue")
@@ -120,13 +147,15 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
         lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
     for r in rows:
         when = {"scheduled": _local(r.when), "failed": _local(r.when) if r.when else "account stopped",
-                "approved": "next slot"}.get(r.state, "")
+                "approved": "next slot", "publishing": _local(r.claimed_at)}.get(r.state, "")
         flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
         title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
         lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
                      f"{when:<16}  {title}{flag}")
         if r.state in ("needs_attention", "failed") and r.note:
             lines.append(f"{'':>8}↳ {r.note}")
+        elif r.state == "publishing":
+            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts)}")
     if not rows:
         lines.append("Nothing in the queue." if not counts else "Nothing matches.")
     total = sum(counts.values())
@@ -160,6 +189,7 @@ def show(publication_id: int, as_json: bool) -> None:
             "scheduled_at": pub.scheduled_at.isoformat() if pub.scheduled_at else None,
             "next_try_at": pub.next_try_at.isoformat() if pub.next_try_at else None,
             "attempts": pub.attempts, "posted": pub.posted_count, "unknown_post": pub.unknown_post, "note": pub.note,
+            "claim": claim_json(pub.owner, pub.claimed_at, pub.inflight_index) if pub.state == "publishing" else None,
             "article": {"id": article.id, "path": article.path, "revision": article.revision,
                         "source_hash": article.source_hash, "title": article.title,
                         "english_title": article.english_title, "author": article.author, "date": article.date,
@@ -176,6 +206,8 @@ def show(publication_id: int, as_json: bool) -> None:
     out = [f"Publication {pub.id} · {pub.platform} ({pub.account}) · {pub.state}"]
     if pub.note:
         out.append(f"  {pub.note}")
+    if pub.state == "publishing":
+        out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts)}")
     if account.blocked_reason:
         out.append(f"  account stopped: {account.blocked_reason}")
     if pub.approved:
@@ -207,6 +239,8 @@ def show(publication_id: int, as_json: bool) -> None:
                 status += " (settled by hand)"
         elif pub.unknown_index == p.index:
             status = "OUTCOME UNKNOWN"
+        elif pub.state == "publishing" and pub.inflight_index == p.index:
+            status = "IN FLIGHT" + (f" since {_local(pub.inflight_since)}" if pub.inflight_since else "")
         else:
             status = "not posted"
         out.append(f"  [{p.index + 1}/{pub.n_posts}] {p.role} · {p.length}/{p.limit} · {status}")
@@ -339,12 +373,31 @@ def retry(publication_id: int) -> None:
               help="Whether the post whose outcome was unknown is on the platform (look at the account).")
 @click.option("--post-id", metavar="ID_OR_LINK",
               help="With --posted: the post's id or link, so that the rest of the thread replies to it.")
-def resolve(publication_id: int, posted: bool | None, post_id: str | None) -> None:
-    """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out."""
+@click.option("--release-claim", is_flag=True,
+              help="Take back a `publishing` claim held by a process that is gone or cannot be checked from "
+                   "here (another machine or container). A post that was in flight becomes needs_attention "
+                   "(settle it next with --posted/--not-posted); otherwise the thread goes back in line.")
+def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool) -> None:
+    """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out.
+
+    With --release-claim: free a thread stuck in `publishing` because the process that claimed
+    it is gone but cannot be seen from here (for example a re-created container, which has a
+    new host name). Refused while that process runs on this machine. Nothing is ever re-sent
+    blindly: a post that was in flight must be settled with --posted or --not-posted after.
+    """
     from ..platforms.base import PostRef
 
+    if release_claim:
+        if posted is not None or post_id:
+            raise click.UsageError("--release-claim goes alone; settle an in-flight post afterwards with "
+                                   "--posted or --not-posted")
+        outbox = _open()
+        outbox.recover()  # a claim of a process that is gone for certain is settled here already
+        after = outbox.release_claim(publication_id)
+        click.echo(f"{after.id} is {after.state}: {after.note}")
+        return
     if posted is None:
-        raise click.UsageError("say --posted or --not-posted")
+        raise click.UsageError("say --posted, --not-posted or --release-claim")
     if post_id and not posted:
         raise click.UsageError("--post-id goes with --posted")
     outbox = _open()
@@ -391,7 +444,7 @@ def publish(publication_id: int, dry_run: bool) -> None:
     from ..publish import publish_publication
 
     pub = outbox.get(publication_id)
-    if pub.state not in ("approved", "scheduled", "failed", "publishing"):
+    if pub.state not in ("approved", "scheduled", "failed"):  # publishing: another process holds it
         from ..outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
