@@ -175,6 +175,19 @@ class StoredThread:
     warnings: tuple[str, ...] = ()
 
 
+#: What a post can be in a thread (publisher.models.PostRole).
+POST_ROLES = ("hook", "point", "attribution")
+
+
+@dataclass(frozen=True)
+class EditedPost:
+    """One post of a thread edited by hand (:meth:`Outbox.edit`)."""
+
+    text: str
+    role: str
+    """hook, point or attribution: what the post is, whatever its place."""
+
+
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -897,16 +910,27 @@ class Outbox:
             self._transition(publication_id, "rejected", now, why)
             return self.get(publication_id)
 
-    def edit(self, publication_id: int, texts: Sequence[str], *, now: dt.datetime | None = None) -> Publication:
-        """Replace the thread's posts with ``texts``; withdraws any approval.
+    def edit(self, publication_id: int, posts: Sequence["str | EditedPost"], *, max_posts: int | None = None,
+             now: dt.datetime | None = None) -> Publication:
+        """Replace the thread's posts; withdraws any approval. Unchanged posts change nothing.
 
-        Lengths are checked with the platform's own counting; posts already posted cannot be
-        changed. Unchanged texts change nothing (an approval stays).
+        ``posts`` are :class:`EditedPost` (text and role); plain strings keep the roles the
+        posts had, by position, and are only accepted when the number of posts stays the same
+        (roles by position would turn a point into the attribution when a post is deleted).
+
+        The edited thread must pass :func:`publisher.render.check_thread`: every post within
+        its platform's limit (measured the platform's way), at most ``max_posts`` posts
+        (default: the renderer's), exactly one attribution post, which stays last and keeps
+        the original's link and the machine-translation note. Posts already posted cannot be
+        changed. When the number of posts changes, "n/m" numbers at the start of posts that
+        were numbered for the old count are renumbered; that is refused when numbered posts are
+        already on the platform. A refused edit stores nothing and says why in one line.
         """
         from . import lengths
+        from .models import Post, Thread
+        from .render import DEFAULT_MAX_POSTS, ThreadOptions, check_thread
 
         now = _aware(now or utcnow(), "now")
-        texts = [t.strip() for t in texts]
         with self.transaction():
             pub = self.get(publication_id)
             if pub.state == "publishing":
@@ -917,36 +941,45 @@ class Outbox:
                 raise StoreError(f"publication {publication_id}: settle the outcome of "
                                  f"{_post_label(pub.unknown_index, pub.n_posts)} first (`publisher resolve`)")
             current = self._thread(pub.thread_id, publication_id)
-            if [p.text for p in current.posts] == texts:
+            edited = _edited_posts(posts, current)
+            texts = [p.text for p in edited]
+            roles = [p.role for p in edited]
+            if [p.text for p in current.posts] == texts and [p.role for p in current.posts] == roles:
                 return pub
             if not texts:
                 raise StoreError(f"publication {publication_id}: a thread needs at least one post")
+            bad_roles = [f"post {i}: unknown role {r!r} (roles are {', '.join(POST_ROLES)})"
+                         for i, r in enumerate(roles, start=1) if r not in POST_ROLES]
+            if bad_roles:
+                raise StoreError(f"publication {publication_id} not saved: {'; '.join(bad_roles)}")
             for post in current.posts[:pub.posted_count]:
                 if post.index >= len(texts) or texts[post.index] != post.text:
                     raise StoreError(f"publication {publication_id}: post {post.index + 1} is already on "
                                      f"{pub.platform} and cannot be changed")
-            limit_default = current.posts[0].limit if current.posts else lengths.DEFAULT_LIMITS.get(pub.platform, 280)
-            problems = []
-            from .models import Post, Thread
-
-            posts = []
-            for i, text in enumerate(texts):
-                old = current.posts[i] if i < len(current.posts) else None
-                limit = old.limit if old else limit_default
-                problem = lengths.problem(pub.platform, text, limit)
-                if problem:
-                    problems.append(f"post {i + 1}: {problem}")
-                    continue
-                posts.append(Post(text=text, role=old.role if old else "point",  # type: ignore[arg-type]
-                                  length=lengths.measure(pub.platform, text), limit=limit))
-            if problems:
-                raise StoreError(f"publication {publication_id} not saved: {'; '.join(problems)}")
+            texts = _renumbered(texts, current)
+            for post in current.posts[:pub.posted_count]:
+                if texts[post.index] != post.text:
+                    raise StoreError(f"publication {publication_id} not saved: post {post.index + 1} is already on "
+                                     f"{pub.platform} numbered for {len(current.posts)} posts; keep "
+                                     f"{len(current.posts)} posts")
+            limit = current.posts[0].limit if current.posts else lengths.DEFAULT_LIMITS[pub.platform]
             article_hash = self.db.execute("SELECT source_hash FROM articles WHERE id = ?",
                                            (pub.article_id,)).fetchone()[0]
-            thread = Thread(platform=pub.platform, posts=tuple(posts), article_hash=article_hash, title=current.title,
-                            dropped=current.dropped, warnings=current.warnings)
+            thread = Thread(platform=pub.platform, title=current.title, article_hash=article_hash,
+                            dropped=current.dropped, warnings=current.warnings,
+                            posts=tuple(Post(text=t, role=r, length=lengths.measure(pub.platform, t),  # type: ignore[arg-type]
+                                             limit=limit) for t, r in zip(texts, roles)))
+            before = Thread(platform=pub.platform, title=current.title, article_hash=article_hash,
+                            posts=tuple(Post(text=p.text, role=p.role, length=p.length, limit=p.limit)  # type: ignore[arg-type]
+                                        for p in current.posts))
+            options = ThreadOptions(limits={pub.platform: limit}, max_posts=max_posts or DEFAULT_MAX_POSTS)
+            problems = check_thread(thread, options, edited_from=before)
+            if problems:
+                raise StoreError(f"publication {publication_id} not saved: {'; '.join(problems)}")
             thread_id = self._insert_thread(pub.article_id, thread, "edit", now)
             why = f"edited ({len(texts)} posts)"
+            if texts != [p.text for p in edited]:
+                why += "; numbering updated"
             if pub.approved_hash:
                 why += "; approval withdrawn"
             self._transition(publication_id, "draft", now, why, thread_id=thread_id, n_posts=len(texts),
@@ -1392,6 +1425,36 @@ def _path_key(path: Path | str) -> str:
         return str(Path(path).resolve())
     except OSError:
         return str(path)
+
+
+def _edited_posts(posts: Sequence["str | EditedPost"], current: StoredThread) -> list[EditedPost]:
+    """``posts`` as EditedPost, stripped; plain strings take the current roles by position."""
+    if any(isinstance(p, str) for p in posts) and len(posts) != len(current.posts):
+        raise ValueError(f"the thread has {len(current.posts)} posts and the edit {len(posts)}: give each post's "
+                         "role (EditedPost), positions no longer say it")
+    return [EditedPost(text=p.strip(), role=current.posts[i].role) if isinstance(p, str)
+            else EditedPost(text=p.text.strip(), role=p.role.strip().lower())
+            for i, p in enumerate(posts)]
+
+
+_NUMBERING = re.compile(r"(\d+)/(\d+)(?=\s|$)")
+
+
+def _renumbered(texts: list[str], current: StoredThread) -> list[str]:
+    """``texts`` with "n/m " prefixes numbered for the current thread's count renumbered for
+    their new place and count. Only when the current thread is numbered that way at all."""
+    old_total = len(current.posts)
+    numbered = any((m := _NUMBERING.match(p.text)) and int(m.group(1)) == p.index + 1
+                   and int(m.group(2)) == old_total for p in current.posts)
+    if not numbered:
+        return texts
+    out = []
+    for number, text in enumerate(texts, start=1):
+        m = _NUMBERING.match(text)
+        if m and int(m.group(2)) == old_total:
+            text = f"{number}/{len(texts)}{text[m.end():]}"
+        out.append(text)
+    return out
 
 
 def _length_problems(thread: StoredThread) -> str | None:

@@ -19,7 +19,7 @@ from conftest import run_cli
 from factories import store, thread_texts
 from publisher.cli import cli
 from publisher.errors import StoreError
-from publisher.outbox import Outbox, current_owner, owner_status, parse_owner
+from publisher.outbox import EditedPost, Outbox, current_owner, owner_status, parse_owner
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 ELSEWHERE = "oldcontainer:4242:999/1"  # a claim made in a container that no longer exists
@@ -175,3 +175,134 @@ def test_queue_and_show_say_who_holds_a_claim_and_release_it(outbox, tmp_path):
     assert again.exit_code == 1 and again.output.startswith("error: ") and "not claimed" in again.output
     assert invoke("resolve", str(pub_id), "--not-posted").exit_code == 0
     assert outbox.get(pub_id).state == "approved"
+
+
+# --- 2. edits keep the credits, the roles and the numbering ----------------------------------
+
+NUMBERED = ["Kling makes two-minute videos. 🧵", "2/4 It runs at 30 fps.", "3/4 It renders 1080p.",
+            "4/4 Original article: 快手「可灵」爆火\nBy 机器之心\nhttps://example.com/articles/kling\n\n"
+            "Machine-translated from Chinese."]
+
+EDITOR = textwrap.dedent("""
+    import os, sys
+    path = sys.argv[1]
+    text = open(path, encoding="utf-8").read()
+    open(os.environ["EDIT_SEEN"], "a", encoding="utf-8").write(text + "\\n<<END>>\\n")
+    exec(os.environ["EDIT_CODE"])  # changes `text`
+    open(path, "w", encoding="utf-8").write(text)
+""")
+
+
+@pytest.fixture
+def editor(tmp_path):
+    script = tmp_path / "editor.py"
+    script.write_text(EDITOR, encoding="utf-8")
+    seen = tmp_path / "seen.txt"
+
+    def env(code: str) -> dict:
+        return {"EDITOR": f"{sys.executable} {script}", "VISUAL": "", "EDIT_CODE": code, "EDIT_SEEN": str(seen)}
+
+    env.seen = seen  # type: ignore[attr-defined]
+    return env
+
+
+def block(n: int) -> str:
+    """Editor code: delete the block of post ``n`` (its marker line and text, up to the next marker)."""
+    return textwrap.dedent(f"""
+        import re
+        parts = re.split(r"(?m)^(?==== post )", text)
+        text = "".join(p for p in parts if not p.startswith("=== post {n} "))
+    """)
+
+
+@pytest.fixture
+def numbered(outbox, tmp_path) -> int:
+    pub_id = store(outbox, tmp_path / "in", texts=NUMBERED).publications[0]
+    outbox.approve(pub_id)
+    return pub_id
+
+
+def test_deleting_the_attribution_is_refused_and_nothing_is_saved(outbox, numbered, editor):
+    before = (outbox.get(numbered), outbox.thread(numbered))
+    result = fails("edit", str(numbered), env=editor(block(4)))
+    assert result.exit_code == 1
+    assert result.output == (f"error: publication {numbered} not saved: no attribution post: the original must "
+                             "be credited\n")
+    shown = editor.seen.read_text(encoding="utf-8").split("<<END>>")
+    assert "#| ERROR: no attribution post" in shown[1]  # the editor opened again with the reason
+    assert (outbox.get(numbered), outbox.thread(numbered)) == before  # approval and thread untouched
+    with pytest.raises(StoreError) as info:  # the library says the same, in one line
+        outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(NUMBERED[:3], ("hook", "point", "point"))])
+    assert "no attribution post" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_deleting_a_point_keeps_roles_by_marker_and_renumbers(outbox, numbered, editor):
+    result = invoke("edit", str(numbered), env=editor(block(2)))
+    assert result.exit_code == 0, result.output
+    assert "n/m numbers were updated" in result.stdout and "approval was withdrawn" in result.stdout
+    thread = outbox.thread(numbered)
+    assert [p.role for p in thread.posts] == ["hook", "point", "attribution"]
+    assert [p.text for p in thread.posts] == [NUMBERED[0], "2/3 It renders 1080p.", "3/3" + NUMBERED[3][3:]]
+    assert "numbering updated" in outbox.get(numbered).note
+
+
+def test_adding_a_point_renumbers_and_a_bare_marker_keeps_its_role(outbox, numbered, editor):
+    code = textwrap.dedent("""
+        text = text.replace("=== post 4 (attribution) ===", "=== post 4 ===")
+        text = text.replace("=== post 4 ===", "=== post 9 ===\\n3/4 A new point.\\n=== post 4 ===")
+    """)
+    assert invoke("edit", str(numbered), env=editor(code)).exit_code == 0
+    thread = outbox.thread(numbered)
+    assert [p.role for p in thread.posts] == ["hook", "point", "point", "point", "attribution"]
+    assert [p.text.split(" ", 1)[0] for p in thread.posts[1:]] == ["2/5", "3/5", "4/5", "5/5"]
+
+
+def test_an_edit_must_keep_the_attribution_last_with_its_link_and_disclosure(outbox, numbered):
+    credit = NUMBERED[3]
+    cases = {
+        "the attribution post must stay last (it is post 3 of 4)":
+            [NUMBERED[0], NUMBERED[1], credit, NUMBERED[2]],
+        "the attribution post must keep the link to the original (https://example.com/articles/kling)":
+            [*NUMBERED[:3], credit.replace("https://example.com/articles/kling", "")],
+        "the attribution post must keep saying that the thread is machine-translated":
+            [*NUMBERED[:3], credit.replace("Machine-translated from Chinese.", "")],
+    }
+    before = outbox.thread(numbered)
+    for why, texts in cases.items():
+        roles = ["hook", "point", "attribution", "point"] if "last" in why else ["hook", "point", "point", "attribution"]
+        with pytest.raises(StoreError, match="not saved: " + why.replace("(", r"\(").replace(")", r"\)")):
+            outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(texts, roles)])
+    with pytest.raises(StoreError, match="posts 3, 4 are all marked attribution"):
+        outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "point", "attribution",
+                                                                          "attribution"])])
+    with pytest.raises(StoreError, match="unknown role 'pint'"):
+        outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "pint", "point", "attribution"])])
+    assert outbox.thread(numbered) == before and outbox.get(numbered).approved
+
+
+def test_an_edit_may_not_exceed_max_posts(outbox, numbered, editor, tmp_path):
+    points = [EditedPost(f"{n}/9 Point {n}.", "point") for n in range(2, 9)]
+    with pytest.raises(StoreError, match="9 posts, more than the maximum of 6"):
+        outbox.edit(numbered, [EditedPost(NUMBERED[0], "hook"), *points, EditedPost(NUMBERED[3], "attribution")])
+    # schedule.yaml's threads.max_posts applies to `publisher edit`
+    (tmp_path / "schedule.yaml").write_text("timezone: UTC\nthreads:\n  max_posts: 3\n", encoding="utf-8")
+    code = 'text = text.replace("=== post 4 (attribution) ===", "=== post 5 ===\\nOne more.\\n=== post 4 (attribution) ===")'
+    result = fails("edit", str(numbered), env=editor(code))
+    assert result.exit_code == 1 and "5 posts, more than the maximum of 3" in result.output
+    assert outbox.get(numbered).n_posts == 4
+
+
+def test_numbered_posts_already_posted_pin_the_count(outbox, numbered):
+    from publisher.platforms.base import PostRef
+
+    outbox.claim(numbered)
+    outbox.begin_post(numbered, 0)
+    outbox.record_post(numbered, 0, PostRef(id="1"))
+    outbox.begin_post(numbered, 1)
+    outbox.record_post(numbered, 1, PostRef(id="2"))
+    outbox.release(numbered, "stopped by hand")
+    posts = [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "point", "point", "attribution"])]
+    with pytest.raises(StoreError, match="post 2 is already on x numbered for 4 posts; keep 4 posts"):
+        outbox.edit(numbered, [posts[0], posts[1], posts[3]])
+    pub = outbox.edit(numbered, [posts[0], posts[1], EditedPost("3/4 It renders 4K.", "point"), posts[3]])
+    assert pub.n_posts == 4 and pub.posted_count == 2

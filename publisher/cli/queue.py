@@ -18,15 +18,17 @@ from ..migrations import STATES
 from ._common import json_option
 
 if TYPE_CHECKING:
-    from ..outbox import Outbox, Publication, QueueRow
+    from ..outbox import EditedPost, Outbox, Publication, QueueRow
 
 DEFAULT_LIMIT = 100
 EDIT_HEADER = """\
 #| publisher: publication {id} on {platform}, {n} posts. Lines starting with "#|" are ignored.
-#| Each post starts with a "=== post N ===" line; delete a block to drop a post, add one to add a post.
+#| Each post starts with a "=== post N (role) ===" line; delete a block to drop a post, add one to add
+#| a point. The role says what a post is: keep the attribution post last, with its link and the
+#| machine-translation note. "n/m" numbers are updated when the number of posts changes.
 #| Saving withdraws any approval; posts already on {platform} cannot be changed.
 """
-_POST_MARK = re.compile(r"^=== post \d+.*===\s*$")
+_POST_MARK = re.compile(r"^=== post (\d+)(?:\s*\(([^)]*)\))?.*===\s*$")
 
 
 def _open() -> "Outbox":
@@ -256,27 +258,41 @@ def show(publication_id: int, as_json: bool) -> None:
 # --- edit ------------------------------------------------------------------------------------
 
 
-def edit_text(pub: "Publication", texts: list[str], roles: list[str], errors: str | None = None) -> str:
-    head = EDIT_HEADER.format(id=pub.id, platform=pub.platform, n=len(texts))
+def edit_text(pub: "Publication", posts: "list[EditedPost]", errors: str | None = None) -> str:
+    head = EDIT_HEADER.format(id=pub.id, platform=pub.platform, n=len(posts))
     if errors:
         head += "".join(f"#| ERROR: {line}\n" for line in errors.split("; "))
-    blocks = [f"=== post {i + 1} ({role}) ===\n{text}\n" for i, (text, role) in enumerate(zip(texts, roles))]
+    blocks = [f"=== post {i + 1} ({post.role}) ===\n{post.text}\n" for i, post in enumerate(posts)]
     return head + "\n".join(blocks)
 
 
-def parse_edit(text: str) -> list[str]:
-    """The posts of an edited file: blocks after "=== post N ===" lines, "#|" lines dropped."""
-    posts: list[list[str]] = []
+def parse_edit(text: str, before: "list[EditedPost]") -> "list[EditedPost]":
+    """The posts of an edited file: blocks after "=== post N (role) ===" lines, "#|" lines dropped.
+
+    A post's role comes from its marker line, not from its place, so deleting a post never
+    turns another into the attribution: "(role)" when the marker has one, else the role of
+    post N of ``before`` (the posts as they were written to the file), else a point.
+    """
+    from ..errors import StoreError
+    from ..outbox import EditedPost
+
+    marks: list[str] = []
+    bodies: list[list[str]] = []
     for line in text.splitlines():
         if line.startswith("#|"):
             continue
-        if _POST_MARK.match(line):
-            posts.append([])
-        elif posts:
-            posts[-1].append(line)
+        mark = _POST_MARK.match(line)
+        if mark:
+            number, role = int(mark.group(1)), (mark.group(2) or "").strip().lower()
+            if not role:
+                role = before[number - 1].role if 0 < number <= len(before) else "point"
+            marks.append(role)
+            bodies.append([])
+        elif bodies:
+            bodies[-1].append(line)
         elif line.strip():
-            raise click.ClickException("text before the first \"=== post 1 ===\" line; nothing saved")
-    return ["\n".join(lines).strip() for lines in posts]
+            raise StoreError("text before the first \"=== post 1 ===\" line; nothing saved")
+    return [EditedPost(text="\n".join(lines).strip(), role=role) for role, lines in zip(marks, bodies)]
 
 
 @click.command("edit")
@@ -289,38 +305,52 @@ def edit(publication_id: int) -> None:
     changing anything.
     """
     from ..errors import StoreError
+    from ..outbox import EditedPost
 
     outbox = _open()
     pub = outbox.get(publication_id)
     thread = outbox.thread(publication_id)
-    texts = [p.text for p in thread.posts]
-    roles = [p.role for p in thread.posts]
+    max_posts = _max_posts(pub.platform)
+    posts = [EditedPost(text=p.text, role=p.role) for p in thread.posts]
     errors = None
     previous = None
     while True:
-        edited = click.edit(edit_text(pub, texts, roles, errors), extension=".txt", require_save=True)
+        edited = click.edit(edit_text(pub, posts, errors), extension=".txt", require_save=True)
         if edited is None:
             if errors:
                 raise StoreError(f"publication {publication_id} not saved: {errors}")
             click.echo("No changes.")
             return
-        new_texts = parse_edit(edited)
-        if new_texts == previous:
+        new_posts = parse_edit(edited, posts)
+        if new_posts == previous:
             raise StoreError(f"publication {publication_id} not saved: {errors}")
-        previous = new_texts
+        previous = new_posts
         try:
-            after = outbox.edit(publication_id, new_texts)
+            after = outbox.edit(publication_id, new_posts, max_posts=max_posts)
         except StoreError as exc:
             errors = str(exc).split(": ", 1)[-1]
-            texts = new_texts
-            roles = roles + ["point"] * (len(new_texts) - len(roles))
+            posts = new_posts
             continue
         break
     if after.thread_id == pub.thread_id:
         click.echo("No changes.")
         return
+    saved = [p.text for p in outbox.thread(publication_id).posts]
+    renumbered = " Its n/m numbers were updated." if saved != [p.text for p in new_posts] else ""
     withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
-    click.echo(f"Saved publication {publication_id} ({after.n_posts} posts); it is now a draft.{withdrawn}")
+    click.echo(f"Saved publication {publication_id} ({after.n_posts} posts); it is now a draft.{renumbered}{withdrawn}")
+
+
+def _max_posts(platform: str) -> int | None:
+    """The most posts a thread may have: schedule.yaml's setting when there is one."""
+    from ..config import schedule_path
+
+    if not schedule_path().is_file():
+        return None
+    from ..schedule import load_schedule_if_present
+
+    schedule = load_schedule_if_present()
+    return schedule.thread_options().max_posts_for(platform) if schedule else None
 
 
 # --- approve / reject / retry / resolve ------------------------------------------------------
