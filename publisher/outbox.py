@@ -890,10 +890,38 @@ class Outbox:
                              approved_at=ts(now), scheduled_at=ts(at), attempts=0)
 
     def approve_article(self, article_id: int, at: dt.datetime | None = None, *,
-                        now: dt.datetime | None = None) -> list[Publication]:
-        """Approve every draft of one article revision (one approval for all its platforms)."""
+                        now: dt.datetime | None = None, reason: str | None = None) -> list[Publication]:
+        """Approve every draft of one article revision (one approval for all its platforms).
+
+        All or none: when one draft cannot be approved (a post over its limit...), nothing is,
+        and the error says which and why. Returns the approved publications ([] when no draft
+        was left)."""
         with self.transaction():
-            return [self.approve(p.id, at, now=now) for p in self.publications_of(article_id) if p.state == "draft"]
+            approved = []
+            for pub in self.publications_of(article_id):
+                if pub.state != "draft":
+                    continue
+                try:
+                    approved.append(self.approve(pub.id, at, now=now, reason=reason))
+                except StoreError as exc:
+                    raise StoreError(f"{exc}; nothing of article {article_id} was approved") from None
+            return approved
+
+    def latest_revision(self, article: int | str | Path) -> ArticleRecord:
+        """The latest stored revision of an article, given the id of any of its revisions or
+        the path of its file."""
+        if isinstance(article, int):
+            row = self.db.execute("SELECT path FROM articles WHERE id = ?", (article,)).fetchone()
+            if row is None:
+                raise StoreError(f"no article {article}")
+            path = row[0]
+        else:
+            path = _path_key(article)
+        row = self.db.execute("SELECT id FROM articles WHERE path = ? ORDER BY revision DESC LIMIT 1",
+                              (path,)).fetchone()
+        if row is None:
+            raise StoreError(f"no article stored from {article}")
+        return self.article(row[0])
 
     def reject(self, publication_id: int, reason: str | None = None, *, now: dt.datetime | None = None) -> Publication:
         """Never post it (what is already posted of it stays posted)."""

@@ -306,3 +306,62 @@ def test_numbered_posts_already_posted_pin_the_count(outbox, numbered):
         outbox.edit(numbered, [posts[0], posts[1], posts[3]])
     pub = outbox.edit(numbered, [posts[0], posts[1], EditedPost("3/4 It renders 4K.", "point"), posts[3]])
     assert pub.n_posts == 4 and pub.posted_count == 2
+
+
+# --- 3. one approval for all platforms -------------------------------------------------------
+
+PLATFORMS = ("x", "mastodon", "bluesky")
+
+
+def test_approve_one_mentions_the_siblings_then_article_approves_the_rest(outbox, tmp_path):
+    ing = store(outbox, tmp_path / "in", platforms=PLATFORMS)
+    x, mastodon, bluesky = ing.publications
+    result = invoke("approve", str(x))
+    assert result.exit_code == 0
+    assert (f"Still waiting for approval on other platforms: {mastodon} (mastodon), {bluesky} (bluesky); "
+            f"`publisher approve --article {ing.article_id}` approves them all.") in result.stdout
+    proc = run_cli("approve", "--article", str(ing.article_id))  # a real process, as people run it
+    assert proc.returncode == 0, proc.stderr
+    assert (f"Approved 2 publications of article {ing.article_id} ({tmp_path / 'in' / 'article.md'}, revision 1): "
+            f"{mastodon} (mastodon, 3 posts), {bluesky} (bluesky, 3 posts)") in proc.stdout
+    assert {outbox.get(p).state for p in ing.publications} == {"approved"}
+    again = fails("approve", "--article", str(ing.article_id))
+    assert again.exit_code == 1 and "has no drafts to approve" in again.output and f"{x} (x) is approved" in again.output
+    shown = invoke("show", str(x)).stdout
+    assert f"(article {ing.article_id}, revision 1," in shown  # where the article id is found
+
+
+def test_approve_article_by_path_takes_the_latest_revision_and_a_time(outbox, tmp_path):
+    first = store(outbox, tmp_path / "in", platforms=PLATFORMS)
+    second = store(outbox, tmp_path / "in", platforms=PLATFORMS, body="快手发布了可灵。它很快。")
+    assert second.revision == 2
+    result = invoke("approve", "--article", str(first.article_id), "--at", "+3h")
+    assert result.exit_code == 0, result.output
+    assert f"Scheduled 3 publications of article {second.article_id}" in result.stdout
+    assert "older revision" in result.stderr
+    assert {outbox.get(p).state for p in second.publications} == {"scheduled"}
+    third = store(outbox, tmp_path / "in", platforms=PLATFORMS, body="快手发布了可灵。它很慢。")
+    result = invoke("approve", "--article", "in/article.md")
+    assert result.exit_code == 0 and f"of article {third.article_id}" in result.stdout
+    assert {outbox.get(p).state for p in third.publications} == {"approved"}
+
+
+def test_approve_article_is_all_or_none(outbox, tmp_path):
+    from factories import make_article, make_thread, make_translated
+
+    article = make_article(tmp_path / "in")
+    threads = {p: make_thread(article, p) for p in PLATFORMS}
+    threads["bluesky"] = make_thread(article, "bluesky", ["好" * 301, "credit"])
+    ing = outbox.add_article(article, make_translated(article), threads)
+    result = fails("approve", "--article", str(ing.article_id))
+    assert result.exit_code == 1
+    assert "over the limit of 300; edit it first; nothing of article" in result.output
+    assert {outbox.get(p).state for p in ing.publications} == {"draft"}
+
+
+def test_approve_needs_an_id_or_an_article(outbox, tmp_path):
+    ing = store(outbox, tmp_path / "in")
+    assert fails("approve").exit_code == 2
+    both = fails("approve", str(ing.publications[0]), "--article", str(ing.article_id))
+    assert both.exit_code == 2 and "not both" in both.output
+    assert fails("approve", "--article", "999").output == "error: no article 999\n"

@@ -223,7 +223,8 @@ def show(publication_id: int, as_json: bool) -> None:
     if pub.next_try_at:
         out.append(f"  next try {_local(pub.next_try_at)} (attempt {pub.attempts + 1})")
     out.append("")
-    out.append(f"Source: {article.path} (revision {article.revision}, sha256 {article.source_hash[:12]})")
+    out.append(f"Source: {article.path} (article {article.id}, revision {article.revision}, "
+               f"sha256 {article.source_hash[:12]})")
     out.append(f"  title:   {article.title}")
     if article.english_title:
         out.append(f"  English: {article.english_title}")
@@ -357,23 +358,52 @@ def _max_posts(platform: str) -> int | None:
 
 
 @click.command("approve")
-@click.argument("publication_id", type=int)
+@click.argument("publication_id", type=int, required=False)
+@click.option("--article", "article", metavar="ID_OR_PATH",
+              help="Approve every draft of this article's latest revision, on every platform, at once "
+                   "(the article id shown by `show`, or the article's file).")
 @click.option("--at", "at", metavar="TIME",
-              help="Post at this time (2024-06-14T08:00, 08:00, +2h; local time unless a zone is given) "
-                   "instead of the next slot.")
-def approve(publication_id: int, at: str | None) -> None:
-    """Approve a thread exactly as it is now; editing it later withdraws the approval."""
+              help="Post at this time (2024-06-14T08:00, 08:00, +2h; in schedule.yaml's zone, else this "
+                   "machine's, unless a zone is given) instead of the next slot.")
+def approve(publication_id: int | None, article: str | None, at: str | None) -> None:
+    """Approve a thread exactly as it is now; editing it later withdraws the approval.
+
+    With --article, approve the drafts of one article on all its platforms in one go (all or
+    none: if one cannot be approved, none is).
+    """
     from ..errors import StoreError
 
+    if (publication_id is None) == (article is None):
+        raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
     when = parse_when(at) if at else None
     if when is not None and when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
         raise StoreError(f"{at} is in the past")
-    pub = _open().approve(publication_id, when)
+    outbox = _open()
+    goes_out = f"for {_local(when)}" if when else "in each platform's next slot"
+    if article is not None:
+        record = outbox.latest_revision(int(article) if article.strip().isdigit() else article)
+        what = f"article {record.id} ({record.path}, revision {record.revision})"
+        approved = outbox.approve_article(record.id, when)
+        if not approved:
+            states = ", ".join(f"{p.id} ({p.platform}) is {p.state}" for p in outbox.publications_of(record.id))
+            raise StoreError(f"{what} has no drafts to approve{': ' + states if states else ''}")
+        if article.strip().isdigit() and record.id != int(article):
+            click.echo(f"note: article {article} is an older revision; approving the latest, {what}", err=True)
+        listed = ", ".join(f"{p.id} ({p.platform}, {p.n_posts} posts)" for p in approved)
+        click.echo(f"{'Scheduled' if when else 'Approved'} {len(approved)} publication"
+                   f"{'s' if len(approved) != 1 else ''} of {what}: {listed}; {goes_out}.")
+        return
+    pub = outbox.approve(publication_id, when)  # type: ignore[arg-type]
     if when:
-        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) for {_local(when)}.")
+        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) {goes_out}.")
     else:
         click.echo(f"Approved {pub.id} ({pub.platform}, {pub.n_posts} posts): it goes out in the next "
                    f"{pub.platform} slot.")
+    waiting = [p for p in outbox.publications_of(pub.article_id) if p.id != pub.id and p.state == "draft"]
+    if waiting:
+        listed = ", ".join(f"{p.id} ({p.platform})" for p in waiting)
+        click.echo(f"Still waiting for approval on other platforms: {listed}; "
+                   f"`publisher approve --article {pub.article_id}` approves them all.")
 
 
 @click.command("reject")
