@@ -365,3 +365,70 @@ def test_approve_needs_an_id_or_an_article(outbox, tmp_path):
     both = fails("approve", str(ing.publications[0]), "--article", str(ing.article_id))
     assert both.exit_code == 2 and "not both" in both.output
     assert fails("approve", "--article", "999").output == "error: no article 999\n"
+
+
+# --- 4. times ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["25:00", "12:99", "+99999999d", "+999999999999d", "soonish", "2024-02-30T08:00",
+                                  "9999-12-31T23:59-01:00", "0001-01-01T00:00+01:00", "8:5"])
+def test_every_bad_time_is_a_usage_error_on_one_line(outbox, tmp_path, text):
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    result = fails("approve", str(pub_id), "--at", text)
+    assert result.exit_code == 2, (result.output, result.exception)
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and errors[0].startswith("Error: Invalid value for '--at': ")
+    assert outbox.get(pub_id).state == "draft"
+
+
+def test_the_reported_bad_times_in_a_real_process(outbox, tmp_path):
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    for text in ("25:00", "+99999999d"):
+        proc = run_cli("approve", str(pub_id), "--at", text, env=None)
+        assert proc.returncode == 2, proc.stderr
+        assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+        assert f"Error: Invalid value for '--at': '{text}'" in proc.stderr
+
+
+def test_times_are_read_and_shown_in_the_schedule_zone(outbox, tmp_path):
+    (tmp_path / "schedule.yaml").write_text("timezone: Asia/Shanghai\n", encoding="utf-8")
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    result = invoke("approve", str(pub_id), "--at", "2031-05-06T07:08")
+    assert result.exit_code == 0, result.output
+    assert "for 2031-05-06 07:08 Asia/Shanghai" in result.stdout
+    assert outbox.get(pub_id).scheduled_at == dt.datetime(2031, 5, 5, 23, 8, tzinfo=dt.timezone.utc)
+    assert outbox.history(pub_id)[-1].reason == "approved for 2031-05-06 07:08 Asia/Shanghai"
+    listing = invoke("queue").stdout
+    assert "2031-05-06 07:08" in listing and "Times in Asia/Shanghai (schedule.yaml)." in listing
+    shown = invoke("show", str(pub_id)).stdout
+    assert "scheduled for 2031-05-06 07:08" in shown and "Times in Asia/Shanghai (schedule.yaml)." in shown
+    # a time of day: the next time Shanghai's clocks show it
+    assert invoke("approve", str(pub_id), "--at", "08:00").exit_code == 0
+    at = outbox.get(pub_id).scheduled_at
+    import zoneinfo
+
+    local = at.astimezone(zoneinfo.ZoneInfo("Asia/Shanghai"))
+    assert (local.hour, local.minute) == (8, 0)
+    assert dt.timedelta(0) < at - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(days=1)
+    # an explicit offset still wins
+    invoke("approve", str(pub_id), "--at", "2031-05-06T07:08Z")
+    assert outbox.get(pub_id).scheduled_at == dt.datetime(2031, 5, 6, 7, 8, tzinfo=dt.timezone.utc)
+
+
+def test_a_time_skipped_by_daylight_saving_is_the_first_valid_instant(outbox, tmp_path):
+    (tmp_path / "schedule.yaml").write_text("timezone: Europe/Berlin\n", encoding="utf-8")
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    assert invoke("approve", str(pub_id), "--at", "2031-03-30T02:30").exit_code == 0  # clocks jump 02:00 -> 03:00
+    assert outbox.get(pub_id).scheduled_at == dt.datetime(2031, 3, 30, 1, 0, tzinfo=dt.timezone.utc)
+
+
+def test_a_broken_schedule_stops_at_but_not_the_listing(outbox, tmp_path):
+    (tmp_path / "schedule.yaml").write_text("timezone: Mars/Olympus\n", encoding="utf-8")
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    outbox.approve(pub_id, dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc))
+    refused = fails("approve", str(pub_id), "--at", "+2h")
+    assert refused.exit_code == 1 and refused.output.startswith("error: ") and "Mars/Olympus" in refused.output
+    listing = fails("queue")
+    machine = dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
+    assert listing.exit_code == 0 and machine in listing.stdout
+    assert "warning: " in listing.stderr and "this machine's zone" in listing.stderr

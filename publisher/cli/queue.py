@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import re
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -37,8 +38,55 @@ def _open() -> "Outbox":
     return Outbox.open()
 
 
-def _local(value: dt.datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+@dataclass(frozen=True)
+class Zone:
+    """The zone the queue commands read and show times in: schedule.yaml's when there is one
+    (the zone `publisher run` and `publisher schedule` use), else this machine's."""
+
+    tz: dt.tzinfo | None
+    """None: this machine's zone."""
+    name: str
+    source: str
+    """Where the zone comes from: the schedule file, or "this machine"."""
+
+    def show(self, value: dt.datetime | None) -> str:
+        return value.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.source})"
+
+    def instant(self, naive: dt.datetime) -> dt.datetime:
+        """A wall-clock time in this zone as an aware instant (a time skipped by a DST jump
+        becomes the first valid instant after it; a time shown twice, the first one)."""
+        if self.tz is None:
+            return naive.astimezone()
+        from ..schedule import resolve_local
+
+        return resolve_local(naive.date(), naive.time(), self.tz).at
+
+
+def time_zone(strict: bool = True) -> Zone:
+    """schedule.yaml's zone when the file exists (an invalid file is an error, or with
+    ``strict=False`` a warning and this machine's zone), else this machine's zone."""
+    from ..config import schedule_path
+
+    path = schedule_path()
+    if path.is_file():  # publisher.schedule (pydantic) is only imported when there is a schedule
+        from ..errors import ConfigError
+        from ..schedule import load_schedule_if_present
+
+        try:
+            schedule = load_schedule_if_present(path)
+        except ConfigError as exc:
+            if strict:
+                raise
+            click.echo(f"warning: {str(exc).splitlines()[0]} (times shown in this machine's zone)", err=True)
+            schedule = None
+        if schedule is not None:
+            return Zone(tz=schedule.zone, name=schedule.timezone, source=str(path))
+    local = dt.datetime.now().astimezone()
+    return Zone(tz=None, name=local.tzname() or "local time", source="this machine's zone")
 
 
 def _states(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -51,31 +99,45 @@ def _states(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
     return tuple(out)
 
 
-def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """A time given on the command line, as an aware datetime.
+def parse_when(text: str, now: dt.datetime | None = None, zone: Zone | None = None) -> dt.datetime:
+    """A time given on the command line, as an aware datetime (UTC).
 
-    Accepts ISO 8601 (``2024-06-14T08:00``, ``2024-06-14 08:00+08:00``, ``...Z``), a time today
-    (``08:30``, tomorrow when already past) and offsets from now (``+90m``, ``+2h``, ``+1d``).
-    Times without a zone are local time.
+    Accepts ISO 8601 (``2024-06-14T08:00``, ``2024-06-14 08:00+08:00``, ``...Z``), a time of
+    day (``08:30``: the next time the clock shows it) and offsets from now (``+90m``, ``+2h``,
+    ``+1d``). Times without a zone are in ``zone`` (default: this machine's). Anything else,
+    an impossible time (``25:00``) or one out of range, is a :class:`click.BadParameter`.
     """
     now = now or dt.datetime.now(dt.timezone.utc)
+    zone = zone or Zone(tz=None, name="local time", source="this machine's zone")
     raw = text.strip()
-    rel = re.fullmatch(r"\+(\d+)\s*([smhd])", raw)
-    if rel:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
-        return now + dt.timedelta(**{unit: int(rel.group(1))})
-    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
-    if clock:
-        local_now = now.astimezone()
-        when = local_now.replace(hour=int(clock.group(1)), minute=int(clock.group(2)), second=0, microsecond=0)
-        if when <= local_now:
-            when += dt.timedelta(days=1)
-        return when.replace(tzinfo=None).astimezone()
     try:
-        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a time; use 2024-06-14T08:00, 08:00 or +2h") from None
-    return when.astimezone() if when.tzinfo is None else when
+        rel = re.fullmatch(r"\+(\d+)\s*([smhd])", raw)
+        if rel:
+            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
+            return (now + dt.timedelta(**{unit: int(rel.group(1))})).astimezone(dt.timezone.utc)
+        clock = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+        if clock:
+            hour, minute = int(clock.group(1)), int(clock.group(2))
+            if hour > 23 or minute > 59:
+                raise click.BadParameter(f"{text!r} is not a time of day (00:00 to 23:59)")
+            today = now.astimezone(zone.tz).date()
+            for day in (today, today + dt.timedelta(days=1), today + dt.timedelta(days=2)):
+                when = zone.instant(dt.datetime.combine(day, dt.time(hour, minute)))
+                if when > now:
+                    return when.astimezone(dt.timezone.utc)
+            raise click.BadParameter(f"{text!r}: no such time in the next days")  # pragma: no cover
+        try:
+            when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"{text!r} is not a time; use 2024-06-14T08:00, 08:00 or +2h") from None
+        return (zone.instant(when) if when.tzinfo is None else when).astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):  # beyond year 1..9999, a timedelta too large
+        raise click.BadParameter(f"{text!r} is out of range; use 2024-06-14T08:00, 08:00 or +2h") from None
+
+
+def _at_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    """--at TIME, read in schedule.yaml's zone (else this machine's)."""
+    return parse_when(value, zone=time_zone()) if value is not None else None
 
 
 # --- queue -----------------------------------------------------------------------------------
@@ -98,11 +160,11 @@ def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index
 
 
 def claim_text(pub_id: int, owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None,
-               n_posts: int) -> str:
+               n_posts: int, zone: Zone) -> str:
     """Who holds a claim, since when, and what to do when nobody can tell whether it still runs."""
     from ..outbox import describe_owner, owner_status
 
-    text = f"claimed by {describe_owner(owner)} since {_local(claimed_at)}"
+    text = f"claimed by {describe_owner(owner)} since {zone.show(claimed_at)}"
     if inflight_index is not None:
         text += f", post {inflight_index + 1} of {n_posts} in flight"
     status = owner_status(owner)
@@ -133,6 +195,7 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     """
     outbox = _open()
     outbox.recover()
+    zone = time_zone(strict=False)
     if not states and not show_all:
         states = tuple(s for s in STATES if s not in ("posted", "rejected"))
     if limit is None:
@@ -148,8 +211,8 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     if rows:
         lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
     for r in rows:
-        when = {"scheduled": _local(r.when), "failed": _local(r.when) if r.when else "account stopped",
-                "approved": "next slot", "publishing": _local(r.claimed_at)}.get(r.state, "")
+        when = {"scheduled": zone.show(r.when), "failed": zone.show(r.when) if r.when else "account stopped",
+                "approved": "next slot", "publishing": zone.show(r.claimed_at)}.get(r.state, "")
         flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
         title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
         lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
@@ -157,7 +220,7 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
         if r.state in ("needs_attention", "failed") and r.note:
             lines.append(f"{'':>8}↳ {r.note}")
         elif r.state == "publishing":
-            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts)}")
+            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}")
     if not rows:
         lines.append("Nothing in the queue." if not counts else "Nothing matches.")
     total = sum(counts.values())
@@ -166,6 +229,8 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
         lines.append(f"… showing the first {limit}; --limit 0 shows all.")
     if total:
         lines.append(f"{total} publications: {summary}")
+    if any(r.state in ("scheduled", "publishing") or (r.state == "failed" and r.when) for r in rows):
+        lines.append(f"Times in {zone.label}.")
     sys.stdout.write("\n".join(lines) + "\n")
 
 
@@ -184,6 +249,7 @@ def show(publication_id: int, as_json: bool) -> None:
     article = outbox.article(pub.article_id)
     history = outbox.history(publication_id)
     account = outbox.account_state(pub.platform, pub.account)
+    zone = time_zone(strict=False)
     if as_json:
         click.echo(json.dumps({
             "id": pub.id, "state": pub.state, "platform": pub.platform, "account": pub.account,
@@ -209,19 +275,19 @@ def show(publication_id: int, as_json: bool) -> None:
     if pub.note:
         out.append(f"  {pub.note}")
     if pub.state == "publishing":
-        out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts)}")
+        out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts, zone)}")
     if account.blocked_reason:
         out.append(f"  account stopped: {account.blocked_reason}")
     if pub.approved:
-        out.append(f"  approved {_local(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
+        out.append(f"  approved {zone.show(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
     elif pub.approved_hash:
         out.append("  approval withdrawn: the content changed after it was approved")
     else:
         out.append("  not approved")
     if pub.scheduled_at:
-        out.append(f"  scheduled for {_local(pub.scheduled_at)}")
+        out.append(f"  scheduled for {zone.show(pub.scheduled_at)}")
     if pub.next_try_at:
-        out.append(f"  next try {_local(pub.next_try_at)} (attempt {pub.attempts + 1})")
+        out.append(f"  next try {zone.show(pub.next_try_at)} (attempt {pub.attempts + 1})")
     out.append("")
     out.append(f"Source: {article.path} (article {article.id}, revision {article.revision}, "
                f"sha256 {article.source_hash[:12]})")
@@ -243,7 +309,7 @@ def show(publication_id: int, as_json: bool) -> None:
         elif pub.unknown_index == p.index:
             status = "OUTCOME UNKNOWN"
         elif pub.state == "publishing" and pub.inflight_index == p.index:
-            status = "IN FLIGHT" + (f" since {_local(pub.inflight_since)}" if pub.inflight_since else "")
+            status = "IN FLIGHT" + (f" since {zone.show(pub.inflight_since)}" if pub.inflight_since else "")
         else:
             status = "not posted"
         out.append(f"  [{p.index + 1}/{pub.n_posts}] {p.role} · {p.length}/{p.limit} · {status}")
@@ -252,7 +318,9 @@ def show(publication_id: int, as_json: bool) -> None:
     out.append("History:")
     for e in history:
         move = e.to_state if e.from_state in (None, e.to_state) else f"{e.from_state} → {e.to_state}"
-        out.append(f"  {_local(e.at)}  {move:<28} {e.reason}")
+        out.append(f"  {zone.show(e.at)}  {move:<28} {e.reason}")
+    out.append("")
+    out.append(f"Times in {zone.label}.")
     click.echo("\n".join(out))
 
 
@@ -362,10 +430,10 @@ def _max_posts(platform: str) -> int | None:
 @click.option("--article", "article", metavar="ID_OR_PATH",
               help="Approve every draft of this article's latest revision, on every platform, at once "
                    "(the article id shown by `show`, or the article's file).")
-@click.option("--at", "at", metavar="TIME",
+@click.option("--at", "when", metavar="TIME", callback=_at_option,
               help="Post at this time (2024-06-14T08:00, 08:00, +2h; in schedule.yaml's zone, else this "
                    "machine's, unless a zone is given) instead of the next slot.")
-def approve(publication_id: int | None, article: str | None, at: str | None) -> None:
+def approve(publication_id: int | None, article: str | None, when: dt.datetime | None) -> None:
     """Approve a thread exactly as it is now; editing it later withdraws the approval.
 
     With --article, approve the drafts of one article on all its platforms in one go (all or
@@ -375,15 +443,19 @@ def approve(publication_id: int | None, article: str | None, at: str | None) -> 
 
     if (publication_id is None) == (article is None):
         raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
-    when = parse_when(at) if at else None
-    if when is not None and when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
-        raise StoreError(f"{at} is in the past")
+    goes_out = "in each platform's next slot"
+    reason = None
+    if when is not None:
+        zone = time_zone()
+        goes_out = f"for {zone.show(when)} {zone.name}"
+        reason = f"approved for {zone.show(when)} {zone.name}"
+        if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
+            raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
     outbox = _open()
-    goes_out = f"for {_local(when)}" if when else "in each platform's next slot"
     if article is not None:
         record = outbox.latest_revision(int(article) if article.strip().isdigit() else article)
         what = f"article {record.id} ({record.path}, revision {record.revision})"
-        approved = outbox.approve_article(record.id, when)
+        approved = outbox.approve_article(record.id, when, reason=reason)
         if not approved:
             states = ", ".join(f"{p.id} ({p.platform}) is {p.state}" for p in outbox.publications_of(record.id))
             raise StoreError(f"{what} has no drafts to approve{': ' + states if states else ''}")
@@ -393,7 +465,7 @@ def approve(publication_id: int | None, article: str | None, at: str | None) -> 
         click.echo(f"{'Scheduled' if when else 'Approved'} {len(approved)} publication"
                    f"{'s' if len(approved) != 1 else ''} of {what}: {listed}; {goes_out}.")
         return
-    pub = outbox.approve(publication_id, when)  # type: ignore[arg-type]
+    pub = outbox.approve(publication_id, when, reason=reason)  # type: ignore[arg-type]
     if when:
         click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) {goes_out}.")
     else:
