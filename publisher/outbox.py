@@ -514,7 +514,9 @@ class Outbox:
         """Open the queue database (``PUBLISHER_DB`` by default), creating and migrating it.
 
         WAL journal (readers never block the publisher), ``synchronous=FULL`` (a post id that
-        was committed survives a power cut), foreign keys on.
+        was committed survives a power cut), foreign keys on. A new file is readable by its
+        owner only (0600: it holds article text and account state); SQLite gives its -wal and
+        -shm files the database file's permissions. An existing file keeps its permissions.
         """
         if path is None:
             from .config import Paths
@@ -522,7 +524,8 @@ class Outbox:
             path = Paths.from_env().db
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create_private(path)
             db = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{path}: cannot open the queue database: {exc}") from None
@@ -1432,6 +1435,16 @@ class Outbox:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite reads an empty file as a new
+    database, and makes its -wal and -shm files with the same mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def backoff(attempts: int) -> dt.timedelta:

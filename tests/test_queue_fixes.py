@@ -432,3 +432,45 @@ def test_a_broken_schedule_stops_at_but_not_the_listing(outbox, tmp_path):
     machine = dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M")
     assert listing.exit_code == 0 and machine in listing.stdout
     assert "warning: " in listing.stderr and "this machine's zone" in listing.stderr
+
+
+# --- 5. rough edges ----------------------------------------------------------------------------
+
+
+def test_a_broken_editor_is_one_house_error_line(outbox, tmp_path):
+    pub_id = store(outbox, tmp_path / "in").publications[0]
+    outbox.approve(pub_id)
+    before = outbox.thread(pub_id)
+    for editor in ("false", str(tmp_path / "no-such-editor")):
+        result = fails("edit", str(pub_id), env={"EDITOR": editor, "VISUAL": ""})
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("error: ") and result.output.count("\n") == 1, result.output
+        assert "Editing failed" in result.output and "set $VISUAL or $EDITOR" in result.output
+    assert outbox.thread(pub_id) == before and outbox.get(pub_id).approved
+
+
+def test_queue_platform_is_a_choice(outbox, tmp_path):
+    store(outbox, tmp_path / "in", platforms=PLATFORMS)
+    bad = fails("queue", "--platform", "facebook")
+    assert bad.exit_code == 2 and "Invalid value for '--platform'" in bad.output and "'x'" in bad.output
+    rows = json.loads(invoke("queue", "--platform", "Mastodon", "--json").stdout)["publications"]
+    assert [r["platform"] for r in rows] == ["mastodon"]
+
+
+def test_the_queue_database_is_private(tmp_path):
+    old = os.umask(0o022)  # the usual umask: files would be 0644, readable by everyone
+    try:
+        path = tmp_path / "fresh" / "queue.db"
+        with Outbox.open(path) as box:
+            store(box, tmp_path / "in")
+            files = [path, path.with_name("queue.db-wal"), path.with_name("queue.db-shm")]
+            assert all(f.exists() for f in files)
+            for f in files:
+                assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        existing = tmp_path / "mine.db"
+        existing.touch(mode=0o640)
+        Outbox.open(existing).close()
+        assert stat.S_IMODE(existing.stat().st_mode) == 0o640  # the operator's own choice stays
+    finally:
+        os.umask(old)

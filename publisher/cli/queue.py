@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..migrations import STATES
+from ..platforms.base import PLATFORMS
 from ._common import json_option
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ def claim_text(pub_id: int, owner: str | None, claimed_at: dt.datetime | None, i
 @click.command("queue")
 @click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
               help=f"Only this state (repeatable): {', '.join(STATES)}.")
-@click.option("--platform", help="Only this platform (x, mastodon, bluesky).")
+@click.option("--platform", type=click.Choice(tuple(PLATFORMS), case_sensitive=False), help="Only this platform.")
 @click.option("--all", "show_all", is_flag=True, help="Include posted and rejected publications.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help=f"Show at most N rows (default {DEFAULT_LIMIT} in the table, all in JSON; 0 for all).")
@@ -373,7 +374,7 @@ def edit(publication_id: int) -> None:
     again with the problem noted at the top; saving the same text again gives up without
     changing anything.
     """
-    from ..errors import StoreError
+    from ..errors import ConfigError, StoreError
     from ..outbox import EditedPost
 
     outbox = _open()
@@ -384,7 +385,11 @@ def edit(publication_id: int) -> None:
     errors = None
     previous = None
     while True:
-        edited = click.edit(edit_text(pub, posts, errors), extension=".txt", require_save=True)
+        try:
+            edited = click.edit(edit_text(pub, posts, errors), extension=".txt", require_save=True)
+        except click.ClickException as exc:  # the editor could not be started, or exited with an error
+            raise ConfigError(f"{exc.format_message()}: set $VISUAL or $EDITOR to an editor that works; "
+                              f"publication {publication_id} not saved") from None
         if edited is None:
             if errors:
                 raise StoreError(f"publication {publication_id} not saved: {errors}")
