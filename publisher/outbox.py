@@ -29,10 +29,12 @@ The library API (used by the CLI, the scheduler and :mod:`publisher.publish`):
 ``Outbox.open(path=None)``                      open (create, migrate) the database
 ``add_article(article, translated, threads)``   store a revision and its drafts -> :class:`Ingested`
 ``get / thread / history / rows / counts``     read one publication, or list them
-``approve / reject / edit / retry / resolve``   what a person does (``approve_article``: all platforms)
-``due(platform, now)``                          approved work that could be posted now
-``claim_next(platform, now, max_posts=)``       take the next due thread that fits a quota
-``claim / release / schedule``                  take one, give it back, move it in time
+``approve / reject / edit / retry / resolve``   what a person does (``approve_article``: all platforms;
+                                                ``release_claim``: free a claim nobody here can check)
+``due(platform, now)``                          approved work that could be posted now (the daemon)
+``claim / release / schedule``                  take one (the daemon), give it back, move it in time
+``claim_next(platform, now, max_posts=)``       due + claim in one step within a quota (not used by
+                                                the daemon)
 ``posts_since(platform, since, account=)``      posts sent in a window (quota accounting)
 ``account_state / block_account / unblock_..``  stopped (auth) and paused (429) accounts
 ``recover(now)``                                settle publications whose process died

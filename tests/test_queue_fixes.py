@@ -474,3 +474,26 @@ def test_the_queue_database_is_private(tmp_path):
         assert stat.S_IMODE(existing.stat().st_mode) == 0o640  # the operator's own choice stays
     finally:
         os.umask(old)
+
+
+# --- 6. the README says what the daemon uses ---------------------------------------------------
+
+
+def test_the_readme_library_section_names_what_the_daemon_calls():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### For the scheduler (library)"):readme.index("## Scheduling")]
+    used, _, others = section.partition("not used by the daemon")
+    daemon = (root / "publisher" / "daemon.py").read_text(encoding="utf-8")
+    daemon += (root / "publisher" / "pipeline.py").read_text(encoding="utf-8")
+    said_used = {n for n in re.findall(r"`(?:[\w.]+\.)?(\w+)\(", used) if hasattr(Outbox, n)}
+    said_unused = {n for n in re.findall(r"`(\w+)\(", others) if hasattr(Outbox, n)}
+    assert {"due", "claim", "release", "recover"} <= said_used
+    for name in said_used:
+        assert re.search(rf"\b[oO]utbox\.{name}\(", daemon), f"the README says the daemon calls {name}()"
+    assert "claim_next" in said_unused
+    for name in said_unused:
+        assert f".{name}(" not in daemon, f"the README says the daemon does not call {name}()"
