@@ -29,10 +29,12 @@ The library API (used by the CLI, the scheduler and :mod:`publisher.publish`):
 ``Outbox.open(path=None)``                      open (create, migrate) the database
 ``add_article(article, translated, threads)``   store a revision and its drafts -> :class:`Ingested`
 ``get / thread / history / rows / counts``     read one publication, or list them
-``approve / reject / edit / retry / resolve``   what a person does (``approve_article``: all platforms)
-``due(platform, now)``                          approved work that could be posted now
-``claim_next(platform, now, max_posts=)``       take the next due thread that fits a quota
-``claim / release / schedule``                  take one, give it back, move it in time
+``approve / reject / edit / retry / resolve``   what a person does (``approve_article``: all platforms;
+                                                ``release_claim``: free a claim nobody here can check)
+``due(platform, now)``                          approved work that could be posted now (the daemon)
+``claim / release / schedule``                  take one (the daemon), give it back, move it in time
+``claim_next(platform, now, max_posts=)``       due + claim in one step within a quota (not used by
+                                                the daemon)
 ``posts_since(platform, since, account=)``      posts sent in a window (quota accounting)
 ``account_state / block_account / unblock_..``  stopped (auth) and paused (429) accounts
 ``recover(now)``                                settle publications whose process died
@@ -47,6 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -123,6 +126,10 @@ class Publication:
     """Why it is in its state: the reason of the last transition."""
     created_at: dt.datetime
     updated_at: dt.datetime
+    claimed_at: dt.datetime | None = None
+    """When ``owner`` claimed it (while ``publishing``)."""
+    inflight_since: dt.datetime | None = None
+    """When the post in flight (or whose outcome is unknown) was sent."""
 
     @property
     def approved(self) -> bool:
@@ -168,6 +175,19 @@ class StoredThread:
     posts: tuple[StoredPost, ...]
     dropped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+
+
+#: What a post can be in a thread (publisher.models.PostRole).
+POST_ROLES = ("hook", "point", "attribution")
+
+
+@dataclass(frozen=True)
+class EditedPost:
+    """One post of a thread edited by hand (:meth:`Outbox.edit`)."""
+
+    text: str
+    role: str
+    """hook, point or attribution: what the post is, whatever its place."""
 
 
 @dataclass(frozen=True)
@@ -236,6 +256,11 @@ class QueueRow:
     note: str | None
     path: str
     revision: int
+    article_id: int | None = None
+    owner: str | None = None
+    """The process publishing it, while ``publishing``."""
+    claimed_at: dt.datetime | None = None
+    inflight_index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -283,8 +308,19 @@ else:
 
 
 # --- who is publishing -----------------------------------------------------------------------
+#
+# A claim names its process as ``host:pid:start:boot:pidns/thread``: the host name (for people),
+# the pid and its start time (clock ticks since boot, so a reused pid is not mistaken for the
+# owner), the kernel's boot id and the pid namespace. The last two say whether the pid can be
+# checked from here at all: a process never outlives its kernel's boot, and a pid means
+# something only inside its own pid namespace (another container on the same machine has its
+# own). Every process using one WAL database runs on one kernel (SQLite's WAL needs shared
+# memory), so an owner from another boot is gone for certain. Claims written before the boot id
+# and namespace were recorded (``host:pid:start/thread``) are judged by host name only.
 
 _PROCESS: tuple[int, str] | None = None
+_BOOT_ID: str | None = None
+OwnerStatus = Literal["alive", "dead", "unknown"]
 
 
 def _process_start(pid: int) -> str | None:
@@ -300,16 +336,37 @@ def _process_start(pid: int) -> str | None:
     return fields[19]
 
 
+def _boot_id() -> str:
+    """This kernel boot's id (Linux), "" where there is none."""
+    global _BOOT_ID
+    if _BOOT_ID is None:
+        try:
+            with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+                _BOOT_ID = f.read().strip().lower()
+        except (OSError, ValueError):
+            _BOOT_ID = ""
+    return _BOOT_ID
+
+
+def _pid_namespace() -> str:
+    """The inode of this process's pid namespace (Linux), "" where there is none."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
 def _this_process() -> str:
     global _PROCESS
     pid = os.getpid()
     if _PROCESS is None or _PROCESS[0] != pid:
-        _PROCESS = (pid, f"{socket.gethostname()}:{pid}:{_process_start(pid) or '0'}")
+        _PROCESS = (pid, f"{socket.gethostname()}:{pid}:{_process_start(pid) or '0'}:{_boot_id()}:{_pid_namespace()}")
     return _PROCESS[1]
 
 
 def current_owner() -> str:
-    """This thread of this process, as written in ``publications.owner``: ``host:pid:start/thread``.
+    """This thread of this process, as written in ``publications.owner``:
+    ``host:pid:start:boot:pidns/thread`` (see above).
 
     Per thread, so that two scheduler jobs running in one process can never publish the same
     thread at once.
@@ -317,52 +374,117 @@ def current_owner() -> str:
     return f"{_this_process()}/{threading.get_ident()}"
 
 
-def owner_alive(owner: str | None) -> bool:
-    """Whether the thread/process named by ``owner`` still runs. Another host counts as alive
-    (it cannot be checked from here)."""
+@dataclass(frozen=True)
+class Owner:
+    """A parsed ``publications.owner``."""
+
+    host: str
+    pid: int
+    start: str
+    boot: str | None = None
+    """Kernel boot id ("" when the owner's machine had none; None in claims of older versions)."""
+    pid_ns: str | None = None
+    thread: int | None = None
+
+    @property
+    def process(self) -> str:
+        base = f"{self.host}:{self.pid}:{self.start}"
+        return base if self.boot is None else f"{base}:{self.boot}:{self.pid_ns or ''}"
+
+
+_BOOT_TEXT = re.compile(r"[0-9a-f-]*")
+
+
+def parse_owner(owner: str | None) -> Owner | None:
+    """``owner`` as written by :func:`current_owner` (or an older version); None if unreadable."""
     if not owner:
-        return False
-    process, _, thread = owner.partition("/")
+        return None
+    process, _, thread_text = owner.partition("/")
+    parts = process.split(":")
     try:
-        host, pid_text, start = process.rsplit(":", 2)
-        pid = int(pid_text)
+        if len(parts) >= 5 and _BOOT_TEXT.fullmatch(parts[-2]) and (parts[-1].isdigit() or not parts[-1]):
+            host, pid, start, boot, ns = ":".join(parts[:-4]), int(parts[-4]), parts[-3], parts[-2], parts[-1]
+        elif len(parts) >= 3:
+            host, pid, start, boot, ns = ":".join(parts[:-2]), int(parts[-2]), parts[-1], None, None
+        else:
+            return None
     except ValueError:
-        return False
-    if host != socket.gethostname():
-        return True
-    if process == _this_process():
-        return thread.isdigit() and int(thread) in {t.ident for t in threading.enumerate()}
+        return None
+    thread = int(thread_text) if thread_text.isdigit() else None
+    return Owner(host=host, pid=pid, start=start, boot=boot, pid_ns=ns, thread=thread)
+
+
+def owner_status(owner: str | None) -> OwnerStatus:
+    """Whether the thread/process named by ``owner`` still runs, as far as this process can tell.
+
+    ``dead``: gone for certain (no such process, its pid was reused, it ran before the last
+    reboot, or the owner is unreadable). ``alive``: it runs. ``unknown``: it cannot be checked
+    from here (another machine or another container: another pid namespace).
+    """
+    found = parse_owner(owner)
+    if found is None:
+        return "dead"
+    mine = parse_owner(current_owner())
+    assert mine is not None
+    if found.boot and mine.boot:
+        if found.boot != mine.boot:
+            return "dead"  # it ran under an earlier boot of this kernel
+        if found.pid_ns and mine.pid_ns:
+            if found.pid_ns != mine.pid_ns:
+                return "unknown"  # another container: its pids are not ours to look up
+            return _local_status(found, mine)
+    if found.host != mine.host:
+        return "unknown"
+    return _local_status(found, mine)
+
+
+def _local_status(found: Owner, mine: Owner) -> OwnerStatus:
+    """The owner's pid is one this process can look up."""
+    if found.pid == mine.pid and found.start == mine.start:
+        alive = found.thread is not None and found.thread in {t.ident for t in threading.enumerate()}
+        return "alive" if alive else "dead"
     if os.path.isdir("/proc"):
-        return _process_start(pid) == start
+        return "alive" if _process_start(found.pid) == found.start else "dead"
     try:
-        os.kill(pid, 0)
+        os.kill(found.pid, 0)
     except ProcessLookupError:
-        return False
+        return "dead"
     except PermissionError:
-        return True
-    return True
+        return "alive"
+    return "alive"
 
 
-def _describe_owner(owner: str | None) -> str:
-    if not owner:
+def owner_alive(owner: str | None) -> bool:
+    """Whether ``owner`` may still run: alive, or not checkable from here (another machine or
+    container), which automatic recovery must treat as alive. A person can release such a
+    claim (:meth:`Outbox.release_claim`)."""
+    return owner_status(owner) != "dead"
+
+
+def describe_owner(owner: str | None) -> str:
+    """The owner for people: "pid 42" (this machine) or "pid 42 on otherhost"."""
+    found = parse_owner(owner)
+    if found is None:
         return "another process"
-    process = owner.partition("/")[0]
-    host, pid, _ = (process.rsplit(":", 2) + ["", "", ""])[:3]
-    return f"pid {pid} on {host}" if host != socket.gethostname() else f"pid {pid}"
+    return f"pid {found.pid} on {found.host}" if found.host != socket.gethostname() else f"pid {found.pid}"
+
+
+_describe_owner = describe_owner
 
 
 # --- the store -------------------------------------------------------------------------------
 
 _PUB_COLUMNS = """p.id, p.article_id, p.platform, p.account, p.thread_id, t.title, p.state, t.content_hash,
     p.approved_hash, p.approved_at, p.scheduled_at, p.next_try_at, p.due_at, p.attempts, p.n_posts,
-    p.posted_count, p.owner, p.inflight_index, p.unknown_index, p.note, p.created_at, p.updated_at"""
+    p.posted_count, p.owner, p.inflight_index, p.unknown_index, p.note, p.created_at, p.updated_at,
+    p.claimed_at, p.inflight_since"""
 _PUB_FROM = "publications p JOIN threads t ON t.id = p.thread_id"
 
 
 def _publication(row: sqlite3.Row | tuple) -> Publication:
     (id_, article_id, platform, account, thread_id, title, state, content_hash, approved_hash, approved_at,
      scheduled_at, next_try_at, due_at, attempts, n_posts, posted_count, owner, inflight_index, unknown_index,
-     note, created_at, updated_at) = row
+     note, created_at, updated_at, claimed_at, inflight_since) = row
     return Publication(
         id=id_, article_id=article_id, platform=platform, account=account, thread_id=thread_id, title=title,
         state=state, content_hash=content_hash, approved_hash=approved_hash, approved_at=from_ts(approved_at),
@@ -370,6 +492,7 @@ def _publication(row: sqlite3.Row | tuple) -> Publication:
         attempts=attempts, n_posts=n_posts, posted_count=posted_count, owner=owner,
         inflight_index=inflight_index, unknown_index=unknown_index, note=note,
         created_at=from_ts(created_at), updated_at=from_ts(updated_at),  # type: ignore[arg-type]
+        claimed_at=from_ts(claimed_at), inflight_since=from_ts(inflight_since),
     )
 
 
@@ -393,7 +516,9 @@ class Outbox:
         """Open the queue database (``PUBLISHER_DB`` by default), creating and migrating it.
 
         WAL journal (readers never block the publisher), ``synchronous=FULL`` (a post id that
-        was committed survives a power cut), foreign keys on.
+        was committed survives a power cut), foreign keys on. A new file is readable by its
+        owner only (0600: it holds article text and account state); SQLite gives its -wal and
+        -shm files the database file's permissions. An existing file keeps its permissions.
         """
         if path is None:
             from .config import Paths
@@ -401,7 +526,8 @@ class Outbox:
             path = Paths.from_env().db
         path = Path(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create_private(path)
             db = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"{path}: cannot open the queue database: {exc}") from None
@@ -544,7 +670,7 @@ class Outbox:
         sql = ("SELECT p.id, p.state, p.platform, p.account, t.title, p.n_posts, p.posted_count, "
                "p.approved_hash IS NOT NULL AND p.approved_hash = t.content_hash, "
                "coalesce(p.scheduled_at, p.next_try_at, p.due_at), p.attempts, p.unknown_index, p.note, "
-               "a.path, a.revision "
+               "a.path, a.revision, p.article_id, p.owner, p.claimed_at, p.inflight_index "
                "FROM publications p JOIN threads t ON t.id = p.thread_id JOIN articles a ON a.id = p.article_id")
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -557,7 +683,8 @@ class Outbox:
             rows.append(QueueRow(id=r[0], state=r[1], platform=r[2], account=r[3], title=r[4], n_posts=r[5],
                                  posted_count=r[6], approved=bool(r[7]),
                                  when=from_ts(when),
-                                 attempts=r[9], unknown_index=r[10], note=r[11], path=r[12], revision=r[13]))
+                                 attempts=r[9], unknown_index=r[10], note=r[11], path=r[12], revision=r[13],
+                                 article_id=r[14], owner=r[15], claimed_at=from_ts(r[16]), inflight_index=r[17]))
         return rows
 
     def counts(self, platform: str | None = None) -> dict[str, int]:
@@ -743,7 +870,9 @@ class Outbox:
             _aware(at, "at")
         with self.transaction():
             pub = self.get(publication_id)
-            if pub.state in ("posted", "rejected", "publishing"):
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub) + "; it cannot be approved now")
+            if pub.state in ("posted", "rejected"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; it cannot be approved")
             if pub.unknown_index is not None:
                 raise StoreError(f"publication {publication_id}: nobody knows whether {_post_label(pub.unknown_index, pub.n_posts)} "
@@ -766,17 +895,47 @@ class Outbox:
                              approved_at=ts(now), scheduled_at=ts(at), attempts=0)
 
     def approve_article(self, article_id: int, at: dt.datetime | None = None, *,
-                        now: dt.datetime | None = None) -> list[Publication]:
-        """Approve every draft of one article revision (one approval for all its platforms)."""
+                        now: dt.datetime | None = None, reason: str | None = None) -> list[Publication]:
+        """Approve every draft of one article revision (one approval for all its platforms).
+
+        All or none: when one draft cannot be approved (a post over its limit...), nothing is,
+        and the error says which and why. Returns the approved publications ([] when no draft
+        was left)."""
         with self.transaction():
-            return [self.approve(p.id, at, now=now) for p in self.publications_of(article_id) if p.state == "draft"]
+            approved = []
+            for pub in self.publications_of(article_id):
+                if pub.state != "draft":
+                    continue
+                try:
+                    approved.append(self.approve(pub.id, at, now=now, reason=reason))
+                except StoreError as exc:
+                    raise StoreError(f"{exc}; nothing of article {article_id} was approved") from None
+            return approved
+
+    def latest_revision(self, article: int | str | Path) -> ArticleRecord:
+        """The latest stored revision of an article, given the id of any of its revisions or
+        the path of its file."""
+        if isinstance(article, int):
+            row = self.db.execute("SELECT path FROM articles WHERE id = ?", (article,)).fetchone()
+            if row is None:
+                raise StoreError(f"no article {article}")
+            path = row[0]
+        else:
+            path = _path_key(article)
+        row = self.db.execute("SELECT id FROM articles WHERE path = ? ORDER BY revision DESC LIMIT 1",
+                              (path,)).fetchone()
+        if row is None:
+            raise StoreError(f"no article stored from {article}")
+        return self.article(row[0])
 
     def reject(self, publication_id: int, reason: str | None = None, *, now: dt.datetime | None = None) -> Publication:
         """Never post it (what is already posted of it stays posted)."""
         now = _aware(now or utcnow(), "now")
         with self.transaction():
             pub = self.get(publication_id)
-            if pub.state in ("posted", "rejected", "publishing"):
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub) + "; it cannot be rejected now")
+            if pub.state in ("posted", "rejected"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; it cannot be rejected")
             why = reason or "rejected"
             if pub.posted_count:
@@ -784,54 +943,76 @@ class Outbox:
             self._transition(publication_id, "rejected", now, why)
             return self.get(publication_id)
 
-    def edit(self, publication_id: int, texts: Sequence[str], *, now: dt.datetime | None = None) -> Publication:
-        """Replace the thread's posts with ``texts``; withdraws any approval.
+    def edit(self, publication_id: int, posts: Sequence["str | EditedPost"], *, max_posts: int | None = None,
+             now: dt.datetime | None = None) -> Publication:
+        """Replace the thread's posts; withdraws any approval. Unchanged posts change nothing.
 
-        Lengths are checked with the platform's own counting; posts already posted cannot be
-        changed. Unchanged texts change nothing (an approval stays).
+        ``posts`` are :class:`EditedPost` (text and role); plain strings keep the roles the
+        posts had, by position, and are only accepted when the number of posts stays the same
+        (roles by position would turn a point into the attribution when a post is deleted).
+
+        The edited thread must pass :func:`publisher.render.check_thread`: every post within
+        its platform's limit (measured the platform's way), at most ``max_posts`` posts
+        (default: the renderer's), exactly one attribution post, which stays last and keeps
+        the original's link and the machine-translation note. Posts already posted cannot be
+        changed. When the number of posts changes, "n/m" numbers at the start of posts that
+        were numbered for the old count are renumbered; that is refused when numbered posts are
+        already on the platform. A refused edit stores nothing and says why in one line.
         """
         from . import lengths
+        from .models import Post, Thread
+        from .render import DEFAULT_MAX_POSTS, ThreadOptions, check_thread
 
         now = _aware(now or utcnow(), "now")
-        texts = [t.strip() for t in texts]
         with self.transaction():
             pub = self.get(publication_id)
-            if pub.state in ("posted", "rejected", "publishing"):
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub) + "; it cannot be edited now")
+            if pub.state in ("posted", "rejected"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; it cannot be edited")
             if pub.unknown_index is not None:
                 raise StoreError(f"publication {publication_id}: settle the outcome of "
                                  f"{_post_label(pub.unknown_index, pub.n_posts)} first (`publisher resolve`)")
             current = self._thread(pub.thread_id, publication_id)
-            if [p.text for p in current.posts] == texts:
+            edited = _edited_posts(posts, current)
+            texts = [p.text for p in edited]
+            roles = [p.role for p in edited]
+            if [p.text for p in current.posts] == texts and [p.role for p in current.posts] == roles:
                 return pub
             if not texts:
                 raise StoreError(f"publication {publication_id}: a thread needs at least one post")
+            bad_roles = [f"post {i}: unknown role {r!r} (roles are {', '.join(POST_ROLES)})"
+                         for i, r in enumerate(roles, start=1) if r not in POST_ROLES]
+            if bad_roles:
+                raise StoreError(f"publication {publication_id} not saved: {'; '.join(bad_roles)}")
             for post in current.posts[:pub.posted_count]:
                 if post.index >= len(texts) or texts[post.index] != post.text:
                     raise StoreError(f"publication {publication_id}: post {post.index + 1} is already on "
                                      f"{pub.platform} and cannot be changed")
-            limit_default = current.posts[0].limit if current.posts else lengths.DEFAULT_LIMITS.get(pub.platform, 280)
-            problems = []
-            from .models import Post, Thread
-
-            posts = []
-            for i, text in enumerate(texts):
-                old = current.posts[i] if i < len(current.posts) else None
-                limit = old.limit if old else limit_default
-                problem = lengths.problem(pub.platform, text, limit)
-                if problem:
-                    problems.append(f"post {i + 1}: {problem}")
-                    continue
-                posts.append(Post(text=text, role=old.role if old else "point",  # type: ignore[arg-type]
-                                  length=lengths.measure(pub.platform, text), limit=limit))
-            if problems:
-                raise StoreError(f"publication {publication_id} not saved: {'; '.join(problems)}")
+            texts = _renumbered(texts, current)
+            for post in current.posts[:pub.posted_count]:
+                if texts[post.index] != post.text:
+                    raise StoreError(f"publication {publication_id} not saved: post {post.index + 1} is already on "
+                                     f"{pub.platform} numbered for {len(current.posts)} posts; keep "
+                                     f"{len(current.posts)} posts")
+            limit = current.posts[0].limit if current.posts else lengths.DEFAULT_LIMITS[pub.platform]
             article_hash = self.db.execute("SELECT source_hash FROM articles WHERE id = ?",
                                            (pub.article_id,)).fetchone()[0]
-            thread = Thread(platform=pub.platform, posts=tuple(posts), article_hash=article_hash, title=current.title,
-                            dropped=current.dropped, warnings=current.warnings)
+            thread = Thread(platform=pub.platform, title=current.title, article_hash=article_hash,
+                            dropped=current.dropped, warnings=current.warnings,
+                            posts=tuple(Post(text=t, role=r, length=lengths.measure(pub.platform, t),  # type: ignore[arg-type]
+                                             limit=limit) for t, r in zip(texts, roles)))
+            before = Thread(platform=pub.platform, title=current.title, article_hash=article_hash,
+                            posts=tuple(Post(text=p.text, role=p.role, length=p.length, limit=p.limit)  # type: ignore[arg-type]
+                                        for p in current.posts))
+            options = ThreadOptions(limits={pub.platform: limit}, max_posts=max_posts or DEFAULT_MAX_POSTS)
+            problems = check_thread(thread, options, edited_from=before)
+            if problems:
+                raise StoreError(f"publication {publication_id} not saved: {'; '.join(problems)}")
             thread_id = self._insert_thread(pub.article_id, thread, "edit", now)
             why = f"edited ({len(texts)} posts)"
+            if texts != [p.text for p in edited]:
+                why += "; numbering updated"
             if pub.approved_hash:
                 why += "; approval withdrawn"
             self._transition(publication_id, "draft", now, why, thread_id=thread_id, n_posts=len(texts),
@@ -843,6 +1024,8 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         with self.transaction():
             pub = self.get(publication_id)
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub))
             if pub.state not in ("failed", "needs_attention"):
                 raise StoreError(f"publication {publication_id} is {pub.state}; only failed or needs_attention "
                                  "publications can be retried")
@@ -868,6 +1051,8 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         with self.transaction() as db:
             pub = self.get(publication_id)
+            if pub.state == "publishing":
+                raise StoreError(claimed_message(pub))
             if pub.state != "needs_attention" or pub.unknown_index is None:
                 raise StoreError(f"publication {publication_id} has no post whose outcome is unknown "
                                  f"(it is {pub.state})")
@@ -958,7 +1143,7 @@ class Outbox:
                 if pub.owner == me:
                     return pub
                 if owner_alive(pub.owner):
-                    raise StoreError(f"publication {publication_id} is being published by {_describe_owner(pub.owner)}")
+                    raise StoreError(claimed_message(pub))
                 self.recover(now)
                 pub = self.get(publication_id)
             if pub.state not in READY:
@@ -986,6 +1171,51 @@ class Outbox:
                 raise StoreError(f"publication {publication_id}: a post is in flight; record its outcome first")
             back = db.execute("SELECT claimed_from FROM publications WHERE id = ?", (publication_id,)).fetchone()[0]
             self._transition(publication_id, back or "approved", now, reason)
+            return self.get(publication_id)
+
+    def release_claim(self, publication_id: int, *, now: dt.datetime | None = None) -> Publication:
+        """A person takes back a claim whose process is gone or cannot be checked from here.
+
+        Automatic recovery (:meth:`recover`) settles claims of processes that are gone for
+        certain; a claim made on another machine or in another container (a re-created
+        container gets a new host name) can never be judged from here, so it would stay
+        ``publishing`` forever. This is the way out, for a person who knows that process is
+        gone. Like :meth:`recover`: a post that was in flight becomes ``needs_attention`` naming
+        that post (it may or may not be on the platform: never a blind repost); with nothing in
+        flight the publication goes back to where it was claimed from (approved, scheduled or
+        failed). Refused when the owner is a process on this machine that still runs.
+
+        Should that process still be running after all, its next step is refused (it no longer
+        owns the publication), so nothing is posted twice; a post it had in flight waits in
+        ``needs_attention`` like any other.
+        """
+        now = _aware(now or utcnow(), "now")
+        with self.transaction() as db:
+            pub = self.get(publication_id)
+            if pub.state != "publishing":
+                raise StoreError(f"publication {publication_id} is not claimed by any process (it is {pub.state}"
+                                 + (f": {pub.note})" if pub.note else ")"))
+            who = describe_owner(pub.owner)
+            status = owner_status(pub.owner)
+            if status == "alive":
+                raise StoreError(f"publication {publication_id} is being published by {who}, which is running; "
+                                 "let it finish, or stop that process first")
+            claimed_from = db.execute("SELECT claimed_from FROM publications WHERE id = ?",
+                                      (publication_id,)).fetchone()[0]
+            since = f" since {_utc_text(pub.claimed_at)}" if pub.claimed_at else ""
+            holder = f"{who}{since}, {'gone' if status == 'dead' else 'not checkable from here'}"
+            if pub.inflight_index is not None:
+                label = _post_label(pub.inflight_index, pub.n_posts)
+                self._transition(publication_id, "needs_attention", now,
+                                 f"claim of {holder} released by hand while {label} was in flight: it may or may "
+                                 f"not be on {pub.platform}; check, then `publisher resolve {publication_id} --posted "
+                                 "--post-id ID` or --not-posted", post_index=pub.inflight_index,
+                                 unknown_index=pub.inflight_index)
+            else:
+                done = f" ({pub.posted_count} of {pub.n_posts} posts were already on {pub.platform})" \
+                    if pub.posted_count else ""
+                self._transition(publication_id, claimed_from or "approved", now,
+                                 f"claim of {holder} released by hand; nothing was in flight{done}; back in line")
             return self.get(publication_id)
 
     def schedule(self, publication_id: int, at: dt.datetime, reason: str, *,
@@ -1209,6 +1439,16 @@ class Outbox:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite reads an empty file as a new
+    database, and makes its -wal and -shm files with the same mode)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """Wait before try ``attempts + 1``: 1, 2, 4, 8, 16 minutes... at most an hour."""
     return dt.timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
@@ -1228,6 +1468,36 @@ def _path_key(path: Path | str) -> str:
         return str(Path(path).resolve())
     except OSError:
         return str(path)
+
+
+def _edited_posts(posts: Sequence["str | EditedPost"], current: StoredThread) -> list[EditedPost]:
+    """``posts`` as EditedPost, stripped; plain strings take the current roles by position."""
+    if any(isinstance(p, str) for p in posts) and len(posts) != len(current.posts):
+        raise ValueError(f"the thread has {len(current.posts)} posts and the edit {len(posts)}: give each post's "
+                         "role (EditedPost), positions no longer say it")
+    return [EditedPost(text=p.strip(), role=current.posts[i].role) if isinstance(p, str)
+            else EditedPost(text=p.text.strip(), role=p.role.strip().lower())
+            for i, p in enumerate(posts)]
+
+
+_NUMBERING = re.compile(r"(\d+)/(\d+)(?=\s|$)")
+
+
+def _renumbered(texts: list[str], current: StoredThread) -> list[str]:
+    """``texts`` with "n/m " prefixes numbered for the current thread's count renumbered for
+    their new place and count. Only when the current thread is numbered that way at all."""
+    old_total = len(current.posts)
+    numbered = any((m := _NUMBERING.match(p.text)) and int(m.group(1)) == p.index + 1
+                   and int(m.group(2)) == old_total for p in current.posts)
+    if not numbered:
+        return texts
+    out = []
+    for number, text in enumerate(texts, start=1):
+        m = _NUMBERING.match(text)
+        if m and int(m.group(2)) == old_total:
+            text = f"{number}/{len(texts)}{text[m.end():]}"
+        out.append(text)
+    return out
 
 
 def _length_problems(thread: StoredThread) -> str | None:
@@ -1253,4 +1523,23 @@ def not_ready_message(pub: Publication) -> str:
             return (f"publication {pub.id}: nobody knows whether {_post_label(pub.unknown_index, pub.n_posts)} was "
                     f"posted; check {pub.platform}, then `publisher resolve {pub.id} --posted|--not-posted`")
         return f"publication {pub.id} needs attention: {pub.note}"
+    if pub.state == "publishing":
+        return claimed_message(pub)
     return f"publication {pub.id} is {pub.state}"
+
+
+def claimed_message(pub: Publication) -> str:
+    """Who is publishing ``pub`` since when, and the way out when that cannot be checked."""
+    since = f" since {_utc_text(pub.claimed_at)}" if pub.claimed_at else ""
+    message = f"publication {pub.id} is being published by {describe_owner(pub.owner)}{since}"
+    status = owner_status(pub.owner)
+    if status == "unknown":
+        message += (" (another machine or container: it cannot be checked from here; if that process is gone, "
+                    f"`publisher resolve {pub.id} --release-claim`)")
+    elif status == "dead":
+        message += " (that process is gone; it is settled at the next `publisher queue`)"
+    return message
+
+
+def _utc_text(value: dt.datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

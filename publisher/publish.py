@@ -49,8 +49,8 @@ def publish_publication(outbox: Outbox, publication_id: int, platform: Platform,
                         on_post: Callable[[StoredPost, PostRef], None] | None = None) -> PublishResult:
     """Post the rest of publication ``publication_id`` to ``platform``.
 
-    Claims the publication first unless this process already holds it (from
-    :meth:`Outbox.claim_next`). ``now`` fixes the time of every step (tests); otherwise
+    Claims the publication first unless this process already holds it (the daemon claims
+    with :meth:`Outbox.claim` first; :meth:`Outbox.claim_next` also works). ``now`` fixes the time of every step (tests); otherwise
     ``clock`` (default: the system clock) is read at each step. ``on_post`` is called after
     each post is stored. Classified failures end the run and are returned in ``error``;
     anything else is a bug: the post in flight goes to ``needs_attention`` and the exception

@@ -738,11 +738,18 @@ def edited_thread(thread: Thread, texts: Sequence[str]) -> Thread:
     return replace(thread, posts=posts)
 
 
-def check_thread(thread: Thread, options: ThreadOptions | None = None) -> list[str]:
-    """Problems that would make the platform refuse the thread, one line each (empty: all good).
+def check_thread(thread: Thread, options: ThreadOptions | None = None, *,
+                 edited_from: Thread | None = None) -> list[str]:
+    """Problems that would make the platform refuse the thread, or that would post it without
+    its credits, one line each (empty: all good).
 
     Lengths are measured afresh from the texts (the recorded lengths may be stale after an
-    edit), against each post's own limit, or the options' limit for the platform when given.
+    edit), against each post's own limit, or the options' limit for the platform when given;
+    the options' maximum number of posts applies when given. Exactly one attribution post.
+
+    ``edited_from`` is the thread before a hand edit: the attribution post must then keep its
+    place at the end (when it was last, as every packaged template puts it), keep the links
+    to the original and keep saying the thread is machine-translated.
     """
     problems: list[str] = []
     if thread.platform not in PLATFORMS:
@@ -757,6 +764,35 @@ def check_thread(thread: Thread, options: ThreadOptions | None = None) -> list[s
         problem = lengths.problem(thread.platform, post.text, limit)
         if problem:
             problems.append(f"post {number}: {problem}")
-    if not any(p.role == "attribution" and p.text.strip() for p in thread.posts):
+    credits = [n for n, p in enumerate(thread.posts, start=1) if p.role == "attribution" and p.text.strip()]
+    if not credits:
         problems.append("no attribution post: the original must be credited")
+    elif len(credits) > 1:
+        problems.append(f"posts {', '.join(map(str, credits))} are all marked attribution; keep one")
+    elif edited_from is not None:
+        problems.extend(_attribution_kept(thread, credits[0], edited_from))
+    return problems
+
+
+_DISCLOSURE = re.compile(r"machine[\s-]*translat", re.IGNORECASE)
+
+
+def _http_links(text: str) -> list[str]:
+    return [text[s:e] for s, e in lengths.url_spans(text) if text[s:e].lower().startswith(("http://", "https://"))]
+
+
+def _attribution_kept(thread: Thread, number: int, before: Thread) -> list[str]:
+    """What an edit must keep of the attribution post of ``before`` (see :func:`check_thread`)."""
+    old = next((p for p in before.posts if p.role == "attribution"), None)
+    if old is None:
+        return []
+    new = thread.posts[number - 1]
+    problems = []
+    if before.posts[-1].role == "attribution" and number != len(thread.posts):
+        problems.append(f"the attribution post must stay last (it is post {number} of {len(thread.posts)})")
+    for link in _http_links(old.text):
+        if link not in new.text:
+            problems.append(f"the attribution post must keep the link to the original ({link})")
+    if _DISCLOSURE.search(old.text) and not _DISCLOSURE.search(new.text):
+        problems.append("the attribution post must keep saying that the thread is machine-translated")
     return problems

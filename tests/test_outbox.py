@@ -10,7 +10,7 @@ import pytest
 from factories import make_article, make_thread, make_translated, store, thread_texts
 from publisher import migrations
 from publisher.errors import StoreError
-from publisher.outbox import Outbox, current_owner, from_ts, ts
+from publisher.outbox import EditedPost, Outbox, current_owner, from_ts, ts
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -218,14 +218,20 @@ def test_edit_rechecks_lengths_and_saves_nothing_on_a_problem(outbox, tmp_path):
 
 def test_edit_can_add_and_drop_posts(outbox, tmp_path):
     pub_id = store(outbox, tmp_path / "in", n_posts=3).publications[0]
-    pub = outbox.edit(pub_id, ["one", "two", "three", "four https://example.com/" + "a" * 300], now=NOW)
+    credit = outbox.thread(pub_id).posts[-1].text
+    pub = outbox.edit(pub_id, [EditedPost("one", "hook"), EditedPost("two", "point"),
+                               EditedPost("three https://example.com/" + "a" * 300, "point"),
+                               EditedPost(credit, "attribution")], now=NOW)
     thread = outbox.thread(pub_id)
-    assert pub.n_posts == 4 and [p.text[:4] for p in thread.posts] == ["one", "two", "thre", "four"]
-    assert thread.posts[3].length == 5 + 23 and thread.origin == "edit"
-    pub = outbox.edit(pub_id, ["only one"], now=NOW)
-    assert pub.n_posts == 1
+    assert pub.n_posts == 4 and [p.text[:4] for p in thread.posts] == ["one", "two", "thre", credit[:4]]
+    assert [p.role for p in thread.posts] == ["hook", "point", "point", "attribution"]
+    assert thread.posts[2].length == 6 + 23 and thread.origin == "edit"
+    pub = outbox.edit(pub_id, [EditedPost("only a hook", "hook"), EditedPost(credit, "attribution")], now=NOW)
+    assert pub.n_posts == 2
     with pytest.raises(StoreError, match="at least one post"):
         outbox.edit(pub_id, [], now=NOW)
+    with pytest.raises(ValueError, match="give each post's role"):  # plain texts only when the count stays
+        outbox.edit(pub_id, ["only one"], now=NOW)
 
 
 def test_approve_refuses_a_post_over_its_limit(outbox, tmp_path):

@@ -55,7 +55,8 @@ def test_queue_lists_what_needs_doing(outbox, tmp_path):
     assert "2030-01-0" in result.stdout
     assert str(ids[3]) in invoke("queue", "--all").stdout.split()
     only = invoke("queue", "--state", "scheduled").stdout.splitlines()
-    assert len(only) == 3 and only[1].split()[:2] == [str(ids[2]), "scheduled"]
+    assert len(only) == 4 and only[1].split()[:2] == [str(ids[2]), "scheduled"]
+    assert only[3].startswith("Times in ") and "this machine's zone" in only[3]
 
 
 def test_queue_json_and_limit(outbox, tmp_path):

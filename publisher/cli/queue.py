@@ -10,23 +10,27 @@ import datetime as dt
 import json
 import re
 import sys
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..migrations import STATES
+from ..platforms.base import PLATFORMS
 from ._common import json_option
 
 if TYPE_CHECKING:
-    from ..outbox import Outbox, Publication, QueueRow
+    from ..outbox import EditedPost, Outbox, Publication, QueueRow
 
 DEFAULT_LIMIT = 100
 EDIT_HEADER = """\
 #| publisher: publication {id} on {platform}, {n} posts. Lines starting with "#|" are ignored.
-#| Each post starts with a "=== post N ===" line; delete a block to drop a post, add one to add a post.
+#| Each post starts with a "=== post N (role) ===" line; delete a block to drop a post, add one to add
+#| a point. The role says what a post is: keep the attribution post last, with its link and the
+#| machine-translation note. "n/m" numbers are updated when the number of posts changes.
 #| Saving withdraws any approval; posts already on {platform} cannot be changed.
 """
-_POST_MARK = re.compile(r"^=== post \d+.*===\s*$")
+_POST_MARK = re.compile(r"^=== post (\d+)(?:\s*\(([^)]*)\))?.*===\s*$")
 
 
 def _open() -> "Outbox":
@@ -35,8 +39,55 @@ def _open() -> "Outbox":
     return Outbox.open()
 
 
-def _local(value: dt.datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else "-"
+@dataclass(frozen=True)
+class Zone:
+    """The zone the queue commands read and show times in: schedule.yaml's when there is one
+    (the zone `publisher run` and `publisher schedule` use), else this machine's."""
+
+    tz: dt.tzinfo | None
+    """None: this machine's zone."""
+    name: str
+    source: str
+    """Where the zone comes from: the schedule file, or "this machine"."""
+
+    def show(self, value: dt.datetime | None) -> str:
+        return value.astimezone(self.tz).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.source})"
+
+    def instant(self, naive: dt.datetime) -> dt.datetime:
+        """A wall-clock time in this zone as an aware instant (a time skipped by a DST jump
+        becomes the first valid instant after it; a time shown twice, the first one)."""
+        if self.tz is None:
+            return naive.astimezone()
+        from ..schedule import resolve_local
+
+        return resolve_local(naive.date(), naive.time(), self.tz).at
+
+
+def time_zone(strict: bool = True) -> Zone:
+    """schedule.yaml's zone when the file exists (an invalid file is an error, or with
+    ``strict=False`` a warning and this machine's zone), else this machine's zone."""
+    from ..config import schedule_path
+
+    path = schedule_path()
+    if path.is_file():  # publisher.schedule (pydantic) is only imported when there is a schedule
+        from ..errors import ConfigError
+        from ..schedule import load_schedule_if_present
+
+        try:
+            schedule = load_schedule_if_present(path)
+        except ConfigError as exc:
+            if strict:
+                raise
+            click.echo(f"warning: {str(exc).splitlines()[0]} (times shown in this machine's zone)", err=True)
+            schedule = None
+        if schedule is not None:
+            return Zone(tz=schedule.zone, name=schedule.timezone, source=str(path))
+    local = dt.datetime.now().astimezone()
+    return Zone(tz=None, name=local.tzname() or "local time", source="this machine's zone")
 
 
 def _states(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
@@ -49,31 +100,45 @@ def _states(ctx: click.Context, param: click.Parameter, values: tuple[str, ...])
     return tuple(out)
 
 
-def parse_when(text: str, now: dt.datetime | None = None) -> dt.datetime:
-    """A time given on the command line, as an aware datetime.
+def parse_when(text: str, now: dt.datetime | None = None, zone: Zone | None = None) -> dt.datetime:
+    """A time given on the command line, as an aware datetime (UTC).
 
-    Accepts ISO 8601 (``2024-06-14T08:00``, ``2024-06-14 08:00+08:00``, ``...Z``), a time today
-    (``08:30``, tomorrow when already past) and offsets from now (``+90m``, ``+2h``, ``+1d``).
-    Times without a zone are local time.
+    Accepts ISO 8601 (``2024-06-14T08:00``, ``2024-06-14 08:00+08:00``, ``...Z``), a time of
+    day (``08:30``: the next time the clock shows it) and offsets from now (``+90m``, ``+2h``,
+    ``+1d``). Times without a zone are in ``zone`` (default: this machine's). Anything else,
+    an impossible time (``25:00``) or one out of range, is a :class:`click.BadParameter`.
     """
     now = now or dt.datetime.now(dt.timezone.utc)
+    zone = zone or Zone(tz=None, name="local time", source="this machine's zone")
     raw = text.strip()
-    rel = re.fullmatch(r"\+(\d+)\s*([smhd])", raw)
-    if rel:
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
-        return now + dt.timedelta(**{unit: int(rel.group(1))})
-    clock = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
-    if clock:
-        local_now = now.astimezone()
-        when = local_now.replace(hour=int(clock.group(1)), minute=int(clock.group(2)), second=0, microsecond=0)
-        if when <= local_now:
-            when += dt.timedelta(days=1)
-        return when.replace(tzinfo=None).astimezone()
     try:
-        when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a time; use 2024-06-14T08:00, 08:00 or +2h") from None
-    return when.astimezone() if when.tzinfo is None else when
+        rel = re.fullmatch(r"\+(\d+)\s*([smhd])", raw)
+        if rel:
+            unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[rel.group(2)]
+            return (now + dt.timedelta(**{unit: int(rel.group(1))})).astimezone(dt.timezone.utc)
+        clock = re.fullmatch(r"(\d{1,2}):(\d{2})", raw)
+        if clock:
+            hour, minute = int(clock.group(1)), int(clock.group(2))
+            if hour > 23 or minute > 59:
+                raise click.BadParameter(f"{text!r} is not a time of day (00:00 to 23:59)")
+            today = now.astimezone(zone.tz).date()
+            for day in (today, today + dt.timedelta(days=1), today + dt.timedelta(days=2)):
+                when = zone.instant(dt.datetime.combine(day, dt.time(hour, minute)))
+                if when > now:
+                    return when.astimezone(dt.timezone.utc)
+            raise click.BadParameter(f"{text!r}: no such time in the next days")  # pragma: no cover
+        try:
+            when = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"{text!r} is not a time; use 2024-06-14T08:00, 08:00 or +2h") from None
+        return (zone.instant(when) if when.tzinfo is None else when).astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):  # beyond year 1..9999, a timedelta too large
+        raise click.BadParameter(f"{text!r} is out of range; use 2024-06-14T08:00, 08:00 or +2h") from None
+
+
+def _at_option(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    """--at TIME, read in schedule.yaml's zone (else this machine's)."""
+    return parse_when(value, zone=time_zone()) if value is not None else None
 
 
 # --- queue -----------------------------------------------------------------------------------
@@ -84,13 +149,40 @@ def row_json(row: "QueueRow") -> dict[str, Any]:
             "posts": row.n_posts, "posted": row.posted_count, "approved": row.approved,
             "when": row.when.isoformat() if row.when else None, "attempts": row.attempts,
             "unknown_post": None if row.unknown_index is None else row.unknown_index + 1, "note": row.note,
-            "path": row.path, "revision": row.revision}
+            "path": row.path, "revision": row.revision, "article": row.article_id,
+            "claim": claim_json(row.owner, row.claimed_at, row.inflight_index) if row.state == "publishing" else None}
+
+
+def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None) -> dict[str, Any]:
+    from ..outbox import describe_owner, owner_status
+
+    return {"owner": owner, "by": describe_owner(owner), "since": claimed_at.isoformat() if claimed_at else None,
+            "status": owner_status(owner), "post_in_flight": None if inflight_index is None else inflight_index + 1}
+
+
+def claim_text(pub_id: int, owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None,
+               n_posts: int, zone: Zone) -> str:
+    """Who holds a claim, since when, and what to do when nobody can tell whether it still runs."""
+    from ..outbox import describe_owner, owner_status
+
+    text = f"claimed by {describe_owner(owner)} since {zone.show(claimed_at)}"
+    if inflight_index is not None:
+        text += f", post {inflight_index + 1} of {n_posts} in flight"
+    status = owner_status(owner)
+    if status == "alive":
+        text += " (running)"
+    elif status == "dead":
+        text += " (gone: settled at the next look)"
+    else:
+        text += (" (another machine or container: cannot be checked from here; if that process is gone, "
+                 f"`publisher resolve {pub_id} --release-claim`)")
+    return text
 
 
 @click.command("queue")
 @click.option("--state", "states", multiple=True, callback=_states, metavar="STATE",
               help=f"Only this state (repeatable): {', '.join(STATES)}.")
-@click.option("--platform", help="Only this platform (x, mastodon, bluesky).")
+@click.option("--platform", type=click.Choice(tuple(PLATFORMS), case_sensitive=False), help="Only this platform.")
 @click.option("--all", "show_all", is_flag=True, help="Include posted and rejected publications.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help=f"Show at most N rows (default {DEFAULT_LIMIT} in the table, all in JSON; 0 for all).")
@@ -104,6 +196,7 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     """
     outbox = _open()
     outbox.recover()
+    zone = time_zone(strict=False)
     if not states and not show_all:
         states = tuple(s for s in STATES if s not in ("posted", "rejected"))
     if limit is None:
@@ -119,14 +212,16 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     if rows:
         lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
     for r in rows:
-        when = {"scheduled": _local(r.when), "failed": _local(r.when) if r.when else "account stopped",
-                "approved": "next slot"}.get(r.state, "")
+        when = {"scheduled": zone.show(r.when), "failed": zone.show(r.when) if r.when else "account stopped",
+                "approved": "next slot", "publishing": zone.show(r.claimed_at)}.get(r.state, "")
         flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
         title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
         lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
                      f"{when:<16}  {title}{flag}")
         if r.state in ("needs_attention", "failed") and r.note:
             lines.append(f"{'':>8}↳ {r.note}")
+        elif r.state == "publishing":
+            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}")
     if not rows:
         lines.append("Nothing in the queue." if not counts else "Nothing matches.")
     total = sum(counts.values())
@@ -135,6 +230,8 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
         lines.append(f"… showing the first {limit}; --limit 0 shows all.")
     if total:
         lines.append(f"{total} publications: {summary}")
+    if any(r.state in ("scheduled", "publishing") or (r.state == "failed" and r.when) for r in rows):
+        lines.append(f"Times in {zone.label}.")
     sys.stdout.write("\n".join(lines) + "\n")
 
 
@@ -153,6 +250,7 @@ def show(publication_id: int, as_json: bool) -> None:
     article = outbox.article(pub.article_id)
     history = outbox.history(publication_id)
     account = outbox.account_state(pub.platform, pub.account)
+    zone = time_zone(strict=False)
     if as_json:
         click.echo(json.dumps({
             "id": pub.id, "state": pub.state, "platform": pub.platform, "account": pub.account,
@@ -160,6 +258,7 @@ def show(publication_id: int, as_json: bool) -> None:
             "scheduled_at": pub.scheduled_at.isoformat() if pub.scheduled_at else None,
             "next_try_at": pub.next_try_at.isoformat() if pub.next_try_at else None,
             "attempts": pub.attempts, "posted": pub.posted_count, "unknown_post": pub.unknown_post, "note": pub.note,
+            "claim": claim_json(pub.owner, pub.claimed_at, pub.inflight_index) if pub.state == "publishing" else None,
             "article": {"id": article.id, "path": article.path, "revision": article.revision,
                         "source_hash": article.source_hash, "title": article.title,
                         "english_title": article.english_title, "author": article.author, "date": article.date,
@@ -176,20 +275,23 @@ def show(publication_id: int, as_json: bool) -> None:
     out = [f"Publication {pub.id} · {pub.platform} ({pub.account}) · {pub.state}"]
     if pub.note:
         out.append(f"  {pub.note}")
+    if pub.state == "publishing":
+        out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts, zone)}")
     if account.blocked_reason:
         out.append(f"  account stopped: {account.blocked_reason}")
     if pub.approved:
-        out.append(f"  approved {_local(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
+        out.append(f"  approved {zone.show(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
     elif pub.approved_hash:
         out.append("  approval withdrawn: the content changed after it was approved")
     else:
         out.append("  not approved")
     if pub.scheduled_at:
-        out.append(f"  scheduled for {_local(pub.scheduled_at)}")
+        out.append(f"  scheduled for {zone.show(pub.scheduled_at)}")
     if pub.next_try_at:
-        out.append(f"  next try {_local(pub.next_try_at)} (attempt {pub.attempts + 1})")
+        out.append(f"  next try {zone.show(pub.next_try_at)} (attempt {pub.attempts + 1})")
     out.append("")
-    out.append(f"Source: {article.path} (revision {article.revision}, sha256 {article.source_hash[:12]})")
+    out.append(f"Source: {article.path} (article {article.id}, revision {article.revision}, "
+               f"sha256 {article.source_hash[:12]})")
     out.append(f"  title:   {article.title}")
     if article.english_title:
         out.append(f"  English: {article.english_title}")
@@ -207,6 +309,8 @@ def show(publication_id: int, as_json: bool) -> None:
                 status += " (settled by hand)"
         elif pub.unknown_index == p.index:
             status = "OUTCOME UNKNOWN"
+        elif pub.state == "publishing" and pub.inflight_index == p.index:
+            status = "IN FLIGHT" + (f" since {zone.show(pub.inflight_since)}" if pub.inflight_since else "")
         else:
             status = "not posted"
         out.append(f"  [{p.index + 1}/{pub.n_posts}] {p.role} · {p.length}/{p.limit} · {status}")
@@ -215,34 +319,50 @@ def show(publication_id: int, as_json: bool) -> None:
     out.append("History:")
     for e in history:
         move = e.to_state if e.from_state in (None, e.to_state) else f"{e.from_state} → {e.to_state}"
-        out.append(f"  {_local(e.at)}  {move:<28} {e.reason}")
+        out.append(f"  {zone.show(e.at)}  {move:<28} {e.reason}")
+    out.append("")
+    out.append(f"Times in {zone.label}.")
     click.echo("\n".join(out))
 
 
 # --- edit ------------------------------------------------------------------------------------
 
 
-def edit_text(pub: "Publication", texts: list[str], roles: list[str], errors: str | None = None) -> str:
-    head = EDIT_HEADER.format(id=pub.id, platform=pub.platform, n=len(texts))
+def edit_text(pub: "Publication", posts: "list[EditedPost]", errors: str | None = None) -> str:
+    head = EDIT_HEADER.format(id=pub.id, platform=pub.platform, n=len(posts))
     if errors:
         head += "".join(f"#| ERROR: {line}\n" for line in errors.split("; "))
-    blocks = [f"=== post {i + 1} ({role}) ===\n{text}\n" for i, (text, role) in enumerate(zip(texts, roles))]
+    blocks = [f"=== post {i + 1} ({post.role}) ===\n{post.text}\n" for i, post in enumerate(posts)]
     return head + "\n".join(blocks)
 
 
-def parse_edit(text: str) -> list[str]:
-    """The posts of an edited file: blocks after "=== post N ===" lines, "#|" lines dropped."""
-    posts: list[list[str]] = []
+def parse_edit(text: str, before: "list[EditedPost]") -> "list[EditedPost]":
+    """The posts of an edited file: blocks after "=== post N (role) ===" lines, "#|" lines dropped.
+
+    A post's role comes from its marker line, not from its place, so deleting a post never
+    turns another into the attribution: "(role)" when the marker has one, else the role of
+    post N of ``before`` (the posts as they were written to the file), else a point.
+    """
+    from ..errors import StoreError
+    from ..outbox import EditedPost
+
+    marks: list[str] = []
+    bodies: list[list[str]] = []
     for line in text.splitlines():
         if line.startswith("#|"):
             continue
-        if _POST_MARK.match(line):
-            posts.append([])
-        elif posts:
-            posts[-1].append(line)
+        mark = _POST_MARK.match(line)
+        if mark:
+            number, role = int(mark.group(1)), (mark.group(2) or "").strip().lower()
+            if not role:
+                role = before[number - 1].role if 0 < number <= len(before) else "point"
+            marks.append(role)
+            bodies.append([])
+        elif bodies:
+            bodies[-1].append(line)
         elif line.strip():
-            raise click.ClickException("text before the first \"=== post 1 ===\" line; nothing saved")
-    return ["\n".join(lines).strip() for lines in posts]
+            raise StoreError("text before the first \"=== post 1 ===\" line; nothing saved")
+    return [EditedPost(text="\n".join(lines).strip(), role=role) for role, lines in zip(marks, bodies)]
 
 
 @click.command("edit")
@@ -254,62 +374,113 @@ def edit(publication_id: int) -> None:
     again with the problem noted at the top; saving the same text again gives up without
     changing anything.
     """
-    from ..errors import StoreError
+    from ..errors import ConfigError, StoreError
+    from ..outbox import EditedPost
 
     outbox = _open()
     pub = outbox.get(publication_id)
     thread = outbox.thread(publication_id)
-    texts = [p.text for p in thread.posts]
-    roles = [p.role for p in thread.posts]
+    max_posts = _max_posts(pub.platform)
+    posts = [EditedPost(text=p.text, role=p.role) for p in thread.posts]
     errors = None
     previous = None
     while True:
-        edited = click.edit(edit_text(pub, texts, roles, errors), extension=".txt", require_save=True)
+        try:
+            edited = click.edit(edit_text(pub, posts, errors), extension=".txt", require_save=True)
+        except click.ClickException as exc:  # the editor could not be started, or exited with an error
+            raise ConfigError(f"{exc.format_message()}: set $VISUAL or $EDITOR to an editor that works; "
+                              f"publication {publication_id} not saved") from None
         if edited is None:
             if errors:
                 raise StoreError(f"publication {publication_id} not saved: {errors}")
             click.echo("No changes.")
             return
-        new_texts = parse_edit(edited)
-        if new_texts == previous:
+        new_posts = parse_edit(edited, posts)
+        if new_posts == previous:
             raise StoreError(f"publication {publication_id} not saved: {errors}")
-        previous = new_texts
+        previous = new_posts
         try:
-            after = outbox.edit(publication_id, new_texts)
+            after = outbox.edit(publication_id, new_posts, max_posts=max_posts)
         except StoreError as exc:
             errors = str(exc).split(": ", 1)[-1]
-            texts = new_texts
-            roles = roles + ["point"] * (len(new_texts) - len(roles))
+            posts = new_posts
             continue
         break
     if after.thread_id == pub.thread_id:
         click.echo("No changes.")
         return
+    saved = [p.text for p in outbox.thread(publication_id).posts]
+    renumbered = " Its n/m numbers were updated." if saved != [p.text for p in new_posts] else ""
     withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
-    click.echo(f"Saved publication {publication_id} ({after.n_posts} posts); it is now a draft.{withdrawn}")
+    click.echo(f"Saved publication {publication_id} ({after.n_posts} posts); it is now a draft.{renumbered}{withdrawn}")
+
+
+def _max_posts(platform: str) -> int | None:
+    """The most posts a thread may have: schedule.yaml's setting when there is one."""
+    from ..config import schedule_path
+
+    if not schedule_path().is_file():
+        return None
+    from ..schedule import load_schedule_if_present
+
+    schedule = load_schedule_if_present()
+    return schedule.thread_options().max_posts_for(platform) if schedule else None
 
 
 # --- approve / reject / retry / resolve ------------------------------------------------------
 
 
 @click.command("approve")
-@click.argument("publication_id", type=int)
-@click.option("--at", "at", metavar="TIME",
-              help="Post at this time (2024-06-14T08:00, 08:00, +2h; local time unless a zone is given) "
-                   "instead of the next slot.")
-def approve(publication_id: int, at: str | None) -> None:
-    """Approve a thread exactly as it is now; editing it later withdraws the approval."""
+@click.argument("publication_id", type=int, required=False)
+@click.option("--article", "article", metavar="ID_OR_PATH",
+              help="Approve every draft of this article's latest revision, on every platform, at once "
+                   "(the article id shown by `show`, or the article's file).")
+@click.option("--at", "when", metavar="TIME", callback=_at_option,
+              help="Post at this time (2024-06-14T08:00, 08:00, +2h; in schedule.yaml's zone, else this "
+                   "machine's, unless a zone is given) instead of the next slot.")
+def approve(publication_id: int | None, article: str | None, when: dt.datetime | None) -> None:
+    """Approve a thread exactly as it is now; editing it later withdraws the approval.
+
+    With --article, approve the drafts of one article on all its platforms in one go (all or
+    none: if one cannot be approved, none is).
+    """
     from ..errors import StoreError
 
-    when = parse_when(at) if at else None
-    if when is not None and when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
-        raise StoreError(f"{at} is in the past")
-    pub = _open().approve(publication_id, when)
+    if (publication_id is None) == (article is None):
+        raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
+    goes_out = "in each platform's next slot"
+    reason = None
+    if when is not None:
+        zone = time_zone()
+        goes_out = f"for {zone.show(when)} {zone.name}"
+        reason = f"approved for {zone.show(when)} {zone.name}"
+        if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
+            raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
+    outbox = _open()
+    if article is not None:
+        record = outbox.latest_revision(int(article) if article.strip().isdigit() else article)
+        what = f"article {record.id} ({record.path}, revision {record.revision})"
+        approved = outbox.approve_article(record.id, when, reason=reason)
+        if not approved:
+            states = ", ".join(f"{p.id} ({p.platform}) is {p.state}" for p in outbox.publications_of(record.id))
+            raise StoreError(f"{what} has no drafts to approve{': ' + states if states else ''}")
+        if article.strip().isdigit() and record.id != int(article):
+            click.echo(f"note: article {article} is an older revision; approving the latest, {what}", err=True)
+        listed = ", ".join(f"{p.id} ({p.platform}, {p.n_posts} posts)" for p in approved)
+        click.echo(f"{'Scheduled' if when else 'Approved'} {len(approved)} publication"
+                   f"{'s' if len(approved) != 1 else ''} of {what}: {listed}; {goes_out}.")
+        return
+    pub = outbox.approve(publication_id, when, reason=reason)  # type: ignore[arg-type]
     if when:
-        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) for {_local(when)}.")
+        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) {goes_out}.")
     else:
         click.echo(f"Approved {pub.id} ({pub.platform}, {pub.n_posts} posts): it goes out in the next "
                    f"{pub.platform} slot.")
+    waiting = [p for p in outbox.publications_of(pub.article_id) if p.id != pub.id and p.state == "draft"]
+    if waiting:
+        listed = ", ".join(f"{p.id} ({p.platform})" for p in waiting)
+        click.echo(f"Still waiting for approval on other platforms: {listed}; "
+                   f"`publisher approve --article {pub.article_id}` approves them all.")
 
 
 @click.command("reject")
@@ -339,12 +510,31 @@ def retry(publication_id: int) -> None:
               help="Whether the post whose outcome was unknown is on the platform (look at the account).")
 @click.option("--post-id", metavar="ID_OR_LINK",
               help="With --posted: the post's id or link, so that the rest of the thread replies to it.")
-def resolve(publication_id: int, posted: bool | None, post_id: str | None) -> None:
-    """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out."""
+@click.option("--release-claim", is_flag=True,
+              help="Take back a `publishing` claim held by a process that is gone or cannot be checked from "
+                   "here (another machine or container). A post that was in flight becomes needs_attention "
+                   "(settle it next with --posted/--not-posted); otherwise the thread goes back in line.")
+def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool) -> None:
+    """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out.
+
+    With --release-claim: free a thread stuck in `publishing` because the process that claimed
+    it is gone but cannot be seen from here (for example a re-created container, which has a
+    new host name). Refused while that process runs on this machine. Nothing is ever re-sent
+    blindly: a post that was in flight must be settled with --posted or --not-posted after.
+    """
     from ..platforms.base import PostRef
 
+    if release_claim:
+        if posted is not None or post_id:
+            raise click.UsageError("--release-claim goes alone; settle an in-flight post afterwards with "
+                                   "--posted or --not-posted")
+        outbox = _open()
+        outbox.recover()  # a claim of a process that is gone for certain is settled here already
+        after = outbox.release_claim(publication_id)
+        click.echo(f"{after.id} is {after.state}: {after.note}")
+        return
     if posted is None:
-        raise click.UsageError("say --posted or --not-posted")
+        raise click.UsageError("say --posted, --not-posted or --release-claim")
     if post_id and not posted:
         raise click.UsageError("--post-id goes with --posted")
     outbox = _open()
@@ -391,7 +581,7 @@ def publish(publication_id: int, dry_run: bool) -> None:
     from ..publish import publish_publication
 
     pub = outbox.get(publication_id)
-    if pub.state not in ("approved", "scheduled", "failed", "publishing"):
+    if pub.state not in ("approved", "scheduled", "failed"):  # publishing: another process holds it
         from ..outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
