@@ -189,6 +189,48 @@ class ShiftedClock:
         return self._start + dt.timedelta(seconds=time.monotonic() - self._anchor)
 
 
+#: How far ahead of the real clock ``--now`` may be (a slot time typed a moment early).
+NOW_GRACE = dt.timedelta(minutes=1)
+
+
+class ClockRefused(PublisherError):
+    """``--now`` would run this database's time ahead of the real clock, or backwards."""
+
+
+def latest_recorded(db: sqlite3.Connection) -> dt.datetime | None:
+    """The latest instant a database recorded: a post made (``post_results``) or a slot handled
+    (the slot ledger). Time read from the clock must never go back before it."""
+    found: list[dt.datetime] = []
+    row = db.execute("SELECT max(posted_at) FROM post_results").fetchone()
+    if row and row[0]:
+        found.append(dt.datetime.fromisoformat(row[0].replace("Z", "+00:00")))
+    row = db.execute("SELECT max(slot_at), max(handled_at) FROM schedule_slots").fetchone()
+    found += [_from_iso(v) for v in (row or ()) if v]
+    return max(found) if found else None
+
+
+def check_now(start: dt.datetime, real_now: dt.datetime, latest: dt.datetime | None, zone=UTC) -> None:
+    """Refuse a ``--now`` that would make the run unsafe on this database (:class:`ClockRefused`).
+
+    ``--now`` posts for real and stamps what it does (posts, handled slots, approvals) with the
+    shifted time. Later than the real clock, the daemon would then skip every real slot until
+    that time; earlier than what the database already recorded, posts would be counted before
+    (or outside) the rolling 24-hour quota window and the platform's daily cap overrun.
+    """
+    def local(instant: dt.datetime) -> str:
+        return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    scratch = "for a rehearsal use a scratch database (PUBLISHER_DB=/tmp/rehearsal.db publisher run --once --now ...)"
+    if start > real_now + NOW_GRACE:
+        raise ClockRefused(f"--now {local(start)} is later than the clock ({local(real_now)}): this database would "
+                           "record posts and slots from the future and the daemon would skip every real slot "
+                           f"until then; {scratch}")
+    if latest is not None and start < latest:
+        raise ClockRefused(f"--now {local(start)} is earlier than the latest time this database recorded "
+                           f"({local(latest)}): time never goes backwards on one database, or posts would fall out "
+                           f"of the 24-hour quota early; {scratch}")
+
+
 class ManualClock:
     """A clock tests move by hand."""
 
@@ -1173,17 +1215,30 @@ def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
 @contextmanager
 def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | None = None,
                  settle: float = 2.0, ingest: IngestFn | None = None,
-                 make_platform: Callable[[PostingAccount], object] | None = None) -> Iterator[Daemon]:
-    """A Daemon on the real database, holding the lock for as long as the block runs."""
+                 make_platform: Callable[[PostingAccount], object] | None = None,
+                 now: dt.datetime | None = None) -> Iterator[Daemon]:
+    """A Daemon on the real database, holding the lock for as long as the block runs.
+
+    ``now`` (``--now``) starts the daemon's clock at that instant, after :func:`check_now`
+    accepted it for this database (under the lock, so no other run records meanwhile).
+    """
     from .config import Paths
     from .outbox import Outbox
 
     db = Path(db or Paths.from_env().db)
-    clock = clock or SystemClock()
     watcher = ScheduleWatcher(schedule_path)
     with DaemonLock(db):
         outbox = Outbox.open(db)
         try:
+            real_now = dt.datetime.now(UTC)
+            latest = latest_recorded(outbox.db)
+            if now is not None and clock is None:
+                check_now(now, real_now, latest, watcher.schedule.zone)
+                clock = ShiftedClock(now)
+            elif latest is not None and latest > real_now + NOW_GRACE and clock is None:
+                log.warning("this database recorded times up to %s, later than the clock (an earlier --now in the "
+                            "future?): slots until then count as handled", _local(latest, watcher.schedule))
+            clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
             yield Daemon(watcher=watcher, store=store, publish=store.publish,
                          ingest=ingest or default_ingest(outbox, options=lambda: watcher.schedule.thread_options()),

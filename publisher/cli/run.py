@@ -21,7 +21,16 @@ def now_option(f):
     return click.option(
         "--now", "now_text", metavar="TIME", default=None,
         help="Act as if the clock read TIME (ISO 8601; without an offset it is local time in the "
-             "schedule's zone). For tests, rehearsals and cron catch-ups.")(f)
+             "schedule's zone).")(f)
+
+
+def run_now_option(f):
+    return click.option(
+        "--now", "now_text", metavar="TIME", default=None,
+        help="Act as if the clock read TIME (ISO 8601; without an offset it is local time in the "
+             "schedule's zone). It posts for real and records TIME, so it may not be later than the "
+             "clock nor earlier than the latest post or slot the database recorded; rehearse on a "
+             "scratch database (PUBLISHER_DB).")(f)
 
 
 def _schedule_path(given: Path | None) -> Path:
@@ -33,7 +42,7 @@ def _schedule_path(given: Path | None) -> Path:
 @click.command()
 @schedule_option
 @click.option("--once", is_flag=True, help="Do what is due now (scan sources, post in a due slot) and exit.")
-@now_option
+@run_now_option
 @click.option("-v", "--verbose", is_flag=True, help="Also log files found unchanged and other details.")
 def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: bool) -> None:
     """Post approved threads in the slots of schedule.yaml, and ingest new articles.
@@ -46,18 +55,14 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     """
     import logging
 
-    from ..daemon import ShiftedClock, SystemClock, build_daemon, serve_forever, setup_logging
+    from ..daemon import build_daemon, serve_forever, setup_logging
     from ..schedule import load_schedule, parse_instant
 
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
-    if now_text:
-        start = parse_instant(now_text, schedule.zone)
-        clock = ShiftedClock(start)
-    else:
-        clock = SystemClock()
-    with build_daemon(path, clock=clock) as daemon:
+    start = parse_instant(now_text, schedule.zone) if now_text else None
+    with build_daemon(path, now=start) as daemon:
         if once:
             daemon.run_once()
         else:
