@@ -450,6 +450,7 @@ class SourceScanner:
         from .ingest import ARTICLE_SUFFIXES
 
         found: list[tuple[Path, Source]] = []
+        offered: set[Path] = set()
         now = time.time()
         for source in schedule.sources:
             folder = schedule.source_dir(source)
@@ -468,6 +469,9 @@ class SourceScanner:
                 stamp = (st.st_mtime_ns, st.st_size)
                 if self._seen.get(path) == stamp or now - st.st_mtime < self.settle:
                     continue
+                if path in offered or (schedule.source_for(path) or source) is not source:
+                    continue  # nested sources: the innermost one holding the file decides
+                offered.add(path)
                 found.append((path, source))
         return found
 
@@ -1159,26 +1163,29 @@ def platform_for(account: PostingAccount):
     return platform_from_env(account.platform)
 
 
-def default_ingest(outbox, *, translator=None, options=None) -> IngestFn:
+def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
     """read -> translate -> summarise and render -> store, for files found in the sources.
 
     Goes through :class:`publisher.pipeline.Pipeline`: the model for the article's script is
     loaded once, on first use; with no model installed a Chinese article is NOT ingested
     (ModelError: the daemon says so once and tries again at the next scan, so installing the
     model is enough); an article that is not Chinese is refused (InputError). ``translator``
-    (tests) replaces the model. ``options`` is a ThreadOptions or a function returning the
-    current one (the daemon passes the live schedule's, so an edited schedule.yaml applies to
-    the next article).
+    (tests) replaces the model. ``settings`` is a :class:`publisher.pipeline.Settings` or a
+    function returning the current one (the daemon passes the live schedule's, so an edited
+    schedule.yaml applies to the next article); its :meth:`~publisher.pipeline.Settings.plan`
+    decides platforms and approval exactly as ``publisher ingest`` does for the same file.
     """
-    from .pipeline import Pipeline, ingest_file
+    from .pipeline import Pipeline, ingest_file, resolve_settings
 
     pipeline = Pipeline(translator=translator, cache=True)
 
     def ingest(path: Path, source: Source, now: dt.datetime) -> IngestResult:
-        current = options() if callable(options) else options
-        if current is not None:
-            pipeline.use_options(current)
-        ingested = ingest_file(path, outbox, pipeline, source.platforms, auto_approve=source.auto_approve, now=now)
+        current = settings() if callable(settings) else settings
+        if current is None:
+            current = resolve_settings(None)
+        pipeline.use_options(current.options)
+        plan = current.plan(path, source)
+        ingested = ingest_file(path, outbox, pipeline, plan.platforms, auto_approve=plan.auto_approve, now=now)
         return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))
 
     return ingest
@@ -1224,6 +1231,7 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
     """
     from .config import Paths
     from .outbox import Outbox
+    from .pipeline import resolve_settings
 
     db = Path(db or Paths.from_env().db)
     watcher = ScheduleWatcher(schedule_path)
@@ -1241,7 +1249,7 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
             yield Daemon(watcher=watcher, store=store, publish=store.publish,
-                         ingest=ingest or default_ingest(outbox, options=lambda: watcher.schedule.thread_options()),
+                         ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
                          ledger=SlotLedger(db), clock=clock,
                          scanner=SourceScanner(settle))
         finally:
