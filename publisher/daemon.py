@@ -625,6 +625,43 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     return planned
 
 
+def schedule_problems(schedule: Schedule, store: ScheduleStore | None = None,
+                      now: dt.datetime | None = None) -> list[str]:
+    """What in the schedule silently does nothing, one line each: a source folder that does
+    not exist, an enabled platform with no slots (its approved threads would wait forever), a
+    platform with slots but no enabled account, and (with ``store``) approved threads waiting
+    for a platform that has no slot to post them in. Said at start, on reload and by
+    ``publisher schedule``."""
+    from .schedule import PLATFORMS
+
+    problems: list[str] = []
+    for source in schedule.sources:
+        folder = schedule.source_dir(source)
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            problems.append(f"source {source.path}: {folder} {what}; nothing is ingested from it")
+    now = now or dt.datetime.now(UTC)
+    active = schedule.active_platforms()
+    for name in PLATFORMS:
+        config = schedule.platforms.get(name)
+        waiting = len(store.waiting(name, now)) if store is not None and name not in active else 0
+        queued = f" ({waiting} approved thread{'s' if waiting != 1 else ''} waiting)" if waiting else ""
+        if config is None:
+            if waiting:
+                problems.append(f"{name}: not in schedule.yaml, so nothing is posted there{queued}; add "
+                                f"platforms.{name} with slots, or post by hand (`publisher publish ID`)")
+        elif not config.enabled:
+            if waiting:
+                problems.append(f"{name}: disabled (platforms.{name}.enabled: false){queued}")
+        elif not config.slots:
+            problems.append(f"{name}: enabled but has no slots: approved threads for it wait forever{queued}; "
+                            f"add platforms.{name}.slots, or post by hand (`publisher publish ID`)")
+        elif schedule.account_for(name) is None:
+            problems.append(f"{name}: no enabled account under platforms.{name}.accounts: its slots post "
+                            f"nothing{queued}")
+    return problems
+
+
 class Daemon:
     """The scheduler's decisions, independent of APScheduler: :meth:`tick` and :meth:`scan`."""
 
@@ -647,6 +684,13 @@ class Daemon:
     @property
     def schedule(self) -> Schedule:
         return self.watcher.schedule
+
+    def announce(self) -> list[str]:
+        """Log what in the schedule silently does nothing (at start and after each reload)."""
+        problems = schedule_problems(self.schedule, self.store, self.clock.now())
+        for line in problems:
+            log.warning("%s", line)
+        return problems
 
     # --- sources ---
 
@@ -867,6 +911,7 @@ class Daemon:
     def run_once(self) -> "OnceReport":
         """Everything due now: reload, finish interrupted threads, scan sources, handle due slots."""
         self.watcher.poll()
+        self.announce()
         continued = self.continue_due()
         ingested = self.scan()
         slots = self.tick()
@@ -887,6 +932,7 @@ class Daemon:
 
         def scan_job() -> None:
             if self.watcher.poll():
+                self.announce()
                 self._install_slot_jobs(scheduler)
                 scheduler.reschedule_job("scan", trigger=IntervalTrigger(
                     seconds=self.schedule.scan_every.total_seconds(), timezone=UTC))
@@ -896,6 +942,7 @@ class Daemon:
 
         def slot_job(platform: str) -> None:
             if self.watcher.poll():
+                self.announce()
                 self._install_slot_jobs(scheduler)
             self.tick([platform])
 
@@ -909,6 +956,7 @@ class Daemon:
             missing = schedule.missing_credentials(platform, self.environ) if platform in schedule.active_platforms() else []
             if missing:
                 log.error("%s: missing environment variable %s: its slots will not post", platform, ", ".join(missing))
+        self.announce()
         scan_job()
         scheduler.add_job(scan_job, IntervalTrigger(seconds=schedule.scan_every.total_seconds(), timezone=UTC),
                           id="scan", name="scan sources")

@@ -79,9 +79,11 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     """Show the coming slots in local time, the thread each would post, and quota per account.
 
     A forecast from the queue as it is now: each slot takes the next approved thread that fits
-    the account's quota left in the rolling 24 hours, skipping quiet hours and min_gap.
+    the account's quota left in the rolling 24 hours, skipping quiet hours and min_gap. Problems
+    come first: a source folder that does not exist, a platform with no slots (its approved
+    threads would wait forever), a platform with no enabled account.
     """
-    from ..daemon import forecast, open_store, quota_status
+    from ..daemon import forecast, open_store, quota_status, schedule_problems
     from ..schedule import UTC, load_schedule, parse_instant
 
     path = _schedule_path(schedule_path)
@@ -91,6 +93,7 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     with open_store() as store:
         quotas = quota_status(schedule, store, now)
         planned = forecast(schedule, store, now, until)
+        problems = schedule_problems(schedule, store, now)
     if as_json:
         click.echo(json.dumps({
             "schedule": str(path),
@@ -106,12 +109,13 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
                        "posts": p.item.posts if p.item else None,
                        "title": p.item.title if p.item else None,
                        "detail": p.detail} for p in planned],
+            "problems": problems,
         }, ensure_ascii=False, indent=2, default=str))
         return
-    _show(schedule, path, now, quotas, planned, days)
+    _show(schedule, path, now, quotas, planned, days, problems)
 
 
-def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int) -> None:
+def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, problems: list[str]) -> None:
     """Plain lines (one per account, one per slot): readable in a terminal, a log or a mail."""
     from rich.markup import escape
 
@@ -120,6 +124,10 @@ def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int) ->
     console.print(f"[bold]{escape(str(path))}[/bold]: zone {schedule.timezone}, now {local_now:%Y-%m-%d %H:%M %Z}, "
                   f"misfire {schedule.misfire}"
                   + (f", quiet hours {schedule.quiet_hours}" if schedule.quiet_hours else ""), soft_wrap=True)
+    if problems:
+        console.print("[bold yellow]Problems[/bold yellow]")
+        for line in problems:
+            console.print(f"  [yellow]{escape(line)}[/yellow]", soft_wrap=True)
     console.print("[bold]Quota (rolling 24 hours)[/bold]")
     for q in quotas:
         left = "no daily quota" if q.quota is None else f"{q.remaining} left of {q.quota}"
