@@ -384,6 +384,69 @@ class SlotLedger:
         return [LedgerRow(p, _from_iso(s), _from_iso(h), o, pid, d) for p, s, h, o, pid, d in found]
 
 
+class ReportedFiles:
+    """Bad article file versions already reported (table ``reported_files``, in the queue database).
+
+    The scanner's memory lasts one process; this one lasts across runs, so that with cron's
+    ``publisher run --once`` every few minutes a file that stays bad is reported once, and again
+    only when its content (or the problem found in it) changes.
+    """
+
+    def __init__(self, db: Path):
+        from .migrations import apply
+
+        self.db = Path(db)
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
+            self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+
+    @staticmethod
+    def _key(path: Path) -> str:
+        return str(Path(path).resolve())
+
+    @staticmethod
+    def fingerprint(path: Path) -> str:
+        """The content's SHA-256 (for a file that cannot be read: its size and modification time)."""
+        import hashlib
+
+        try:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return "missing"
+            return f"unreadable:{st.st_size}:{st.st_mtime_ns}"
+
+    def first_report(self, path: Path, message: str, now: dt.datetime) -> bool:
+        """Record that ``message`` was found in this version of ``path``; False when it was
+        already reported (the caller then stays quiet)."""
+        key, digest = self._key(path), self.fingerprint(path)
+        with self._connect() as conn:
+            row = conn.execute("SELECT message FROM reported_files WHERE path = ? AND content_hash = ?",
+                               (key, digest)).fetchone()
+            if row is not None and row[0] == message:
+                return False
+            conn.execute("INSERT OR REPLACE INTO reported_files (path, content_hash, message, reported_at) "
+                         "VALUES (?, ?, ?, ?)", (key, digest, message, _iso(now)))
+        self._paths.add(key)
+        return True
+
+    def forget(self, path: Path) -> None:
+        """The file was ingested: a later bad version of it is news again."""
+        key = self._key(path)
+        if key in self._paths:
+            with self._connect() as conn:
+                conn.execute("DELETE FROM reported_files WHERE path = ?", (key,))
+            self._paths.discard(key)
+
+
 # --- schedule.yaml, reloaded when it changes ---------------------------------------------------
 
 
@@ -667,7 +730,8 @@ class Daemon:
 
     def __init__(self, *, watcher: ScheduleWatcher, store: ScheduleStore, publish: PublishFn,
                  ingest: IngestFn | None, ledger: SlotLedger, clock: Clock | None = None,
-                 scanner: SourceScanner | None = None, environ: dict[str, str] | None = None):
+                 scanner: SourceScanner | None = None, environ: dict[str, str] | None = None,
+                 reported: ReportedFiles | None = None):
         self.watcher = watcher
         self.store = store
         self.publish = publish
@@ -676,6 +740,7 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.scanner = scanner or SourceScanner()
         self.environ = environ
+        self._reported = reported
         self.stopping = threading.Event()
         self._noted: set[tuple] = set()
         # One piece of work at a time (re-entrant: a long scan handles slots between files).
@@ -684,6 +749,13 @@ class Daemon:
     @property
     def schedule(self) -> Schedule:
         return self.watcher.schedule
+
+    @property
+    def reported(self) -> ReportedFiles:
+        """Bad files already reported, kept in the ledger's database (made on first use)."""
+        if self._reported is None:
+            self._reported = ReportedFiles(self.ledger.db)
+        return self._reported
 
     def announce(self) -> list[str]:
         """Log what in the schedule silently does nothing (at start and after each reload)."""
@@ -718,7 +790,13 @@ class Daemon:
                     result = IngestResult("failed", detail=f"internal error {type(exc).__name__}: {exc}")
                 self.scanner.done(path)
                 results.append(result)
-                self._log_ingest(path, result)
+                if result.status != "failed":
+                    self.reported.forget(path)
+                    self._log_ingest(path, result)
+                elif self.reported.first_report(path, result.detail, self.clock.now()):
+                    self._log_ingest(path, result)
+                else:  # this version of the file was reported by an earlier run (cron's --once)
+                    log.debug("ingest %s: still failing, already reported: %s", path, result.detail)
                 self.tick()  # a long scan (translating many files) must not make a slot late
         return results
 
