@@ -779,7 +779,7 @@ class Daemon:
                     result = self.ingest(path, source, self.clock.now())
                 except (ModelError, ConfigError) as exc:
                     # Not the file's fault (no model, a setting): say it once, retry next scan.
-                    self._note_once(("ingest", str(exc)), f"ingest {path}: {exc} (will try again)")
+                    self._note_once(("ingest", str(exc)), f"ingest {_about(path, str(exc))} (will try again)")
                     results.append(IngestResult("failed", detail=str(exc)))
                     continue
                 except PublisherError as exc:
@@ -796,7 +796,7 @@ class Daemon:
                 elif self.reported.first_report(path, result.detail, self.clock.now()):
                     self._log_ingest(path, result)
                 else:  # this version of the file was reported by an earlier run (cron's --once)
-                    log.debug("ingest %s: still failing, already reported: %s", path, result.detail)
+                    log.debug("ingest %s (still failing, already reported)", _about(path, result.detail))
                 self.tick()  # a long scan (translating many files) must not make a slot late
         return results
 
@@ -804,7 +804,7 @@ class Daemon:
         pubs = ",".join(f"{p} (thread {t})" if t is not None else str(p) for p, t in
                         zip(result.publication_ids, result.thread_ids or [None] * len(result.publication_ids))) or "-"
         if result.status == "failed":
-            log.error("ingest %s: %s", path, result.detail)
+            log.error("ingest %s", _about(path, result.detail))
         elif result.status == "unchanged" and not result.publication_ids:
             log.debug("ingest %s: unchanged (article %s)", path, result.article_id)
         else:
@@ -967,8 +967,8 @@ class Daemon:
             candidates.remove(item)  # approval withdrawn meanwhile: take the next one
         remaining = _min(remaining_quota(schedule.quota_for(platform), recent, now), platform_left)
         self.ledger.finish(platform, slot.at, "claimed", publication_id=item.publication_id)
-        log.info("%s: slot %s: publishing %s (%d posts, %s left of quota)", platform, when, item.ids(), item.posts,
-                 "no limit" if remaining is None else remaining)
+        log.info("%s: slot %s: publishing %s (%d posts; %s)", platform, when, item.ids(), item.posts,
+                 "no daily quota" if remaining is None else f"{remaining} left in the 24-hour quota")
         result = self._publish(item, account)
         return close(result.state, f"{result.posts_sent} posts sent" + (f"; {result.detail}" if result.detail else ""),
                      item, level=logging.INFO if result.state == "posted" else logging.WARNING)
@@ -1069,6 +1069,12 @@ class OnceReport:
     continued: tuple[SlotOutcome, ...]
     ingested: tuple[IngestResult, ...]
     slots: tuple[SlotOutcome, ...]
+
+
+def _about(path: Path, detail: str) -> str:
+    """``path: detail`` for a log line, without repeating the path when the detail starts with it
+    (InputError messages name their file, often with a line: ``/x/a.md:4: ...``)."""
+    return detail if detail.startswith(str(path)) else f"{path}: {detail}"
 
 
 def _ago(delta: dt.timedelta) -> str:

@@ -55,7 +55,7 @@ def _errors(caplog) -> list[str]:
 
 
 def reported_once(lines: list[str], path: Path) -> bool:
-    return len(lines) == 1 and str(path) in lines[0] and lines[0].endswith("not UTF-8 text (GBK?)")
+    return lines == [f"ingest {path}: not UTF-8 text (GBK?)"]
 
 
 def test_a_bad_file_is_reported_once_across_runs_and_again_when_it_changes(tmp_path, caplog):
