@@ -105,3 +105,19 @@ def test_cli_refuses_a_future_now_and_a_now_before_what_the_database_recorded(tm
     proc = run_cli(*args, "2024-06-14T12:00:30", env=env)  # forwards is fine
     assert proc.returncode == 0, proc.stderr
     assert _rows(db) == (2, 0)
+
+
+def test_a_database_that_recorded_the_future_is_said_at_start(tmp_path, caplog):
+    """Left by an older publisher that accepted a future --now: say why slots seem used up."""
+    import logging
+
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(SCHEDULE, encoding="utf-8")
+    db = tmp_path / "q.db"
+    future = dt.datetime.now(UTC) + dt.timedelta(days=3)
+    SlotLedger(db).record("x", future, future, "idle")
+    with caplog.at_level(logging.WARNING, logger="publisher"):
+        with build_daemon(schedule, db=db):
+            pass
+    assert any("later than the clock" in r.getMessage() and "slots until then count as handled" in r.getMessage()
+               for r in caplog.records), caplog.records
