@@ -152,8 +152,8 @@ def main() -> None:
         daemon_path(db, max(opts.repeat, 10))
 
 
-# The stored data has ~10,000 X posts made 3 hours before NOW: a quota that large makes the
-# decision count all of them (the worst case) and still take a thread.
+# The stored data has thousands of X posts made 3 hours before NOW: a quota that large makes
+# the decision count all of them (the worst case) and still take a thread.
 SCHEDULE = """\
 timezone: UTC
 platforms:
@@ -181,7 +181,7 @@ def daemon_path(db: Path, repeat: int) -> None:
     steps: dict[str, list[float]] = {k: [] for k in ("account_problem", "post_times (24 h)", "waiting (due + filter)",
                                                      "platform_remaining", "decide", "claim(id)", "continuing")}
     totals: list[float] = []
-    n_waiting = 0
+    n_waiting = n_recent = 0
     for _ in range(repeat):
         marks = [time.perf_counter()]
         store.account_problem("x", NOW)
@@ -204,7 +204,7 @@ def daemon_path(db: Path, repeat: int) -> None:
         for name, a, b in zip(list(steps)[:6], marks, marks[1:]):
             steps[name].append(b - a)
         totals.append(marks[-1] - marks[0])
-        n_waiting = len(candidates)
+        n_waiting, n_recent = len(candidates), len(recent)
 
     # A whole tick: one due slot per run (the clock moves a day each time), ledger rows written,
     # the claimed thread given back instead of posted.
@@ -232,7 +232,8 @@ def daemon_path(db: Path, repeat: int) -> None:
     for name, values in steps.items():
         if name == "continuing":
             continue
-        extra = f"  ({n_waiting} waiting threads)" if name.startswith("waiting") else ""
+        extra = (f"  ({n_waiting} waiting threads)" if name.startswith("waiting")
+                 else f"  ({n_recent} posts)" if name.startswith("post_times") else "")
         print(f"  {name:<34} {statistics.median(values) * 1000:7.1f} ms{extra}")
     total, tick = statistics.median(totals), statistics.median(ticks)
     cont = statistics.median(steps["continuing"])
