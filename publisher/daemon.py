@@ -189,6 +189,48 @@ class ShiftedClock:
         return self._start + dt.timedelta(seconds=time.monotonic() - self._anchor)
 
 
+#: How far ahead of the real clock ``--now`` may be (a slot time typed a moment early).
+NOW_GRACE = dt.timedelta(minutes=1)
+
+
+class ClockRefused(PublisherError):
+    """``--now`` would run this database's time ahead of the real clock, or backwards."""
+
+
+def latest_recorded(db: sqlite3.Connection) -> dt.datetime | None:
+    """The latest instant a database recorded: a post made (``post_results``) or a slot handled
+    (the slot ledger). Time read from the clock must never go back before it."""
+    found: list[dt.datetime] = []
+    row = db.execute("SELECT max(posted_at) FROM post_results").fetchone()
+    if row and row[0]:
+        found.append(dt.datetime.fromisoformat(row[0].replace("Z", "+00:00")))
+    row = db.execute("SELECT max(slot_at), max(handled_at) FROM schedule_slots").fetchone()
+    found += [_from_iso(v) for v in (row or ()) if v]
+    return max(found) if found else None
+
+
+def check_now(start: dt.datetime, real_now: dt.datetime, latest: dt.datetime | None, zone=UTC) -> None:
+    """Refuse a ``--now`` that would make the run unsafe on this database (:class:`ClockRefused`).
+
+    ``--now`` posts for real and stamps what it does (posts, handled slots, approvals) with the
+    shifted time. Later than the real clock, the daemon would then skip every real slot until
+    that time; earlier than what the database already recorded, posts would be counted before
+    (or outside) the rolling 24-hour quota window and the platform's daily cap overrun.
+    """
+    def local(instant: dt.datetime) -> str:
+        return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    scratch = "for a rehearsal use a scratch database (PUBLISHER_DB=/tmp/rehearsal.db publisher run --once --now ...)"
+    if start > real_now + NOW_GRACE:
+        raise ClockRefused(f"--now {local(start)} is later than the clock ({local(real_now)}): this database would "
+                           "record posts and slots from the future and the daemon would skip every real slot "
+                           f"until then; {scratch}")
+    if latest is not None and start < latest:
+        raise ClockRefused(f"--now {local(start)} is earlier than the latest time this database recorded "
+                           f"({local(latest)}): time never goes backwards on one database, or posts would fall out "
+                           f"of the 24-hour quota early; {scratch}")
+
+
 class ManualClock:
     """A clock tests move by hand."""
 
@@ -342,6 +384,69 @@ class SlotLedger:
         return [LedgerRow(p, _from_iso(s), _from_iso(h), o, pid, d) for p, s, h, o, pid, d in found]
 
 
+class ReportedFiles:
+    """Bad article file versions already reported (table ``reported_files``, in the queue database).
+
+    The scanner's memory lasts one process; this one lasts across runs, so that with cron's
+    ``publisher run --once`` every few minutes a file that stays bad is reported once, and again
+    only when its content (or the problem found in it) changes.
+    """
+
+    def __init__(self, db: Path):
+        from .migrations import apply
+
+        self.db = Path(db)
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
+            self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        return conn
+
+    @staticmethod
+    def _key(path: Path) -> str:
+        return str(Path(path).resolve())
+
+    @staticmethod
+    def fingerprint(path: Path) -> str:
+        """The content's SHA-256 (for a file that cannot be read: its size and modification time)."""
+        import hashlib
+
+        try:
+            return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return "missing"
+            return f"unreadable:{st.st_size}:{st.st_mtime_ns}"
+
+    def first_report(self, path: Path, message: str, now: dt.datetime) -> bool:
+        """Record that ``message`` was found in this version of ``path``; False when it was
+        already reported (the caller then stays quiet)."""
+        key, digest = self._key(path), self.fingerprint(path)
+        with self._connect() as conn:
+            row = conn.execute("SELECT message FROM reported_files WHERE path = ? AND content_hash = ?",
+                               (key, digest)).fetchone()
+            if row is not None and row[0] == message:
+                return False
+            conn.execute("INSERT OR REPLACE INTO reported_files (path, content_hash, message, reported_at) "
+                         "VALUES (?, ?, ?, ?)", (key, digest, message, _iso(now)))
+        self._paths.add(key)
+        return True
+
+    def forget(self, path: Path) -> None:
+        """The file was ingested: a later bad version of it is news again."""
+        key = self._key(path)
+        if key in self._paths:
+            with self._connect() as conn:
+                conn.execute("DELETE FROM reported_files WHERE path = ?", (key,))
+            self._paths.discard(key)
+
+
 # --- schedule.yaml, reloaded when it changes ---------------------------------------------------
 
 
@@ -408,6 +513,7 @@ class SourceScanner:
         from .ingest import ARTICLE_SUFFIXES
 
         found: list[tuple[Path, Source]] = []
+        offered: set[Path] = set()
         now = time.time()
         for source in schedule.sources:
             folder = schedule.source_dir(source)
@@ -426,6 +532,9 @@ class SourceScanner:
                 stamp = (st.st_mtime_ns, st.st_size)
                 if self._seen.get(path) == stamp or now - st.st_mtime < self.settle:
                     continue
+                if path in offered or (schedule.source_for(path) or source) is not source:
+                    continue  # nested sources: the innermost one holding the file decides
+                offered.add(path)
                 found.append((path, source))
         return found
 
@@ -579,12 +688,50 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     return planned
 
 
+def schedule_problems(schedule: Schedule, store: ScheduleStore | None = None,
+                      now: dt.datetime | None = None) -> list[str]:
+    """What in the schedule silently does nothing, one line each: a source folder that does
+    not exist, an enabled platform with no slots (its approved threads would wait forever), a
+    platform with slots but no enabled account, and (with ``store``) approved threads waiting
+    for a platform that has no slot to post them in. Said at start, on reload and by
+    ``publisher schedule``."""
+    from .schedule import PLATFORMS
+
+    problems: list[str] = []
+    for source in schedule.sources:
+        folder = schedule.source_dir(source)
+        if not folder.is_dir():
+            what = "is not a folder" if folder.exists() else "does not exist"
+            problems.append(f"source {source.path}: {folder} {what}; nothing is ingested from it")
+    now = now or dt.datetime.now(UTC)
+    active = schedule.active_platforms()
+    for name in PLATFORMS:
+        config = schedule.platforms.get(name)
+        waiting = len(store.waiting(name, now)) if store is not None and name not in active else 0
+        queued = f" ({waiting} approved thread{'s' if waiting != 1 else ''} waiting)" if waiting else ""
+        if config is None:
+            if waiting:
+                problems.append(f"{name}: not in schedule.yaml, so nothing is posted there{queued}; add "
+                                f"platforms.{name} with slots, or post by hand (`publisher publish ID`)")
+        elif not config.enabled:
+            if waiting:
+                problems.append(f"{name}: disabled (platforms.{name}.enabled: false){queued}")
+        elif not config.slots:
+            problems.append(f"{name}: enabled but has no slots: approved threads for it wait forever{queued}; "
+                            f"add platforms.{name}.slots, or post by hand (`publisher publish ID`)")
+        elif schedule.account_for(name) is None:
+            problems.append(f"{name}: no enabled account under platforms.{name}.accounts: its slots post "
+                            f"nothing{queued}")
+    return problems
+
+
 class Daemon:
     """The scheduler's decisions, independent of APScheduler: :meth:`tick` and :meth:`scan`."""
 
     def __init__(self, *, watcher: ScheduleWatcher, store: ScheduleStore, publish: PublishFn,
                  ingest: IngestFn | None, ledger: SlotLedger, clock: Clock | None = None,
-                 scanner: SourceScanner | None = None, environ: dict[str, str] | None = None):
+                 scanner: SourceScanner | None = None, environ: dict[str, str] | None = None,
+                 reported: ReportedFiles | None = None):
         self.watcher = watcher
         self.store = store
         self.publish = publish
@@ -593,6 +740,7 @@ class Daemon:
         self.clock = clock or SystemClock()
         self.scanner = scanner or SourceScanner()
         self.environ = environ
+        self._reported = reported
         self.stopping = threading.Event()
         self._noted: set[tuple] = set()
         # One piece of work at a time (re-entrant: a long scan handles slots between files).
@@ -601,6 +749,20 @@ class Daemon:
     @property
     def schedule(self) -> Schedule:
         return self.watcher.schedule
+
+    @property
+    def reported(self) -> ReportedFiles:
+        """Bad files already reported, kept in the ledger's database (made on first use)."""
+        if self._reported is None:
+            self._reported = ReportedFiles(self.ledger.db)
+        return self._reported
+
+    def announce(self) -> list[str]:
+        """Log what in the schedule silently does nothing (at start and after each reload)."""
+        problems = schedule_problems(self.schedule, self.store, self.clock.now())
+        for line in problems:
+            log.warning("%s", line)
+        return problems
 
     # --- sources ---
 
@@ -617,7 +779,7 @@ class Daemon:
                     result = self.ingest(path, source, self.clock.now())
                 except (ModelError, ConfigError) as exc:
                     # Not the file's fault (no model, a setting): say it once, retry next scan.
-                    self._note_once(("ingest", str(exc)), f"ingest {path}: {exc} (will try again)")
+                    self._note_once(("ingest", str(exc)), f"ingest {_about(path, str(exc))} (will try again)")
                     results.append(IngestResult("failed", detail=str(exc)))
                     continue
                 except PublisherError as exc:
@@ -628,7 +790,13 @@ class Daemon:
                     result = IngestResult("failed", detail=f"internal error {type(exc).__name__}: {exc}")
                 self.scanner.done(path)
                 results.append(result)
-                self._log_ingest(path, result)
+                if result.status != "failed":
+                    self.reported.forget(path)
+                    self._log_ingest(path, result)
+                elif self.reported.first_report(path, result.detail, self.clock.now()):
+                    self._log_ingest(path, result)
+                else:  # this version of the file was reported by an earlier run (cron's --once)
+                    log.debug("ingest %s (still failing, already reported)", _about(path, result.detail))
                 self.tick()  # a long scan (translating many files) must not make a slot late
         return results
 
@@ -636,7 +804,7 @@ class Daemon:
         pubs = ",".join(f"{p} (thread {t})" if t is not None else str(p) for p, t in
                         zip(result.publication_ids, result.thread_ids or [None] * len(result.publication_ids))) or "-"
         if result.status == "failed":
-            log.error("ingest %s: %s", path, result.detail)
+            log.error("ingest %s", _about(path, result.detail))
         elif result.status == "unchanged" and not result.publication_ids:
             log.debug("ingest %s: unchanged (article %s)", path, result.article_id)
         else:
@@ -799,8 +967,8 @@ class Daemon:
             candidates.remove(item)  # approval withdrawn meanwhile: take the next one
         remaining = _min(remaining_quota(schedule.quota_for(platform), recent, now), platform_left)
         self.ledger.finish(platform, slot.at, "claimed", publication_id=item.publication_id)
-        log.info("%s: slot %s: publishing %s (%d posts, %s left of quota)", platform, when, item.ids(), item.posts,
-                 "no limit" if remaining is None else remaining)
+        log.info("%s: slot %s: publishing %s (%d posts; %s)", platform, when, item.ids(), item.posts,
+                 "no daily quota" if remaining is None else f"{remaining} left in the 24-hour quota")
         result = self._publish(item, account)
         return close(result.state, f"{result.posts_sent} posts sent" + (f"; {result.detail}" if result.detail else ""),
                      item, level=logging.INFO if result.state == "posted" else logging.WARNING)
@@ -821,6 +989,7 @@ class Daemon:
     def run_once(self) -> "OnceReport":
         """Everything due now: reload, finish interrupted threads, scan sources, handle due slots."""
         self.watcher.poll()
+        self.announce()
         continued = self.continue_due()
         ingested = self.scan()
         slots = self.tick()
@@ -841,6 +1010,7 @@ class Daemon:
 
         def scan_job() -> None:
             if self.watcher.poll():
+                self.announce()
                 self._install_slot_jobs(scheduler)
                 scheduler.reschedule_job("scan", trigger=IntervalTrigger(
                     seconds=self.schedule.scan_every.total_seconds(), timezone=UTC))
@@ -850,6 +1020,7 @@ class Daemon:
 
         def slot_job(platform: str) -> None:
             if self.watcher.poll():
+                self.announce()
                 self._install_slot_jobs(scheduler)
             self.tick([platform])
 
@@ -863,6 +1034,7 @@ class Daemon:
             missing = schedule.missing_credentials(platform, self.environ) if platform in schedule.active_platforms() else []
             if missing:
                 log.error("%s: missing environment variable %s: its slots will not post", platform, ", ".join(missing))
+        self.announce()
         scan_job()
         scheduler.add_job(scan_job, IntervalTrigger(seconds=schedule.scan_every.total_seconds(), timezone=UTC),
                           id="scan", name="scan sources")
@@ -897,6 +1069,12 @@ class OnceReport:
     continued: tuple[SlotOutcome, ...]
     ingested: tuple[IngestResult, ...]
     slots: tuple[SlotOutcome, ...]
+
+
+def _about(path: Path, detail: str) -> str:
+    """``path: detail`` for a log line, without repeating the path when the detail starts with it
+    (InputError messages name their file, often with a line: ``/x/a.md:4: ...``)."""
+    return detail if detail.startswith(str(path)) else f"{path}: {detail}"
 
 
 def _ago(delta: dt.timedelta) -> str:
@@ -1117,26 +1295,29 @@ def platform_for(account: PostingAccount):
     return platform_from_env(account.platform)
 
 
-def default_ingest(outbox, *, translator=None, options=None) -> IngestFn:
+def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
     """read -> translate -> summarise and render -> store, for files found in the sources.
 
     Goes through :class:`publisher.pipeline.Pipeline`: the model for the article's script is
     loaded once, on first use; with no model installed a Chinese article is NOT ingested
     (ModelError: the daemon says so once and tries again at the next scan, so installing the
     model is enough); an article that is not Chinese is refused (InputError). ``translator``
-    (tests) replaces the model. ``options`` is a ThreadOptions or a function returning the
-    current one (the daemon passes the live schedule's, so an edited schedule.yaml applies to
-    the next article).
+    (tests) replaces the model. ``settings`` is a :class:`publisher.pipeline.Settings` or a
+    function returning the current one (the daemon passes the live schedule's, so an edited
+    schedule.yaml applies to the next article); its :meth:`~publisher.pipeline.Settings.plan`
+    decides platforms and approval exactly as ``publisher ingest`` does for the same file.
     """
-    from .pipeline import Pipeline, ingest_file
+    from .pipeline import Pipeline, ingest_file, resolve_settings
 
     pipeline = Pipeline(translator=translator, cache=True)
 
     def ingest(path: Path, source: Source, now: dt.datetime) -> IngestResult:
-        current = options() if callable(options) else options
-        if current is not None:
-            pipeline.use_options(current)
-        ingested = ingest_file(path, outbox, pipeline, source.platforms, auto_approve=source.auto_approve, now=now)
+        current = settings() if callable(settings) else settings
+        if current is None:
+            current = resolve_settings(None)
+        pipeline.use_options(current.options)
+        plan = current.plan(path, source)
+        ingested = ingest_file(path, outbox, pipeline, plan.platforms, auto_approve=plan.auto_approve, now=now)
         return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))
 
     return ingest
@@ -1173,20 +1354,34 @@ def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
 @contextmanager
 def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | None = None,
                  settle: float = 2.0, ingest: IngestFn | None = None,
-                 make_platform: Callable[[PostingAccount], object] | None = None) -> Iterator[Daemon]:
-    """A Daemon on the real database, holding the lock for as long as the block runs."""
+                 make_platform: Callable[[PostingAccount], object] | None = None,
+                 now: dt.datetime | None = None) -> Iterator[Daemon]:
+    """A Daemon on the real database, holding the lock for as long as the block runs.
+
+    ``now`` (``--now``) starts the daemon's clock at that instant, after :func:`check_now`
+    accepted it for this database (under the lock, so no other run records meanwhile).
+    """
     from .config import Paths
     from .outbox import Outbox
+    from .pipeline import resolve_settings
 
     db = Path(db or Paths.from_env().db)
-    clock = clock or SystemClock()
     watcher = ScheduleWatcher(schedule_path)
     with DaemonLock(db):
         outbox = Outbox.open(db)
         try:
+            real_now = dt.datetime.now(UTC)
+            latest = latest_recorded(outbox.db)
+            if now is not None and clock is None:
+                check_now(now, real_now, latest, watcher.schedule.zone)
+                clock = ShiftedClock(now)
+            elif latest is not None and latest > real_now + NOW_GRACE and clock is None:
+                log.warning("this database recorded times up to %s, later than the clock (an earlier --now in the "
+                            "future?): slots until then count as handled", _local(latest, watcher.schedule))
+            clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
             yield Daemon(watcher=watcher, store=store, publish=store.publish,
-                         ingest=ingest or default_ingest(outbox, options=lambda: watcher.schedule.thread_options()),
+                         ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
                          ledger=SlotLedger(db), clock=clock,
                          scanner=SourceScanner(settle))
         finally:

@@ -178,6 +178,22 @@ def m002_schedule_slots(db: sqlite3.Connection) -> None:
         )""",
     ])
 
+
+@migration
+def m003_reported_files(db: sqlite3.Connection) -> None:
+    """Bad article files the daemon already reported, per content, so that each bad version of
+    a file is reported once across runs (cron's `publisher run --once` included)."""
+    _run(db, [
+        """CREATE TABLE reported_files (
+            path TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            message TEXT NOT NULL,
+            reported_at TEXT NOT NULL,
+            PRIMARY KEY (path, content_hash)
+        )""",
+    ])
+
+
 def apply(db: sqlite3.Connection, now: str) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names.
 

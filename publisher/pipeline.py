@@ -11,6 +11,9 @@ source scan and the preview all go through here, so they agree on every rule:
 * A Chinese article with no model installed is not queued (ModelError); the preview alone may
   show it untranslated, with a warning.
 * Glossary names are never split across posts.
+* Threads are cut with the same settings everywhere (:func:`resolve_settings`): schedule.yaml's
+  ``threads:`` and ``platforms.<name>.max_characters/max_posts``, and for a file inside one of
+  its sources that source's ``platforms`` and ``auto_approve``; explicit command-line options win.
 """
 
 from __future__ import annotations
@@ -27,9 +30,96 @@ if TYPE_CHECKING:
     from .models import Article, Thread, TranslatedArticle
     from .outbox import Ingested, Outbox
     from .render import ThreadOptions
+    from .schedule import Schedule, Source
     from .translate.base import Translator
     from .translate.cache import TranslationCache
     from .translate.glossary import Glossary
+
+
+ALL_PLATFORMS = ("x", "mastodon", "bluesky")
+
+
+@dataclass(frozen=True)
+class IngestPlan:
+    """What to make of one article file: a thread per platform, approved at once or not."""
+
+    platforms: tuple[str, ...]
+    auto_approve: bool
+    source: Source | None = None
+    """The schedule.yaml source the file lies in, if any."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How threads are built and queued, the same for ``preview``, ``ingest`` and the daemon.
+
+    Made by :func:`resolve_settings`: schedule.yaml's thread settings with the explicit
+    command-line options on top; :meth:`plan` adds, per file, what its source says.
+    """
+
+    options: ThreadOptions
+    schedule: Schedule | None = None
+    platforms: tuple[str, ...] = ()
+    """Chosen on the command line (``--platform``); empty: decided per file by :meth:`plan`."""
+    approve: bool | None = None
+    """Chosen on the command line (``--approve`` / ``--no-approve``); None: decided per file."""
+
+    def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
+        """Platforms and approval for ``path``: explicit choices, else those of the schedule
+        source holding it (``source`` when the caller already knows it), else the schedule's
+        enabled platforms (all three without a schedule) as drafts."""
+        found = self.schedule.source_for(path) if self.schedule is not None else None
+        found = found or source
+        if self.platforms:
+            platforms = self.platforms
+        elif found is not None:
+            platforms = tuple(found.platforms)
+        elif self.schedule is not None:
+            platforms = tuple(n for n, p in self.schedule.platforms.items() if p.enabled) or ALL_PLATFORMS
+        else:
+            platforms = ALL_PLATFORMS
+        approve = self.approve if self.approve is not None else bool(found and found.auto_approve)
+        return IngestPlan(platforms, approve, found)
+
+
+def find_schedule(given: Path | None = None) -> Schedule | None:
+    """The schedule.yaml that thread settings come from: ``given`` or $PUBLISHER_SCHEDULE (which
+    must exist), else ./schedule.yaml when there is one. An invalid file is an error."""
+    import os
+
+    from .config import schedule_path
+    from .schedule import load_schedule
+
+    path = schedule_path(given)
+    if given is not None or os.environ.get("PUBLISHER_SCHEDULE") or path.is_file():
+        return load_schedule(path)
+    return None
+
+
+def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = (), approve: bool | None = None,
+                     points: int | None = None, max_posts: int | None = None,
+                     limits: dict[str, int] | None = None, allow: Iterable[str] = (),
+                     templates: Path | None = None) -> Settings:
+    """The one place thread settings are decided: the schedule's (or the defaults), then each
+    explicit option replacing its counterpart (``limits`` per platform)."""
+    from .render import ThreadOptions
+
+    options = schedule.thread_options() if schedule is not None else ThreadOptions()
+    changes: dict = {}
+    if points is not None:
+        changes["points"] = points
+    if max_posts is not None:
+        changes["max_posts"] = max_posts
+    if limits:
+        changes["limits"] = {**options.limits, **limits}
+    allow = frozenset(allow)
+    if allow:
+        changes["allow"] = allow
+    if templates is not None:
+        changes["templates"] = templates
+    if changes:
+        options = replace(options, **changes)
+    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve)
 
 
 @dataclass(frozen=True)
@@ -178,20 +268,27 @@ def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Seque
     return outbox.add_article(article, prepared.translated, prepared.threads, auto_approve=auto_approve, now=now)
 
 
-def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str], *,
-                 auto_approve: bool = False, on_outcome: Callable[[IngestOutcome], None] | None = None,
-                 ) -> list[IngestOutcome]:
-    """Ingest every article under ``paths``; one bad file never stops the others."""
+def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str] = (), *,
+                 auto_approve: bool = False, settings: Settings | None = None,
+                 on_outcome: Callable[[IngestOutcome], None] | None = None) -> list[IngestOutcome]:
+    """Ingest every article under ``paths``; one bad file never stops the others.
+
+    With ``settings`` each file gets its own :meth:`Settings.plan` (and the pipeline its
+    options); otherwise ``platforms`` and ``auto_approve`` apply to every file.
+    """
     from .ingest import ReadFailure, find_article_files
 
+    if settings is not None:
+        pipeline.use_options(settings.options)
     outcomes = []
     for item in find_article_files(paths):
         if isinstance(item, ReadFailure):
             outcome = IngestOutcome(item.path, error=item.error)
         else:
+            plan = settings.plan(item) if settings is not None else IngestPlan(tuple(platforms), auto_approve)
             try:
-                outcome = IngestOutcome(item, ingest_file(item, outbox, pipeline, platforms,
-                                                          auto_approve=auto_approve))
+                outcome = IngestOutcome(item, ingest_file(item, outbox, pipeline, plan.platforms,
+                                                          auto_approve=plan.auto_approve))
             except PublisherError as exc:
                 outcome = IngestOutcome(item, error=exc)
         outcomes.append(outcome)

@@ -435,8 +435,10 @@ class Schedule(_Model):
         from .render import ThreadOptions
 
         limits = {n: p.max_characters for n, p in self.platforms.items() if p.max_characters}
-        per_platform = {n: p.max_posts or self.threads.max_posts for n, p in self.platforms.items()}
-        return ThreadOptions(limits=limits, max_posts=per_platform or self.threads.max_posts,
+        # Every platform gets a value: one not configured here still follows threads.max_posts.
+        per_platform = {n: (self.platforms[n].max_posts if n in self.platforms else None) or self.threads.max_posts
+                        for n in PLATFORMS}
+        return ThreadOptions(limits=limits, max_posts=per_platform,
                              points=self.threads.points, allow=frozenset(self.threads.allow))
 
     @property
@@ -455,6 +457,18 @@ class Schedule(_Model):
         """A source's folder; relative paths are relative to schedule.yaml's folder."""
         p = source.path.expanduser()
         return p if p.is_absolute() else self.base_dir() / p
+
+    def source_for(self, path: Path | str) -> Source | None:
+        """The source whose folder holds ``path`` (the innermost one when sources are nested)."""
+        target = Path(path).expanduser().resolve()
+        best: tuple[int, Source] | None = None
+        for source in self.sources:
+            folder = self.source_dir(source).resolve()
+            if target == folder or folder in target.parents:
+                depth = len(folder.parts)
+                if best is None or depth > best[0]:
+                    best = (depth, source)
+        return best[1] if best else None
 
     def account_for(self, platform: str) -> tuple[str, Account] | None:
         """The account a platform posts through (its one enabled account), or None."""

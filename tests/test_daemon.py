@@ -324,7 +324,8 @@ def test_log_lines_carry_article_thread_and_publication_ids(make, caplog):
     with caplog.at_level(logging.INFO, logger="publisher"):
         daemon.tick()
     lines = [r.getMessage() for r in caplog.records]
-    assert any("publishing article 207 thread 107 publication 7 (3 posts, 17 left of quota)" in m for m in lines)
+    assert any(m.endswith("publishing article 207 thread 107 publication 7 (3 posts; 17 left in the 24-hour quota)")
+               for m in lines), lines
     assert any(m.endswith("posted article 207 thread 107 publication 7: 3 posts sent") for m in lines), lines
     assert all("\n" not in m for m in lines)
 

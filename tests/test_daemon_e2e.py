@@ -470,7 +470,7 @@ def test_cli_two_articles_in_the_inbox_translated_rendered_and_posted_in_the_nex
                              FAKE_X_URL=fake.base_url, FAKE_X_TESTS=str(TESTS), **x_env(fake))
         proc = _once(tmp_path, "2024-06-14T08:30", env)
         assert proc.returncode == 0, proc.stderr
-        ingested = [line for line in proc.stderr.splitlines() if "ingest" in line]
+        ingested = [line for line in proc.stderr.splitlines() if " ingest /" in line]  # not "nothing is ingested from"
         assert len(ingested) == 2 and all("new article" in line and "approved" in line for line in ingested), ingested
         assert ingested[0].endswith("a.md: new article 1 publications 1 (thread 1), approved 1"), ingested
         assert fake.tweets == []

@@ -15,29 +15,33 @@ PLATFORM_NAMES = ("x", "mastodon", "bluesky")
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--platform", "platforms", multiple=True, type=click.Choice(PLATFORM_NAMES),
-              help="Make a thread for this platform (repeatable). Default: the enabled platforms "
-                   "of schedule.yaml, or all three without one.")
-@click.option("--approve", is_flag=True, help="Approve the new threads at once instead of leaving drafts.")
-@click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("schedule.yaml"), show_default=True,
-              help="Where thread settings (limits, posts, points, allow-list) are read from, if it exists.")
+              help="Make a thread for this platform (repeatable). Default: the platforms of the "
+                   "schedule.yaml source the file lies in, else the enabled platforms of schedule.yaml, "
+                   "or all three without one.")
+@click.option("--approve/--no-approve", default=None,
+              help="Approve the new threads at once, or leave them drafts. Default: as the schedule.yaml "
+                   "source the file lies in says (auto_approve), else drafts.")
+@click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where thread settings (limits, posts, points, allow-list) and sources are read from "
+                   "(default: $PUBLISHER_SCHEDULE, else ./schedule.yaml if it exists).")
 @json_option
-def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool, schedule_path: Path,
+def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | None, schedule_path: Path | None,
            as_json: bool) -> None:
     """Translate article files and folders and queue their threads for approval.
 
     Each article is translated offline, summarised into a thread per platform and stored as
-    drafts (`publisher queue` lists them, `publisher approve ID` releases one). The same file
-    again does nothing; a changed file becomes a new revision whose threads need approval
-    again (its unposted older threads are withdrawn, never reposted silently). Only Chinese
-    articles are queued. Bad files are reported one line each and the exit code is 1.
+    drafts (`publisher queue` lists them, `publisher approve ID` releases one). A file inside
+    one of schedule.yaml's sources is handled as the daemon would: that source's platforms, and
+    approved at once when it auto-approves. The same file again does nothing; a changed file
+    becomes a new revision whose threads need approval again (its unposted older threads are
+    withdrawn, never reposted silently). Only Chinese articles are queued. Bad files are
+    reported one line each and the exit code is 1.
     """
     from ..outbox import Outbox
-    from ..pipeline import IngestOutcome, Pipeline, ingest_paths
+    from ..pipeline import IngestOutcome, Pipeline, find_schedule, ingest_paths, resolve_settings
 
-    options, default_platforms = _from_schedule(schedule_path)
-    chosen = tuple(dict.fromkeys(platforms)) or default_platforms
-    pipeline = Pipeline(options=options, cache=True)
+    settings = resolve_settings(find_schedule(schedule_path), platforms=platforms, approve=approve)
+    pipeline = Pipeline(options=settings.options, cache=True)
     outbox = Outbox.open()
 
     def show(outcome: IngestOutcome) -> None:
@@ -66,7 +70,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool, s
                        + "): this one waits for a person, even with --approve")
 
     try:
-        outcomes = ingest_paths(paths, outbox, pipeline, chosen, auto_approve=approve, on_outcome=show)
+        outcomes = ingest_paths(paths, outbox, pipeline, settings=settings, on_outcome=show)
     finally:
         pipeline.close()
     failed = [o for o in outcomes if o.error is not None]
@@ -79,17 +83,6 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool, s
     outbox.close()
     if failed:
         raise click.exceptions.Exit(1)
-
-
-def _from_schedule(path: Path):
-    """Thread options and default platforms from schedule.yaml when it exists."""
-    if not path.is_file():
-        return None, PLATFORM_NAMES
-    from ..schedule import load_schedule
-
-    schedule = load_schedule(path)
-    enabled = tuple(name for name, p in schedule.platforms.items() if p.enabled) or PLATFORM_NAMES
-    return schedule.thread_options(), enabled
 
 
 def _outcome_json(outcome) -> dict:

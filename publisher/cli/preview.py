@@ -38,10 +38,14 @@ PLATFORM_CHOICES = ("x", "mastodon", "bluesky", "all")
               help="Mention, hashtag or cashtag from article text that may stay live (repeatable).")
 @click.option("--templates", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Template folder overriding the defaults (default: ./templates).")
+@click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where thread settings (limits, posts, points, allow-list) are read from, as for ingest "
+                   "and the daemon (default: $PUBLISHER_SCHEDULE, else ./schedule.yaml if it exists); "
+                   "the options above override them.")
 @json_option
 def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: int | None,
             max_posts: int | None, limits: tuple[str, ...], allow: tuple[str, ...], templates: Path | None,
-            as_json: bool) -> None:
+            schedule_path: Path | None, as_json: bool) -> None:
     """Show the threads publisher would post for article files and folders (a dry run).
 
     For each article: what was read (title, author, date, source, language, blocks, images with
@@ -50,14 +54,17 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     platform counts. Warnings say what was left untranslated, which glossary terms were used and
     which points were dropped to fit. Nothing is posted and nothing is queued.
 
-    Without a translation model installed, the articles are shown untranslated, with a warning
-    saying how to install one. Bad files are reported one line each; the others are still shown,
-    and the exit code is 1 if any file failed.
+    Threads are cut with the settings `publisher ingest` and `publisher run` use (schedule.yaml's
+    threads: and platforms: limits), with the options given here on top. Without a translation
+    model installed, the articles are shown untranslated, with a warning saying how to install
+    one. Bad files are reported one line each; the others are still shown, and the exit code is
+    1 if any file failed.
     """
     from ..ingest import ReadFailure, read_articles
-    from ..render import ThreadOptions
+    from ..pipeline import find_schedule, resolve_settings
 
-    options = ThreadOptions(**_option_values(points, max_posts, limits, allow, templates))
+    options = resolve_settings(find_schedule(schedule_path),
+                               **_option_values(points, max_posts, limits, allow, templates)).options
     platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
     translation = Translation()
     previews, failures = [], []

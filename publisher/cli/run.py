@@ -21,7 +21,16 @@ def now_option(f):
     return click.option(
         "--now", "now_text", metavar="TIME", default=None,
         help="Act as if the clock read TIME (ISO 8601; without an offset it is local time in the "
-             "schedule's zone). For tests, rehearsals and cron catch-ups.")(f)
+             "schedule's zone).")(f)
+
+
+def run_now_option(f):
+    return click.option(
+        "--now", "now_text", metavar="TIME", default=None,
+        help="Act as if the clock read TIME (ISO 8601; without an offset it is local time in the "
+             "schedule's zone). It posts for real and records TIME, so it may not be later than the "
+             "clock nor earlier than the latest post or slot the database recorded; rehearse on a "
+             "scratch database (PUBLISHER_DB).")(f)
 
 
 def _schedule_path(given: Path | None) -> Path:
@@ -33,7 +42,7 @@ def _schedule_path(given: Path | None) -> Path:
 @click.command()
 @schedule_option
 @click.option("--once", is_flag=True, help="Do what is due now (scan sources, post in a due slot) and exit.")
-@now_option
+@run_now_option
 @click.option("-v", "--verbose", is_flag=True, help="Also log files found unchanged and other details.")
 def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: bool) -> None:
     """Post approved threads in the slots of schedule.yaml, and ingest new articles.
@@ -46,18 +55,14 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     """
     import logging
 
-    from ..daemon import ShiftedClock, SystemClock, build_daemon, serve_forever, setup_logging
+    from ..daemon import build_daemon, serve_forever, setup_logging
     from ..schedule import load_schedule, parse_instant
 
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
-    if now_text:
-        start = parse_instant(now_text, schedule.zone)
-        clock = ShiftedClock(start)
-    else:
-        clock = SystemClock()
-    with build_daemon(path, clock=clock) as daemon:
+    start = parse_instant(now_text, schedule.zone) if now_text else None
+    with build_daemon(path, now=start) as daemon:
         if once:
             daemon.run_once()
         else:
@@ -74,9 +79,11 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     """Show the coming slots in local time, the thread each would post, and quota per account.
 
     A forecast from the queue as it is now: each slot takes the next approved thread that fits
-    the account's quota left in the rolling 24 hours, skipping quiet hours and min_gap.
+    the account's quota left in the rolling 24 hours, skipping quiet hours and min_gap. Problems
+    come first: a source folder that does not exist, a platform with no slots (its approved
+    threads would wait forever), a platform with no enabled account.
     """
-    from ..daemon import forecast, open_store, quota_status
+    from ..daemon import forecast, open_store, quota_status, schedule_problems
     from ..schedule import UTC, load_schedule, parse_instant
 
     path = _schedule_path(schedule_path)
@@ -86,6 +93,7 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     with open_store() as store:
         quotas = quota_status(schedule, store, now)
         planned = forecast(schedule, store, now, until)
+        problems = schedule_problems(schedule, store, now)
     if as_json:
         click.echo(json.dumps({
             "schedule": str(path),
@@ -101,12 +109,13 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
                        "posts": p.item.posts if p.item else None,
                        "title": p.item.title if p.item else None,
                        "detail": p.detail} for p in planned],
+            "problems": problems,
         }, ensure_ascii=False, indent=2, default=str))
         return
-    _show(schedule, path, now, quotas, planned, days)
+    _show(schedule, path, now, quotas, planned, days, problems)
 
 
-def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int) -> None:
+def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, problems: list[str]) -> None:
     """Plain lines (one per account, one per slot): readable in a terminal, a log or a mail."""
     from rich.markup import escape
 
@@ -115,6 +124,10 @@ def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int) ->
     console.print(f"[bold]{escape(str(path))}[/bold]: zone {schedule.timezone}, now {local_now:%Y-%m-%d %H:%M %Z}, "
                   f"misfire {schedule.misfire}"
                   + (f", quiet hours {schedule.quiet_hours}" if schedule.quiet_hours else ""), soft_wrap=True)
+    if problems:
+        console.print("[bold yellow]Problems[/bold yellow]")
+        for line in problems:
+            console.print(f"  [yellow]{escape(line)}[/yellow]", soft_wrap=True)
     console.print("[bold]Quota (rolling 24 hours)[/bold]")
     for q in quotas:
         left = "no daily quota" if q.quota is None else f"{q.remaining} left of {q.quota}"
