@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import signal
 import subprocess
 import sys
 import textwrap

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli, subprocess_env
+from conftest import run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated, write_article
 from fake_x import CLI_BOOTSTRAP, FakeX, x_env
 from publisher.daemon import (
@@ -400,7 +400,7 @@ def test_a_daemon_stopped_with_sigterm_and_restarted_posts_nothing_twice(tmp_pat
         time.sleep(1)
         err2 = _stop(second, signal.SIGINT)
         assert second.returncode == 0, err2
-        assert f"resuming article" in err2 and f"publication {pids[1]}" in err2
+        assert "resuming article" in err2 and f"publication {pids[1]}" in err2
         assert len(fake.tweets) == 15
         _check_no_duplicates_and_chains(fake, 3, 5)
         with Outbox.open(tmp_path / "publisher.db") as outbox:

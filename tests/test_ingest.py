@@ -174,7 +174,7 @@ def test_no_frontmatter_title_from_heading_then_filename(tmp_path):
 
 
 def test_zero_width_and_nbsp_normalised(tmp_path):
-    content = f"---\ntitle: 可\u200b灵\u00a0发布\nauthor: \u200b\n---\n快\u200b手\u3000推出了可灵。它\u00a0很好用，很多人在用。\n"
+    content = "---\ntitle: 可\u200b灵\u00a0发布\nauthor: \u200b\n---\n快\u200b手\u3000推出了可灵。它\u00a0很好用，很多人在用。\n"
     a = read_article(write(tmp_path, "a.md", content))
     assert a.title == "可灵 发布"
     assert a.author is None

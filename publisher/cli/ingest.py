@@ -62,7 +62,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         label = "new" if outcome.status == "new" else f"rev {ing.revision}"
         click.echo(f"{label:<9}  {outcome.path}  article {ing.article_id}: " + ", ".join(parts))
         if ing.superseded:
-            click.echo(f"           withdrew the unposted threads of the earlier revision: "
+            click.echo("           withdrew the unposted threads of the earlier revision: "
                        + ", ".join(f"#{p}" for p in ing.superseded))
         if ing.earlier_posted:
             click.echo("           an earlier revision was already posted ("

@@ -27,10 +27,11 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
     ($PUBLISHER_HOME/translations.db).
     """
     from ..translate.argos import DecodingOptions, load_translator
-    from ..translate.document import FileResult, Translators, translate_files
+    from ..pipeline import Pipeline
+    from ..translate.document import FileResult, translate_files
 
     options = DecodingOptions.from_env(beam_size=beam, threads=threads)
-    translators = Translators(lambda code: load_translator(code, "en", options=options))
+    translators = Pipeline(load=lambda src, dst: load_translator(src, dst, options=options))
     cache = None
     if not no_cache:
         from ..translate.cache import TranslationCache

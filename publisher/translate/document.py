@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..errors import ModelError, PublisherError
-from ..models import Article, TranslatedArticle
+from ..errors import PublisherError
+from ..models import TranslatedArticle
+
+if TYPE_CHECKING:
+    from ..pipeline import Pipeline
 
 
 def output_path(article_path: Path, out_dir: Path | None = None) -> Path:
@@ -84,33 +87,11 @@ class FileResult:
     translated: TranslatedArticle | None = None
 
 
-@dataclass
-class Translators:
-    """Translators by source language, loaded once each; a missing model is remembered too."""
-
-    load: Callable[[str], Any]
-    loaded: dict[str, Any] = field(default_factory=dict)
-
-    def for_article(self, article: Article) -> Any:
-        from .argos import source_code_for
-
-        code = source_code_for(article.language)
-        if code not in self.loaded:
-            try:
-                self.loaded[code] = self.load(code)
-            except ModelError as exc:
-                self.loaded[code] = exc
-        found = self.loaded[code]
-        if isinstance(found, ModelError):
-            raise found
-        return found
-
-
 def translate_files(
     paths: Iterable[Path],
     out_dir: Path | None = None,
     *,
-    translators: Translators | None = None,
+    translators: Pipeline | None = None,
     cache: Any = None,
     glossary: Any = None,
     on_result: Callable[[FileResult], None] | None = None,
@@ -121,9 +102,9 @@ def translate_files(
     from .pipeline import TranslationStats, translate_article
 
     if translators is None:
-        from .argos import load_translator
+        from ..pipeline import Pipeline
 
-        translators = Translators(lambda code: load_translator(code, "en"))
+        translators = Pipeline()
     results: list[FileResult] = []
 
     def report(result: FileResult) -> None:
@@ -142,7 +123,7 @@ def translate_files(
         try:
             if glossary is None:
                 glossary = load_glossary()
-            translator = translators.for_article(article)
+            translator = translators.translator_for(article)
             stats = TranslationStats()
             translated = translate_article(article, translator, glossary=glossary, cache=cache, stats=stats)
             target = output_path(article.path, out_dir)
