@@ -236,6 +236,8 @@ class Ingested:
     earlier_posted: tuple[int, ...] = ()
     """Publications of older revisions that already posted something: the new revision is a
     correction a person must look at, never a silent repost."""
+    held: tuple[str, ...] = ()
+    """Why auto-approval was withheld for this article (it waits for a person instead)."""
 
 
 @dataclass(frozen=True)

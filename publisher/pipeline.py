@@ -265,7 +265,25 @@ def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Seque
     if known is not None and set(platforms) <= known:
         return outbox.add_article(article, None, {}, auto_approve=auto_approve, now=now)
     prepared = pipeline.prepare(article, platforms)
-    return outbox.add_article(article, prepared.translated, prepared.threads, auto_approve=auto_approve, now=now)
+    held = review_reasons(prepared) if auto_approve else ()
+    ingested = outbox.add_article(article, prepared.translated, prepared.threads,
+                                  auto_approve=auto_approve and not held, now=now)
+    return replace(ingested, held=held) if held else ingested
+
+
+def review_reasons(prepared: Prepared) -> tuple[str, ...]:
+    """Why threads that a source would auto-approve must wait for a person after all.
+
+    Chinese left in the English posts means the translation failed somewhere (a sentence the
+    model could not handle, a name missing from the glossary); an operator must look before
+    such a thread goes out, whatever the source's auto_approve says.
+    """
+    reasons = []
+    for platform, thread in prepared.threads.items():
+        for warning in thread.warnings:
+            if warning.startswith("Chinese left untranslated"):
+                reasons.append(f"{platform}: {warning}")
+    return tuple(reasons)
 
 
 def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str] = (), *,

@@ -117,3 +117,22 @@ def test_cli_with_the_tiny_real_model_queues_drafts_then_does_nothing_again(tmp_
     rows = queue["publications"]
     assert sorted(r["platform"] for r in rows) == ["bluesky", "x"]
     assert all(r["state"] == "draft" for r in rows)
+
+
+class LeavesChinese(FakeTranslator):
+    """A translator that gives up on one sentence and returns it as it came (as models do)."""
+
+    def translate_sentences(self, sentences):
+        self.calls.append(list(sentences))
+        return [s if "两分钟" in s else "Kuaishou released the Kling video model." for s in sentences]
+
+
+def test_auto_approve_is_withheld_when_chinese_is_left_in_the_english(tmp_path, outbox):
+    path = write_article(tmp_path / "in", "a.md", body=BODY)
+    held = ingest_file(path, outbox, Pipeline(translator=LeavesChinese()), ("x",), auto_approve=True)
+    assert held.approved == () and held.held and "Chinese left untranslated" in held.held[0]
+    assert outbox.get(held.publications[0]).state == "draft"
+
+    clean = write_article(tmp_path / "in", "b.md", body="快手发布了视频生成大模型可灵。", title="可灵")
+    ok = ingest_file(clean, outbox, Pipeline(translator=LeavesChinese()), ("x",), auto_approve=True)
+    assert ok.held == () and ok.approved == ok.publications

@@ -64,6 +64,8 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         if ing.superseded:
             click.echo("           withdrew the unposted threads of the earlier revision: "
                        + ", ".join(f"#{p}" for p in ing.superseded))
+        if ing.held:
+            click.echo("           not approved, waits for a person: " + "; ".join(ing.held))
         if ing.earlier_posted:
             click.echo("           an earlier revision was already posted ("
                        + ", ".join(f"#{p}" for p in ing.earlier_posted)
@@ -91,4 +93,4 @@ def _outcome_json(outcome) -> dict:
     ing = outcome.ingested
     return {"path": str(outcome.path), "status": outcome.status, "article_id": ing.article_id,
             "revision": ing.revision, "publications": list(ing.publications), "approved": list(ing.approved),
-            "superseded": list(ing.superseded), "earlier_posted": list(ing.earlier_posted)}
+            "superseded": list(ing.superseded), "earlier_posted": list(ing.earlier_posted), "held": list(ing.held)}
