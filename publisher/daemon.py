@@ -1315,7 +1315,7 @@ def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
         current = settings() if callable(settings) else settings
         if current is None:
             current = resolve_settings(None)
-        pipeline.use_options(current.options)
+        current.apply_to(pipeline)
         plan = current.plan(path, source)
         ingested = ingest_file(path, outbox, pipeline, plan.platforms, auto_approve=plan.auto_approve, now=now)
         return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))

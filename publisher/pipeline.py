@@ -64,6 +64,16 @@ class Settings:
     approve: bool | None = None
     """Chosen on the command line (``--approve`` / ``--no-approve``); None: decided per file."""
 
+    @property
+    def hold_untranslated(self) -> bool:
+        """Whether auto-approval waits for a person when Chinese is left in the English posts."""
+        return self.schedule.threads.hold_untranslated if self.schedule is not None else True
+
+    def apply_to(self, pipeline: "Pipeline") -> None:
+        """Make ``pipeline`` build and hold threads the way these settings say."""
+        pipeline.use_options(self.options)
+        pipeline.hold_untranslated = self.hold_untranslated
+
     def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
         """Platforms and approval for ``path``: explicit choices, else those of the schedule
         source holding it (``source`` when the caller already knows it), else the schedule's
@@ -148,6 +158,8 @@ class Pipeline:
         self._options = options
         self._load = load
         self._models: dict[str, Translator | ModelError] = {}
+        self.hold_untranslated = True
+        """Auto-approval waits for a person when Chinese is left in the English posts."""
 
     @property
     def glossary(self) -> Glossary:
@@ -265,7 +277,7 @@ def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Seque
     if known is not None and set(platforms) <= known:
         return outbox.add_article(article, None, {}, auto_approve=auto_approve, now=now)
     prepared = pipeline.prepare(article, platforms)
-    held = review_reasons(prepared) if auto_approve else ()
+    held = review_reasons(prepared) if auto_approve and pipeline.hold_untranslated else ()
     ingested = outbox.add_article(article, prepared.translated, prepared.threads,
                                   auto_approve=auto_approve and not held, now=now)
     return replace(ingested, held=held) if held else ingested
@@ -297,7 +309,7 @@ def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, plat
     from .ingest import ReadFailure, find_article_files
 
     if settings is not None:
-        pipeline.use_options(settings.options)
+        settings.apply_to(pipeline)
     outcomes = []
     for item in find_article_files(paths):
         if isinstance(item, ReadFailure):

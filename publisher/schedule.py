@@ -324,6 +324,9 @@ class ThreadSettings(_Model):
     allow: tuple[str, ...] = ()
     """@mentions, #hashtags and $cashtags from article text that may stay live (all others are
     made inert so that they notify or tag nobody)."""
+    hold_untranslated: bool = True
+    """A source's auto_approve is withheld (the threads wait for a person) when Chinese is
+    left in the English posts: a sign the translation failed somewhere."""
 
 
 class PlatformConfig(_Model):

@@ -136,3 +136,16 @@ def test_auto_approve_is_withheld_when_chinese_is_left_in_the_english(tmp_path, 
     clean = write_article(tmp_path / "in", "b.md", body="快手发布了视频生成大模型可灵。", title="可灵")
     ok = ingest_file(clean, outbox, Pipeline(translator=LeavesChinese()), ("x",), auto_approve=True)
     assert ok.held == () and ok.approved == ok.publications
+
+
+def test_the_hold_can_be_switched_off_in_schedule_yaml(tmp_path, outbox):
+    from publisher.pipeline import resolve_settings
+    from publisher.schedule import parse_schedule
+
+    schedule = parse_schedule("timezone: UTC\nthreads: {hold_untranslated: false}\n"
+                              "sources: [{path: in, auto_approve: true, platforms: [x]}]\nplatforms: {x: {}}\n",
+                              tmp_path / "schedule.yaml")
+    path = write_article(tmp_path / "in", "a.md", body=BODY)
+    (outcome,) = ingest_paths([path], outbox, Pipeline(translator=LeavesChinese()),
+                              settings=resolve_settings(schedule))
+    assert outcome.ingested.held == () and outcome.ingested.approved == outcome.ingested.publications

@@ -26,6 +26,7 @@ SCHEDULE = textwrap.dedent("""\
       points: 2
       max_posts: 4
       allow: ["@kling_ai"]
+      hold_untranslated: false   # the tiny test model's random output is full of Chinese pieces
     sources:
       - path: inbox
         auto_approve: true
@@ -101,20 +102,29 @@ def test_find_schedule_uses_publisher_schedule_and_refuses_a_missing_explicit_fi
         find_schedule(tmp_path / "nope.yaml")
 
 
+class English(FakeTranslator):
+    """Every sentence comes back as English (an empty phrasebook would leave Chinese, and a
+    thread with Chinese left in it is never auto-approved)."""
+
+    def translate_sentences(self, sentences):
+        self.calls.append(list(sentences))
+        return [f"Kuaishou released sentence {i} about Kling." for i, _ in enumerate(sentences, 1)]
+
+
 def test_a_file_ingested_by_hand_from_an_auto_approve_source_is_approved_like_the_daemon_would(tmp_path):
     from publisher.daemon import default_ingest
 
     schedule = load_schedule(write_schedule(tmp_path))
     path = write_article(tmp_path / "inbox", "a.md", body=BODY)
     with Outbox.open(tmp_path / "q.db") as outbox:
-        (outcome,) = ingest_paths([path], outbox, Pipeline(translator=FakeTranslator()),
+        (outcome,) = ingest_paths([path], outbox, Pipeline(translator=English()),
                                   settings=resolve_settings(schedule))
         pubs = [outbox.get(p) for p in outcome.ingested.publications]
         assert [(p.platform, p.state) for p in pubs] == [("x", "approved"), ("mastodon", "approved")]
         assert [len(outbox.thread(p.id).posts) <= m for p, m in zip(pubs, (4, 3))] == [True, True]
         assert outbox.thread(pubs[0].id).posts[0].limit == 1000
         # The daemon finds the same file later: nothing new, nothing left waiting for a person.
-        ingest = default_ingest(outbox, translator=FakeTranslator(), settings=lambda: resolve_settings(schedule))
+        ingest = default_ingest(outbox, translator=English(), settings=lambda: resolve_settings(schedule))
         result = ingest(path, schedule.sources[0], dt.datetime.now(UTC))
         assert result.status == "unchanged" and result.publication_ids == ()
         assert {r.state for r in outbox.rows()} == {"approved"}
@@ -126,7 +136,7 @@ def test_the_daemon_builds_threads_with_the_schedule_settings(tmp_path):
     schedule = load_schedule(write_schedule(tmp_path))
     path = write_article(tmp_path / "inbox" / "review", "b.md", body=BODY)
     with Outbox.open(tmp_path / "q.db") as outbox:
-        ingest = default_ingest(outbox, translator=FakeTranslator(), settings=lambda: resolve_settings(schedule))
+        ingest = default_ingest(outbox, translator=English(), settings=lambda: resolve_settings(schedule))
         result = ingest(path, schedule.sources[0], dt.datetime.now(UTC))  # scanned from inbox/: review/ decides
         (pub,) = [outbox.get(p) for p in result.publication_ids]
         assert (pub.platform, pub.state) == ("bluesky", "draft")
