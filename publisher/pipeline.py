@@ -92,20 +92,6 @@ class Settings:
         return IngestPlan(platforms, approve, found)
 
 
-def find_schedule(given: Path | None = None) -> Schedule | None:
-    """The schedule.yaml that thread settings come from: ``given`` or $PUBLISHER_SCHEDULE (which
-    must exist), else ./schedule.yaml when there is one. An invalid file is an error."""
-    import os
-
-    from .config import schedule_path
-    from .schedule import load_schedule
-
-    path = schedule_path(given)
-    if given is not None or os.environ.get("PUBLISHER_SCHEDULE") or path.is_file():
-        return load_schedule(path)
-    return None
-
-
 def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = (), approve: bool | None = None,
                      points: int | None = None, max_posts: int | None = None,
                      limits: dict[str, int] | None = None, allow: Iterable[str] = (),

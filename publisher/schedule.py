@@ -541,12 +541,17 @@ class ScheduleError(ConfigError):
 
 
 def load_schedule_if_present(path: Path | str | None = None) -> Schedule | None:
-    """The schedule at ``path`` (default: $PUBLISHER_SCHEDULE or ./schedule.yaml) when that file
-    exists; None when it does not. An invalid file is an error (ScheduleError), never ignored."""
+    """The schedule every command uses: ``path`` or $PUBLISHER_SCHEDULE (either must exist),
+    else ./schedule.yaml when there is one, else None (built-in defaults). An invalid file is
+    an error (ScheduleError), never ignored."""
+    import os
+
     from .config import schedule_path
 
     found = schedule_path(path)
-    return load_schedule(found) if found.is_file() else None
+    if path is not None or os.environ.get("PUBLISHER_SCHEDULE") or found.is_file():
+        return load_schedule(found)
+    return None
 
 
 def load_schedule(path: Path | str) -> Schedule:

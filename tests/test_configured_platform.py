@@ -58,3 +58,9 @@ def test_accounts_check_shows_the_mastodon_instance_limit(tmp_path, monkeypatch)
     assert result.exit_code == 0, result.output
     assert "mastodon: ok" in result.output and "posts up to 500 characters" in result.output
     assert fake.token not in result.output
+
+
+def test_a_missing_publisher_schedule_file_is_an_error_not_the_default_names(tmp_path, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_SCHEDULE", str(tmp_path / "gone.yaml"))
+    with pytest.raises(ConfigError, match="gone.yaml"):
+        configured_platform("x")

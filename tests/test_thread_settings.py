@@ -14,8 +14,8 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import write_article
 from publisher.outbox import Outbox
-from publisher.pipeline import Pipeline, find_schedule, ingest_paths, resolve_settings
-from publisher.schedule import UTC, load_schedule, parse_schedule
+from publisher.pipeline import Pipeline, ingest_paths, resolve_settings
+from publisher.schedule import UTC, load_schedule, load_schedule_if_present, parse_schedule
 from publisher.translate.base import FakeTranslator
 
 BODY = "快手发布了视频生成大模型可灵。它可以生成两分钟的视频。"
@@ -87,19 +87,19 @@ def test_a_file_inside_a_source_gets_that_source_s_platforms_and_approval(tmp_pa
     assert resolve_settings(None).plan(tmp_path / "a.md").platforms == ("x", "mastodon", "bluesky")
 
 
-def test_find_schedule_uses_publisher_schedule_and_refuses_a_missing_explicit_file(tmp_path, monkeypatch):
+def test_the_schedule_finder_uses_publisher_schedule_and_refuses_a_missing_explicit_file(tmp_path, monkeypatch):
     from publisher.errors import ConfigError
 
-    assert find_schedule() is None  # no ./schedule.yaml: defaults
+    assert load_schedule_if_present() is None  # no ./schedule.yaml: defaults
     elsewhere = write_schedule(tmp_path / "conf")
     monkeypatch.setenv("PUBLISHER_SCHEDULE", str(elsewhere))
-    assert find_schedule().file == elsewhere
+    assert load_schedule_if_present().file == elsewhere
     monkeypatch.setenv("PUBLISHER_SCHEDULE", str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigError, match="missing.yaml: no such file"):
-        find_schedule()
+        load_schedule_if_present()
     monkeypatch.delenv("PUBLISHER_SCHEDULE")
     with pytest.raises(ConfigError, match="no such file"):
-        find_schedule(tmp_path / "nope.yaml")
+        load_schedule_if_present(tmp_path / "nope.yaml")
 
 
 class English(FakeTranslator):

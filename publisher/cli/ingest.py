@@ -38,9 +38,10 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     reported one line each and the exit code is 1.
     """
     from ..outbox import Outbox
-    from ..pipeline import IngestOutcome, Pipeline, find_schedule, ingest_paths, resolve_settings
+    from ..pipeline import IngestOutcome, Pipeline, ingest_paths, resolve_settings
+    from ..schedule import load_schedule_if_present
 
-    settings = resolve_settings(find_schedule(schedule_path), platforms=platforms, approve=approve)
+    settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve)
     pipeline = Pipeline(options=settings.options, cache=True)
     outbox = Outbox.open()
 

@@ -61,9 +61,10 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     1 if any file failed.
     """
     from ..ingest import ReadFailure, read_articles
-    from ..pipeline import find_schedule, resolve_settings
+    from ..pipeline import resolve_settings
+    from ..schedule import load_schedule_if_present
 
-    options = resolve_settings(find_schedule(schedule_path),
+    options = resolve_settings(load_schedule_if_present(schedule_path),
                                **_option_values(points, max_posts, limits, allow, templates)).options
     platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
     translation = Translation()
