@@ -1273,26 +1273,9 @@ class OutboxStore:
 
 def platform_for(account: PostingAccount):
     """The platform adapter for ``account``, with credentials read from the variables it names."""
-    from .config import env_secret
-    from .errors import ConfigError
-    from .platforms.base import platform_from_env
-    from .schedule import CREDENTIAL_ROLES, OPTIONAL_ROLES
+    from .platforms.base import platform_with_env
 
-    defaults = {**CREDENTIAL_ROLES.get(account.platform, {}), **OPTIONAL_ROLES.get(account.platform, {})}
-    custom = {role: name for role, name in account.env.items() if defaults.get(role) != name}
-    if account.platform == "x" and custom:
-        from .platforms.x import XPlatform
-
-        values = {role: env_secret(account.env[role]) for role in CREDENTIAL_ROLES["x"]}
-        missing = [account.env[role] for role, value in values.items() if not value]
-        if missing:
-            raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")
-        return XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
-                         values["access_token_secret"])  # type: ignore[arg-type]
-    if custom:
-        raise ConfigError(f"{account.platform}: custom environment variable names are not supported for this "
-                          f"platform yet; use {', '.join(defaults.values())}")
-    return platform_from_env(account.platform)
+    return platform_with_env(account.platform, account.env)
 
 
 def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:

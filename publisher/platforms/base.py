@@ -119,9 +119,31 @@ def configured_platform(name: str, schedule: Any = None) -> Platform:
     if schedule is not None:
         found = schedule.account_for(name)
         if found is not None:
-            from ..daemon import PostingAccount, platform_for
+            return platform_with_env(name, dict(found[1].env))
+    return platform_from_env(name)
 
-            return platform_for(PostingAccount(name, found[0], dict(found[1].env)))
+
+def platform_with_env(name: str, env: Mapping[str, str]) -> Platform:
+    """The adapter for ``name`` with credentials read from the variables ``env`` names
+    (credential role -> variable NAME, as in schedule.yaml); the default names otherwise."""
+    from ..config import env_secret
+    from ..errors import ConfigError
+    from ..schedule import CREDENTIAL_ROLES, OPTIONAL_ROLES
+
+    defaults = {**CREDENTIAL_ROLES.get(name, {}), **OPTIONAL_ROLES.get(name, {})}
+    custom = {role: var for role, var in env.items() if defaults.get(role) != var}
+    if name == "x" and custom:
+        from .x import XPlatform
+
+        values = {role: env_secret(env.get(role, default)) for role, default in CREDENTIAL_ROLES["x"].items()}
+        missing = [env.get(role, CREDENTIAL_ROLES["x"][role]) for role, value in values.items() if not value]
+        if missing:
+            raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")
+        return XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
+                         values["access_token_secret"])  # type: ignore[arg-type]
+    if custom:
+        raise ConfigError(f"{name}: custom environment variable names are not supported for this "
+                          f"platform yet; use {', '.join(defaults.values())}")
     return platform_from_env(name)
 
 
