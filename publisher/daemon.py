@@ -200,10 +200,12 @@ class ClockRefused(PublisherError):
 def latest_recorded(db: sqlite3.Connection) -> dt.datetime | None:
     """The latest instant a database recorded: a post made (``post_results``) or a slot handled
     (the slot ledger). Time read from the clock must never go back before it."""
+    from .outbox import from_ts
+
     found: list[dt.datetime] = []
     row = db.execute("SELECT max(posted_at) FROM post_results").fetchone()
     if row and row[0]:
-        found.append(dt.datetime.fromisoformat(row[0].replace("Z", "+00:00")))
+        found.append(from_ts(row[0]))  # type: ignore[arg-type]
     row = db.execute("SELECT max(slot_at), max(handled_at) FROM schedule_slots").fetchone()
     found += [_from_iso(v) for v in (row or ()) if v]
     return max(found) if found else None
@@ -1189,11 +1191,7 @@ class OutboxStore:
                 for p in self.outbox.recover(now)]
 
     def post_times(self, platform: str, since: dt.datetime) -> list[dt.datetime]:
-        from .outbox import from_ts, ts
-
-        rows = self.outbox.db.execute("SELECT posted_at FROM post_results WHERE platform = ? AND posted_at > ?",
-                                      (platform, ts(since))).fetchall()
-        return [from_ts(r[0]) for r in rows]  # type: ignore[misc]
+        return self.outbox.post_times(platform, since)
 
     @staticmethod
     def _queued(pub) -> QueuedThread:

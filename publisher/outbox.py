@@ -1238,6 +1238,13 @@ class Outbox:
             self._transition(publication_id, "scheduled", now, reason, scheduled_at=ts(at))
             return self.get(publication_id)
 
+    def post_times(self, platform: str, since: dt.datetime) -> list[dt.datetime]:
+        """When each post on ``platform`` (any account) after ``since`` was made: the scheduler's
+        rolling-quota input."""
+        rows = self.db.execute("SELECT posted_at FROM post_results WHERE platform = ? AND posted_at > ?",
+                               (platform, ts(_aware(since, "since")))).fetchall()
+        return [from_ts(r[0]) for r in rows]  # type: ignore[misc]
+
     def posts_since(self, platform: str, since: dt.datetime, *, account: str | None = None) -> int:
         """Posts sent on ``platform`` (one account, or all) at or after ``since``: quota used."""
         return self.db.execute(
