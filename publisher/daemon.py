@@ -1313,7 +1313,7 @@ def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
     detail = []
     if ingested.superseded:
         detail.append("withdrew " + ",".join(map(str, ingested.superseded)))
-    if getattr(ingested, "held", ()):
+    if ingested.held:
         detail.append("not auto-approved, waits for a person: " + "; ".join(ingested.held))
     if ingested.earlier_posted:
         detail.append("an earlier revision was already posted (" + ",".join(map(str, ingested.earlier_posted))

@@ -32,7 +32,6 @@ def json_option(f: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON instead.")(f)
 
 
-def report_failures(failures: list, what: str = "file") -> None:
-    """One line per failure on stderr, each naming the file and the problem."""
-    for failure in failures:
-        click.echo(f"error: {failure.error}", err=True)
+def report_failure(failure) -> None:
+    """One line on stderr naming the file and the problem."""
+    click.echo(f"error: {failure.error}", err=True)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from ._common import err, json_option, out, report_failures
+from ._common import err, json_option, out, report_failure
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -73,7 +73,7 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
         if isinstance(item, ReadFailure):
             failures.append(item)
             if not as_json:
-                report_failures([item])
+                report_failure(item)
             continue
         result = preview_article(item, platforms, options, translation)
         previews.append(result)
