@@ -186,7 +186,7 @@ def test_traditional_chinese(tmp_path):
     body = "快手推出了文生視頻大模型可靈。這個產品讓網友們感到震撼，很多用戶都在申請試用。\n"
     a = read_article(write(tmp_path, "a.md", f"---\ntitle: 可靈\n---\n{body}"))
     assert a.language == "zh-Hant"
-    assert not a.is_chinese or a.language == "zh-Hant"
+    assert a.is_chinese
 
 
 def test_english_and_french_are_not_chinese(tmp_path):
