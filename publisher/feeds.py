@@ -76,11 +76,14 @@ _TRACKING = re.compile(r"^(utm_[a-z]+|spm|from|scene|share_token|fbclid|gclid|mc
 class FetchError(PublisherError):
     """A feed or page that could not be used: ``URL: problem``, one line."""
 
-    def __init__(self, url: str, problem: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(self, url: str, problem: str, *, retry_after: float | None = None, permanent: bool = False,
+                 transient: bool = False):
         self.url = url
         self.problem = problem
         self.retry_after = retry_after
         self.permanent = permanent
+        self.transient = transient
+        """The network or the server failed (timeout, 5xx, 429): the same request may work later."""
         super().__init__(f"{url}: {problem}")
 
 
@@ -207,13 +210,13 @@ def http_get(url: str, *, client: "httpx.Client | None" = None, etag: str | None
                         chunks.append(chunk)
                     return Response(url, current, 200, got, b"".join(chunks))
             except httpx.TimeoutException:
-                raise FetchError(url, "timed out") from None
+                raise FetchError(url, "timed out", transient=True) from None
             except httpx.TooManyRedirects:  # pragma: no cover - we follow redirects ourselves
                 raise FetchError(url, "too many redirects") from None
             except httpx.DecodingError as exc:
                 raise FetchError(url, f"the server sent a body that cannot be decompressed ({exc})") from None
             except httpx.HTTPError as exc:
-                raise FetchError(url, f"cannot fetch: {_short(exc)}") from None
+                raise FetchError(url, f"cannot fetch: {_short(exc)}", transient=True) from None
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects ({' -> '.join(seen)})")
     finally:
         if own:
@@ -240,7 +243,8 @@ def _status_error(url: str, status: int, reason: str, headers: dict[str, str]) -
         what += " (no such page)"
     elif status == 429:
         what += " (rate-limited)"
-    return FetchError(url, what, retry_after=retry, permanent=status in (404, 410))
+    return FetchError(url, what, retry_after=retry, permanent=status in (404, 410),
+                      transient=status >= 500 or status in (408, 429))
 
 
 def _short(exc: BaseException) -> str:
@@ -330,6 +334,9 @@ _ERROR_TITLE = re.compile(r"\b(404|403|500|502|503|not found|forbidden|error|acc
                           re.IGNORECASE)
 MIN_TEXT_CHARS = 40
 """Fewer characters of article text than this: not an article (an error page, a wall, a JS app)."""
+FEED_TEXT_CHARS = 120
+"""A feed entry whose content has at least this many characters (a summary: 3 × as many, since
+summaries are often the first lines cut short) stands in for a page that cannot be read."""
 
 
 def is_wechat(url: str) -> bool:
@@ -908,6 +915,8 @@ class Outcome:
     detail: str = ""
     retry_after: float | None = None
     """Seconds the server asked us to wait (Retry-After), for a failed fetch."""
+    transient: bool = False
+    """A failed fetch that may work later (network, 5xx, 429)."""
 
     def line(self) -> str:
         where = f" -> {self.path}" if self.path else ""
@@ -1007,7 +1016,18 @@ class Fetcher:
                 return Outcome(url, "skipped", title=entry.title, detail="an entry with neither a link nor content")
             html = f"<html><body><article>{entry.content_html or entry.summary}</article></body></html>"
             return self._page(url, folder, html=html, page_url=url, scope=scope, key=key, entry=entry, feed=feed)
-        return self._page(entry.link, folder, scope=scope, key=key, entry=entry, feed=feed)
+        outcome = self._page(entry.link, folder, scope=scope, key=key, entry=entry, feed=feed)
+        own = _feed_text(entry)
+        if outcome.status == "failed" and not outcome.transient and own:
+            # The page cannot be read (a wall, an error page...), but the feed carries the whole
+            # text: that is the article, credited to the entry's link.
+            html = f"<html><body><article>{own}</article></body></html>"
+            fallback = self._page(entry.link, folder, html=html, page_url=entry.link, scope=scope, key=key,
+                                  entry=entry, feed=feed)
+            if fallback.status != "failed":
+                problem = outcome.detail.split(": ", 1)[-1]
+                return replace(fallback, detail=f"the text of the feed's entry (the page: {problem})")
+        return outcome
 
     # -- pages --
 
@@ -1101,6 +1121,15 @@ class Fetcher:
                                       last_polled=self.clock(), polls=old.polls + 1))
 
 
+def _feed_text(entry: FeedEntry) -> str | None:
+    """The entry's own HTML when it looks like the whole article (see FEED_TEXT_CHARS)."""
+    if entry.content_html and len(_clean(entry.content_html) or "") >= FEED_TEXT_CHARS:
+        return entry.content_html
+    if entry.summary and len(_clean(entry.summary) or "") >= 3 * FEED_TEXT_CHARS:
+        return entry.summary
+    return None
+
+
 def _feed_fields(path: Path) -> dict[str, Any]:
     """The feed-given fields of an article file written from a feed entry."""
     try:
@@ -1113,7 +1142,7 @@ def _feed_fields(path: Path) -> dict[str, Any]:
 
 
 def _failed(url: str, exc: FetchError) -> Outcome:
-    return Outcome(url, "failed", detail=str(exc), retry_after=exc.retry_after)
+    return Outcome(url, "failed", detail=str(exc), retry_after=exc.retry_after, transient=exc.transient)
 
 
 def _sha_file(path: Path) -> str | None:
