@@ -615,3 +615,16 @@ def test_the_feed_s_own_text_stands_in_for_a_page_behind_a_wall_but_not_for_a_se
     # The failed entry is tried again at the next poll (it was not marked as seen for good).
     server.route("/down", article_page("服务器坏了"))
     assert [(o.status, o.title) for o in fetcher.poll_feed(url, tmp_path)] == [("new", "服务器坏了")]
+
+
+def test_the_commented_feed_source_in_the_example_schedule_is_valid_once_uncommented():
+    from conftest import ROOT
+
+    text = (ROOT / "schedule.yaml").read_text(encoding="utf-8")
+    uncommented = text.replace("  # - path: inbox/feeds/", "  - path: inbox/feeds/")
+    for key in ("feed", "pages", "poll_every", "backfill", "platforms: [x, mastodon]\n"):
+        uncommented = uncommented.replace(f"  #   {key}", f"    {key}")
+    schedule = parse_schedule(uncommented, ROOT / "schedule.yaml")
+    (source,) = [s for s in schedule.sources if s.feed]
+    assert source.feed == "https://example.org/feed.xml" and source.pages == ("https://mp.weixin.qq.com/s/AbCdEf",)
+    assert (source.poll_every, source.backfill, source.platforms) == (dt.timedelta(minutes=30), 3, ("x", "mastodon"))
