@@ -374,9 +374,12 @@ def extract_article(html: str, url: str) -> Extracted:
         target: Any = f"<html><head><title>t</title></head><body>{body}</body></html>"
     else:
         target = tree
-    doc = trafilatura.bare_extraction(target, url=url, with_metadata=True, include_images=True,
-                                      include_links=True, include_formatting=True, include_tables=True,
-                                      include_comments=False, favor_recall=content is not None)
+    try:
+        doc = trafilatura.bare_extraction(target, url=url, with_metadata=True, include_images=True,
+                                          include_links=True, include_formatting=True, include_tables=True,
+                                          include_comments=False, favor_recall=content is not None)
+    except Exception as exc:  # trafilatura or lxml giving up on a page: that page's problem only
+        raise FetchError(url, f"cannot extract the article ({type(exc).__name__}: {_short(exc)})") from None
     markdown = (getattr(doc, "text", None) or "").strip() if doc is not None else ""
     for stand_in, real in images.items():
         markdown = markdown.replace(stand_in, real)
@@ -1182,7 +1185,11 @@ def poll_sources(schedule: "Schedule", db: Path | str, now: dt.datetime, *,
             urls.append(("page", page, source))
     if not urls:
         return []
-    store = fetcher.store if fetcher is not None else FeedStore(db)
+    try:
+        store = fetcher.store if fetcher is not None else FeedStore(db)
+    except (sqlite3.Error, OSError, PublisherError) as exc:
+        log.error("feeds: cannot open %s: %s (nothing fetched)", db, exc)
+        return []
     own = fetcher is None
     fetcher = fetcher or Fetcher(store, clock=lambda: now)
     outcomes: list[Outcome] = []
@@ -1224,6 +1231,10 @@ def poll_sources(schedule: "Schedule", db: Path | str, now: dt.datetime, *,
             for outcome in got:
                 if outcome is feed_failed:
                     continue
+                if outcome.status != "failed" and outcome.url != url:
+                    entry_state = store.state(outcome.url)
+                    if entry_state.last_error:  # an entry's page that failed before: news again next time
+                        store.save_state(replace(entry_state, last_error=None))
                 if outcome.status in ("new", "updated"):
                     log.info("fetched %s", outcome.line())
                 elif outcome.status == "kept":

@@ -628,3 +628,23 @@ def test_the_commented_feed_source_in_the_example_schedule_is_valid_once_uncomme
     (source,) = [s for s in schedule.sources if s.feed]
     assert source.feed == "https://example.org/feed.xml" and source.pages == ("https://mp.weixin.qq.com/s/AbCdEf",)
     assert (source.poll_every, source.backfill, source.platforms) == (dt.timedelta(minutes=30), 3, ("x", "mastodon"))
+
+
+def test_publisher_run_once_fetches_the_feeds_of_the_schedule(server, tmp_path):
+    feed = server.route("/feed.xml", rss(entries(server, 4)), content_type="application/rss+xml")
+    server.route("/gone", "<h1>gone</h1>", status=410)
+    (tmp_path / "schedule.yaml").write_text(SCHEDULE.format(feed=feed, page=server.url("/gone")), encoding="utf-8")
+    env = subprocess_env(PUBLISHER_HOME=str(tmp_path / "home"), PUBLISHER_MODELS_DIR=str(tmp_path / "no-models"))
+    proc = run_cli("run", "--once", env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    fetched = [line for line in proc.stderr.splitlines() if " fetched new " in line]
+    assert len(fetched) == 2 and all(" -> inbox/2024-03-0" in line for line in fetched)  # backfill: 2
+    errors = [line for line in proc.stderr.splitlines() if " ERROR " in line and "/gone" in line]
+    assert len(errors) == 1 and errors[0].endswith(f"{server.url('/gone')}: HTTP 410 Gone (no such page) "
+                                                   "(retrying in 20m)")
+    assert len(articles(tmp_path / "inbox")) == 2
+    # Again at once: nothing is due, nothing is asked.
+    asked = len(server.requests)
+    proc = run_cli("run", "--once", env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and len(server.requests) == asked

@@ -75,7 +75,12 @@ def fetch(urls: tuple[str, ...], folder: Path | None, backfill: int | None, forc
     try:
         for url, target, n, kind in jobs:
             assert target is not None
-            target.mkdir(parents=True, exist_ok=True)
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                results.append(Outcome(url, "failed", detail=f"{url}: cannot create {target}: {exc.strerror or exc}"))
+                click.echo(f"error: {results[-1].line()}", err=True)
+                continue
             if kind == "feed":
                 got = fetcher.poll_feed(url, target, backfill=n) if not force else \
                     fetcher.fetch_url(url, target, backfill=n, conditional=False)
