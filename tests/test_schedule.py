@@ -438,6 +438,20 @@ def test_quota_frees_when_enough_old_posts_leave_the_window():
     assert quota_frees_at(None, posts, now, 100) == now
 
 
+def test_quota_frees_post_by_post_when_a_thread_went_out_over_several_minutes():
+    # Posts of a thread go out one after another; the quota frees as each one ages out, so the
+    # answer must be the exact post that lets `needed` fit (an off-by-one here posts too early).
+    now = utc(2024, 6, 14, 12)
+    posts = [utc(2024, 6, 14, 2, m) for m in (0, 1, 2, 3)]  # a 4-post thread, one post a minute
+    assert remaining_quota(4, posts, now) == 0
+    assert quota_frees_at(4, posts, now, 1) == utc(2024, 6, 15, 2, 0)
+    assert quota_frees_at(4, posts, now, 2) == utc(2024, 6, 15, 2, 1)
+    assert quota_frees_at(4, posts, now, 3) == utc(2024, 6, 15, 2, 2)
+    assert quota_frees_at(4, posts, now, 4) == utc(2024, 6, 15, 2, 3)
+    assert quota_frees_at(5, posts, now, 2) == utc(2024, 6, 15, 2, 0)
+    assert quota_frees_at(5, posts, now, 1) == now
+
+
 # --- misfires --------------------------------------------------------------------------------------
 
 
