@@ -140,6 +140,11 @@ def test_every_problem_is_reported_on_its_own_line():
      "schedule.yaml:5: platforms.x.accounts: 2 accounts are enabled (a, b)"),
     ("timezone: UTC\nplatforms:\n  mastodon:\n    accounts:\n      m:\n        env: {api_key: FOO}\n",
      "schedule.yaml:6: platforms.mastodon.accounts.m.env.api_key: unknown credential for mastodon"),
+    # the bound ThreadOptions enforces, refused at load time rather than at every build
+    ("timezone: UTC\nplatforms:\n  x:\n    max_characters: 55\n",
+     "schedule.yaml:4: platforms.x.max_characters: Input should be greater than or equal to 60"),
+    ("timezone: UTC\nplatforms:\n  x:\n    max_characters: 100001\n",
+     "schedule.yaml:4: platforms.x.max_characters: Input should be less than or equal to 100000"),
     ("timezone: UTC\nplatforms:\n  x:\n    accounts:\n      a: {daily_quota: 0}\n",
      "schedule.yaml:5: platforms.x.accounts.a.daily_quota: Input should be greater than 0"),
     ("timezone: UTC\nplatforms:\n  x:\n    slots:\n      - days: [mon, funday]\n        times: ['9:00']\n",
