@@ -1004,7 +1004,8 @@ class Fetcher:
                 continue
             if seen is not None and seen.state == "skipped":
                 continue
-            if seen is not None and seen.state in ("written", "kept", "gone") and seen.fingerprint == entry.fingerprint:
+            if seen is not None and seen.state in ("written", "kept", "gone", "failed") \
+                    and seen.fingerprint == entry.fingerprint:
                 continue  # nothing changed in the feed: the page is not fetched again
             scope, key = (seen.scope, seen.key) if seen is not None else (url, entry.key)
             outcomes.append(self._entry(url, feed, entry, folder, scope, key))
@@ -1069,8 +1070,10 @@ class Fetcher:
         except FetchError as exc:
             seen = self.store.find(scope, key, entry.link if entry else url)
             if seen is None or seen.state == "failed":
+                # A page that is gone for good (404, 410, another host, not a web page) is not
+                # asked again until its entry changes; others (walls, 5xx) at every poll.
                 self.store.remember(scope, key, entry.link if entry else url, state="failed", now=now,
-                                    detail=str(exc))
+                                    fingerprint=fingerprint if exc.permanent else "", detail=str(exc))
             return _failed(url, exc)
         meta = article_metadata(page, entry=entry, feed=feed, fetched_at=now)
         link = entry.link if entry else url

@@ -617,6 +617,18 @@ def test_the_feed_s_own_text_stands_in_for_a_page_behind_a_wall_but_not_for_a_se
     assert [(o.status, o.title) for o in fetcher.poll_feed(url, tmp_path)] == [("new", "服务器坏了")]
 
 
+def test_an_entry_whose_page_is_gone_is_not_asked_again_until_the_entry_changes(server, fetcher, tmp_path):
+    items = entries(server, 2)
+    del server.routes["/n/2"]  # 404
+    feed = server.route("/feed.xml", rss(items), content_type="application/rss+xml")
+    assert sorted(o.status for o in fetcher.poll_feed(feed, tmp_path)) == ["failed", "new"]
+    assert fetcher.poll_feed(feed, tmp_path) == [] and len(server.hits("/n/2")) == 1
+    items[0]["title"] = "第2篇新闻（重发）"
+    server.route("/feed.xml", rss(items), content_type="application/rss+xml")
+    server.route("/n/2", article_page("第2篇新闻（重发）"))
+    assert [o.status for o in fetcher.poll_feed(feed, tmp_path)] == ["new"]
+
+
 def test_the_commented_feed_source_in_the_example_schedule_is_valid_once_uncommented():
     from conftest import ROOT
 
