@@ -660,3 +660,20 @@ def test_publisher_run_once_fetches_the_feeds_of_the_schedule(server, tmp_path):
     asked = len(server.requests)
     proc = run_cli("run", "--once", env=env, cwd=tmp_path)
     assert proc.returncode == 0 and len(server.requests) == asked
+
+
+def test_an_rss_1_0_feed_in_gb2312_as_its_xml_declaration_says(server, fetcher, tmp_path):
+    server.route("/rdf/1", article_page("资源描述框架的文章"))
+    rdf = f"""<?xml version="1.0" encoding="gb2312"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="{server.url('/')}"><title>老牌新闻站</title><link>{server.url('/')}</link><description>新闻</description>
+<items><rdf:Seq><rdf:li rdf:resource="{server.url('/rdf/1')}"/></rdf:Seq></items></channel>
+<item rdf:about="{server.url('/rdf/1')}"><title>资源描述框架的文章</title><link>{server.url('/rdf/1')}</link>
+<dc:creator>赵六</dc:creator><dc:date>2024-06-14T08:00:00+08:00</dc:date></item></rdf:RDF>"""
+    url = server.route("/index.rdf", rdf.encode("gb2312"), content_type="application/rdf+xml")
+    (outcome,) = fetcher.fetch_url(url, tmp_path)
+    assert outcome.status == "new", outcome.line()
+    article = read_article(outcome.path)
+    assert (article.title, article.author, article.publication) == ("资源描述框架的文章", "赵六", "老牌新闻站")
+    assert article.date.isoformat() == "2024-06-14T08:00:00+08:00"
