@@ -1010,6 +1010,8 @@ class Fetcher:
             scope, key = (seen.scope, seen.key) if seen is not None else (url, entry.key)
             outcomes.append(self._entry(url, feed, entry, folder, scope, key))
         self._polled(url, resp, ok=True)
+        if not outcomes:
+            return [Outcome(url, "unchanged", title=feed.title, detail=f"nothing new ({len(entries)} entries known)")]
         return outcomes
 
     def _entry(self, url: str, feed: Feed, entry: FeedEntry, folder: Path, scope: str, key: str) -> Outcome:

@@ -283,7 +283,8 @@ def test_a_new_feed_queues_only_its_newest_entries_then_every_new_one(server, fe
     assert [h.path for h in server.requests if h.path.startswith("/n/")] == ["/n/6", "/n/5", "/n/4"]
     # The next poll: nothing new, and no page is fetched again.
     before = len(server.requests)
-    assert fetcher.poll_feed(feed, folder, backfill=3) == []
+    assert [o.line() for o in fetcher.poll_feed(feed, folder, backfill=3)] == [
+        f"unchanged {feed} (示例科技网): nothing new (6 entries known)"]
     assert [r.path for r in server.requests[before:]] == ["/feed.xml"]
     # One entry more: exactly one file more; the old skipped ones stay skipped.
     items = entries(server, 7)
@@ -330,7 +331,8 @@ def test_a_guid_change_with_the_same_link_is_still_the_same_article(server, fetc
     (first,) = fetcher.poll_feed(feed, tmp_path)
     items[0]["guid"] = "renamed-guid"
     server.route("/feed.xml", rss(items), content_type="application/rss+xml")
-    assert fetcher.poll_feed(feed, tmp_path) == []  # known by its link: nothing fetched, nothing written
+    # Known by its link: nothing fetched, nothing written.
+    assert [o.status for o in fetcher.poll_feed(feed, tmp_path)] == ["unchanged"]
     assert articles(tmp_path) == [first.path]
     # And the same page fetched by hand later is that article too.
     (by_hand,) = fetcher.fetch_url(items[0]["link"], tmp_path)
@@ -578,7 +580,8 @@ def test_publisher_fetch_by_hand(server, tmp_path):
     assert len(list((tmp_path / "in").glob("*.md"))) == 2
     # Again: nothing new (the database remembers the entries).
     proc = run_cli("fetch", feed, "--to", str(tmp_path / "in"), env=env, cwd=tmp_path)
-    assert proc.returncode == 0 and "0 new, 0 updated, 0 unchanged, 0 failed" in proc.stderr
+    assert proc.returncode == 0 and "0 new, 0 updated, 1 unchanged, 0 failed" in proc.stderr
+    assert proc.stdout == f"unchanged  {feed}  (示例科技网)  nothing new (2 entries known)\n"
     # Without --to and outside any source: a usage error naming the URL.
     proc = run_cli("fetch", server.url("/n/1"), env=env, cwd=tmp_path)
     assert proc.returncode == 2 and f"{server.url('/n/1')}: say where to write it with --to FOLDER" in proc.stderr
@@ -622,7 +625,7 @@ def test_an_entry_whose_page_is_gone_is_not_asked_again_until_the_entry_changes(
     del server.routes["/n/2"]  # 404
     feed = server.route("/feed.xml", rss(items), content_type="application/rss+xml")
     assert sorted(o.status for o in fetcher.poll_feed(feed, tmp_path)) == ["failed", "new"]
-    assert fetcher.poll_feed(feed, tmp_path) == [] and len(server.hits("/n/2")) == 1
+    assert [o.status for o in fetcher.poll_feed(feed, tmp_path)] == ["unchanged"] and len(server.hits("/n/2")) == 1
     items[0]["title"] = "第2篇新闻（重发）"
     server.route("/feed.xml", rss(items), content_type="application/rss+xml")
     server.route("/n/2", article_page("第2篇新闻（重发）"))
