@@ -343,10 +343,22 @@ def is_wechat(url: str) -> bool:
     return (urlsplit(url).hostname or "").lower() == "mp.weixin.qq.com"
 
 
+def _quiet_libraries() -> None:
+    """trafilatura and its helpers log warnings ("discarding data: URL") through loggers with no
+    handler, which Python prints on stderr: our one line per URL says what matters."""
+    for name in ("trafilatura", "htmldate", "courlan", "justext"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+            logger.addHandler(logging.NullHandler())
+        logger.setLevel(logging.ERROR)
+
+
 def extract_article(html: str, url: str) -> Extracted:
     """The main text of a page as Markdown, and its metadata; FetchError when there is none."""
     import lxml.html
     import trafilatura
+
+    _quiet_libraries()
 
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)  # lxml refuses str input with an encoding declaration
     try:
@@ -395,21 +407,37 @@ def extract_article(html: str, url: str) -> Extracted:
     if canonical:
         canonical = urljoin(url, canonical)
     image = info.get("image") or meta.get("og:image") or (getattr(doc, "image", None) if doc is not None else None)
+    title, suffix = _split_title(_clean(info.get("title") or page_title))
+    site_name = _clean(info.get("publication") or meta.get("og:site_name"))
+    if not site_name:
+        found = _clean(getattr(doc, "sitename", None) if doc is not None else None)
+        # trafilatura falls back to the host name; a title's "_网站名" suffix says more.
+        site_name = suffix if suffix and (not found or found == (urlsplit(url).hostname or "")) else found
     return Extracted(
         url=url,
         markdown=_tidy_markdown(markdown),
-        title=_clean(info.get("title") or page_title),
+        title=title,
         author=_clean(info.get("author") or (getattr(doc, "author", None) if doc is not None else None)
                       or meta.get("author")),
         date=info.get("date") or meta.get("date") or (getattr(doc, "date", None) if doc is not None else None),
         canonical=canonical,
-        site_name=_clean(info.get("publication") or meta.get("og:site_name")
-                         or (getattr(doc, "sitename", None) if doc is not None else None)),
+        site_name=site_name,
         image=urljoin(url, image) if image else None,
         description=_clean(meta.get("og:description") or meta.get("description")
                            or (getattr(doc, "description", None) if doc is not None else None)),
         language=meta.get("lang"),
     )
+
+
+def _split_title(title: str | None) -> tuple[str | None, str | None]:
+    """``标题_新浪科技_新浪网`` -> (``标题``, ``新浪网``): Chinese sites end their <title> with
+    ``_`` and the site's names (trafilatura already splits `` - `` and `` | ``)."""
+    if not title or "_" not in title:
+        return title, None
+    parts = [p.strip() for p in title.split("_")]
+    if len(parts[0]) >= 4 and all(1 <= len(p) <= 12 for p in parts[1:]):
+        return parts[0], parts[-1]
+    return title, None
 
 
 def _why_empty(page_text: str, title: str | None, tree) -> str:
@@ -504,8 +532,14 @@ def _wechat(tree, html: str, meta: dict[str, str]) -> dict[str, str]:
     if author:
         info["author"] = author
     ct = _js_var(html, "ct", "create_time")
+    when = None
     if ct and ct.isdigit():
-        info["date"] = dt.datetime.fromtimestamp(int(ct), tz=dt.timezone(dt.timedelta(hours=8))).isoformat()
+        try:
+            when = dt.datetime.fromtimestamp(int(ct), tz=dt.timezone(dt.timedelta(hours=8))).isoformat()
+        except (ValueError, OverflowError, OSError):  # not a time this calendar has
+            when = None
+    if when:
+        info["date"] = when
     else:
         published = text_of("publish_time")
         if published:

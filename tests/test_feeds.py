@@ -680,3 +680,49 @@ def test_an_rss_1_0_feed_in_gb2312_as_its_xml_declaration_says(server, fetcher, 
     article = read_article(outcome.path)
     assert (article.title, article.author, article.publication) == ("资源描述框架的文章", "赵六", "老牌新闻站")
     assert article.date.isoformat() == "2024-06-14T08:00:00+08:00"
+
+
+def test_a_chinese_site_s_title_suffix_is_not_the_title_but_the_publication():
+    from publisher.feeds import extract_article
+
+    body = "".join(f"<p>{p}</p>" for p in PARAS)
+    page = extract_article(f"<html><head><title>快手发布可灵大模型_新浪科技_新浪网</title></head><body><article>{body}"
+                           "</article></body></html>", "https://tech.sina.com.cn/a")
+    assert (page.title, page.site_name) == ("快手发布可灵大模型", "新浪网")
+    page = extract_article(f"<html><head><title>snake_case_names are fine</title></head><body><article>{body}"
+                           "</article></body></html>", "https://example.org/a")
+    assert page.title == "snake_case_names are fine"
+
+
+@pytest.mark.slow
+def test_no_input_makes_a_traceback():
+    """Whatever bytes a server sends as a feed or a page: an article or one FetchError line."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    from publisher.feeds import Response, extract_article, parse_feed
+
+    fragments = st.sampled_from(["<html>", "<head>", "<meta charset=\"gbk\">", "<title>", "</title>", "<body>",
+                                 "<article>", "<p>", "</p>", "<img data-src=\"x\">", "<div id=\"js_content\">",
+                                 "<?xml version=\"1.0\"?>", "<rss version=\"2.0\">", "<channel>", "<item>",
+                                 "<link>", "</link>", "<guid>", "<feed xmlns=\"http://www.w3.org/2005/Atom\">",
+                                 "<entry>", "]]>", "<![CDATA[", "&amp;", "&#0;", "\x00", "\ufffd", PARAS[0], "环境异常",
+                                 "var ct = \"99999999999999\";", "<a href=\"javascript:alert(1)\">"])
+    documents = st.one_of(st.binary(max_size=300),
+                          st.lists(fragments, max_size=30).map(lambda xs: "".join(xs).encode("utf-8")))
+    charsets = st.sampled_from(["", "; charset=utf-8", "; charset=gbk", "; charset=nope", "; charset=utf-16"])
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(documents, charsets)
+    def check(body, charset):
+        headers = {"content-type": "text/html" + charset}
+        try:
+            text = decode_html(body, headers, "http://x/p")
+            extract_article(text, "https://mp.weixin.qq.com/s?__biz=x")
+        except FetchError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("http")
+        try:
+            parse_feed(Response("http://x/f", "http://x/f", 200, {"content-type": "application/xml" + charset}, body))
+        except FetchError as exc:
+            assert "\n" not in str(exc) and str(exc).startswith("http://x/f: ")
+
+    check()
