@@ -121,9 +121,16 @@ class Response:
 
 def check_url(url: str) -> str:
     """``url`` if it is an absolute http(s) URL with a host; else FetchError."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError as exc:  # "Invalid IPv6 URL", a bad port...
+        raise FetchError(url, f"not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise FetchError(url, "not an http(s) URL")
+    if any(c.isspace() or ord(c) < 32 for c in url.strip()):
+        raise FetchError(url, "not a valid URL (it contains spaces or control characters)")
     return url.strip()
 
 
@@ -217,6 +224,8 @@ def http_get(url: str, *, client: "httpx.Client | None" = None, etag: str | None
                 raise FetchError(url, f"the server sent a body that cannot be decompressed ({exc})") from None
             except httpx.HTTPError as exc:
                 raise FetchError(url, f"cannot fetch: {_short(exc)}", transient=True) from None
+            except (httpx.InvalidURL, ValueError, UnicodeError) as exc:  # a URL (or a Location) httpx refuses
+                raise FetchError(url, f"not a valid URL ({_short(exc)})") from None
         raise FetchError(url, f"more than {MAX_REDIRECTS} redirects ({' -> '.join(seen)})")
     finally:
         if own:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from pathlib import Path
 
 import pytest
@@ -479,6 +480,15 @@ def test_a_server_that_never_answers_times_out(monkeypatch):
 def test_only_http_urls():
     with pytest.raises(FetchError, match=r"^file:///etc/passwd: not an http\(s\) URL$"):
         http_get("file:///etc/passwd")
+    for bad in ("http://[::1/x", "http://exa mple.org/", "http://example.org:99999/", "https://"):
+        with pytest.raises(FetchError, match=r"^" + re.escape(bad) + r": not (a valid|an http\(s\)) URL"):
+            http_get(bad)
+
+
+def test_a_redirect_to_a_broken_location_is_one_line(server, fetcher, tmp_path):
+    server.route("/x", Reply(302, headers={"Location": "http://[::1/nope"}))
+    (outcome,) = fetcher.fetch_url(server.url("/x"), tmp_path)
+    assert outcome.line() == f"{server.url('/x')}: cannot fetch: Invalid URL in location header: Invalid port: ':1'."
 
 
 # --- schedule.yaml ------------------------------------------------------------------------------
