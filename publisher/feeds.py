@@ -1133,6 +1133,13 @@ class Fetcher:
             return Outcome(url, "unchanged", Path(seen.path), title)
         text = render_file(meta, page.markdown)
         written = _sha(text)
+        from .ingest import max_file_bytes
+
+        limit = max_file_bytes()
+        if len(text.encode("utf-8")) > limit:
+            return Outcome(url, "failed", detail=f"{url}: the article is {_human(len(text.encode('utf-8')))}, over "
+                                                 f"the {_human(limit)} an article file may have "
+                                                 "(PUBLISHER_MAX_FILE_BYTES); not written")
         if seen is not None and seen.path:
             path = Path(seen.path)
             status = "updated"

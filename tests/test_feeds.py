@@ -736,3 +736,12 @@ def test_no_input_makes_a_traceback():
             assert "\n" not in str(exc) and str(exc).startswith("http://x/f: ")
 
     check()
+
+
+def test_an_article_too_long_for_ingest_is_not_written(server, fetcher, tmp_path, monkeypatch):
+    monkeypatch.setenv("PUBLISHER_MAX_FILE_BYTES", "2000")
+    server.route("/long", article_page("很长的文章", PARAS * 20))
+    (outcome,) = fetcher.fetch_url(server.url("/long"), tmp_path)
+    assert outcome.status == "failed" and articles(tmp_path) == []
+    assert re.match(re.escape(server.url("/long")) + r": the article is [\d.]+ KB, over the 2 KB an article file may "
+                    r"have \(PUBLISHER_MAX_FILE_BYTES\); not written$", outcome.line()), outcome.line()
