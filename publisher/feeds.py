@@ -1015,11 +1015,12 @@ class Fetcher:
 
     # -- feeds --
 
-    def poll_feed(self, url: str, folder: Path, *, backfill: int = 3) -> list[Outcome]:
+    def poll_feed(self, url: str, folder: Path, *, backfill: int = 3, conditional: bool = True) -> list[Outcome]:
+        """A feed's new and changed entries into ``folder`` (what is not a feed is an error)."""
         state = self.store.state(url)
         try:
-            resp = http_get(url, client=self.client, accept=FEED_ACCEPT, etag=state.etag,
-                            last_modified=state.last_modified)
+            resp = http_get(url, client=self.client, accept=FEED_ACCEPT, etag=state.etag if conditional else None,
+                            last_modified=state.last_modified if conditional else None)
         except FetchError as exc:
             return [_failed(url, exc)]
         if resp.not_modified:

@@ -82,8 +82,7 @@ def fetch(urls: tuple[str, ...], folder: Path | None, backfill: int | None, forc
                 click.echo(f"error: {results[-1].line()}", err=True)
                 continue
             if kind == "feed":
-                got = fetcher.poll_feed(url, target, backfill=n) if not force else \
-                    fetcher.fetch_url(url, target, backfill=n, conditional=False)
+                got = fetcher.poll_feed(url, target, backfill=n, conditional=not force)
             elif kind == "page":
                 got = [fetcher.fetch_page(url, target, conditional=not force)]
             else:
