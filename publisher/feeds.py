@@ -499,7 +499,9 @@ def _meta(tree) -> dict[str, str]:
     return out
 
 
-_JS_VAR = r"""(?:var\s+)?{name}\s*=\s*(?:htmlDecode\()?\s*(["'])(.*?)\1"""
+_JS_VAR = r"""(?<![\w$]){name}\s*[=:]\s*(?:(?:htmlDecode|JsDecode)\()?\s*(["'])(.*?)\1"""
+"""``var nickname = htmlDecode("…")``, ``var ct = "…"``, ``create_time: JsDecode('…')``: WeChat's
+scripts carry what its HTML fills in only when they run."""
 
 
 def _js_var(html: str, *names: str) -> str | None:

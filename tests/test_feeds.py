@@ -253,6 +253,16 @@ def test_wechat_walls_and_deleted_articles_are_one_line(server, fetcher, tmp_pat
     assert articles(tmp_path) == []
 
 
+def test_wechat_script_variables():
+    from publisher.feeds import _js_var
+
+    assert _js_var('var fact = "no"; d.ct = "1718332200" * 1;', "ct") == "1718332200"  # not fact
+    assert _js_var("x = {create_time: JsDecode('1718332201')}", "ct", "create_time") == "1718332201"
+    assert _js_var('var nickname = htmlDecode("机器&amp;之心");', "nickname") == "机器&之心"
+    assert _js_var('var msg_link = "http://mp.weixin.qq.com/s?__biz=Q\\x26amp;mid=1";', "msg_link") \
+        == "http://mp.weixin.qq.com/s?__biz=Q&mid=1"
+
+
 def test_wechat_permalink():
     assert wechat_permalink("http://mp.weixin.qq.com/s?__biz=QQ==&amp;mid=1&amp;idx=2&amp;sn=ff&amp;chksm=9#rd") \
         == "https://mp.weixin.qq.com/s?__biz=QQ==&mid=1&idx=2&sn=ff"
