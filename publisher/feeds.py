@@ -979,10 +979,15 @@ class Fetcher:
     """Fetches feeds and pages into folders, remembering what it saw in a :class:`FeedStore`."""
 
     def __init__(self, store: FeedStore, *, client: "httpx.Client | None" = None,
-                 clock: Callable[[], dt.datetime] | None = None):
+                 clock: Callable[[], dt.datetime] | None = None, between: Callable[[], Any] | None = None,
+                 should_stop: Callable[[], bool] | None = None):
         self.store = store
         self._client = client
         self.clock = clock or (lambda: dt.datetime.now(UTC))
+        self.between = between
+        """Called after each entry's page (the daemon handles the slots that came due)."""
+        self.should_stop = should_stop or (lambda: False)
+        """Asked before each entry's page: the rest waits for the next poll."""
 
     @property
     def client(self) -> "httpx.Client":
@@ -1039,6 +1044,9 @@ class Fetcher:
         entries = sorted(feed.entries, key=_entry_sort_key)
         outcomes: list[Outcome] = []
         now = self.clock()
+        todo: list[tuple[FeedEntry, str, str]] = []
+        # First what is only remembered (the backfill's older entries), so that a poll stopped
+        # halfway never lets them look new later.
         for rank, entry in enumerate(entries):
             seen = self.store.find(url, entry.key, entry.link)
             if seen is None and first and rank >= backfill:
@@ -1053,9 +1061,17 @@ class Fetcher:
             if seen is not None and seen.state in ("written", "kept", "gone", "failed") \
                     and seen.fingerprint == entry.fingerprint:
                 continue  # nothing changed in the feed: the page is not fetched again
-            scope, key = (seen.scope, seen.key) if seen is not None else (url, entry.key)
+            todo.append((entry, *((seen.scope, seen.key) if seen is not None else (url, entry.key))))
+        stopped = False
+        for entry, scope, key in todo:
+            if self.should_stop():
+                stopped = True
+                break
             outcomes.append(self._entry(url, feed, entry, folder, scope, key))
-        self._polled(url, resp, ok=True)
+            if self.between is not None:
+                self.between()
+        if not stopped:  # a stopped poll asks again with no validators: the rest is still to fetch
+            self._polled(url, resp, ok=True)
         if not outcomes:
             return [Outcome(url, "unchanged", title=feed.title, detail=f"nothing new ({len(entries)} entries known)")]
         return outcomes
@@ -1249,7 +1265,7 @@ def poll_sources(schedule: "Schedule", db: Path | str, now: dt.datetime, *,
         log.error("feeds: cannot open %s: %s (nothing fetched)", db, exc)
         return []
     own = fetcher is None
-    fetcher = fetcher or Fetcher(store, clock=lambda: now)
+    fetcher = fetcher or Fetcher(store, clock=lambda: now, between=between, should_stop=should_stop)
     outcomes: list[Outcome] = []
     try:
         for kind, url, source in urls:

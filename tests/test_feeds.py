@@ -755,3 +755,16 @@ def test_an_article_too_long_for_ingest_is_not_written(server, fetcher, tmp_path
     assert outcome.status == "failed" and articles(tmp_path) == []
     assert re.match(re.escape(server.url("/long")) + r": the article is [\d.]+ KB, over the 2 KB an article file may "
                     r"have \(PUBLISHER_MAX_FILE_BYTES\); not written$", outcome.line()), outcome.line()
+
+
+def test_a_poll_stopped_halfway_resumes_and_the_backfill_holds(server, fetcher, tmp_path):
+    feed = server.route("/feed.xml", rss(entries(server, 6)), content_type="application/rss+xml")
+    calls = []
+    fetcher.between = lambda: calls.append("tick")
+    fetcher.should_stop = lambda: len(calls) >= 1  # SIGTERM after the first page
+    got = fetcher.poll_feed(feed, tmp_path, backfill=3)
+    assert [o.title for o in got if o.status == "new"] == ["第6篇新闻"] and calls == ["tick"]
+    fetcher.should_stop = lambda: False
+    got = fetcher.poll_feed(feed, tmp_path, backfill=3)
+    assert sorted(o.title for o in got if o.status == "new") == ["第4篇新闻", "第5篇新闻"]
+    assert len(articles(tmp_path)) == 3  # never the three older ones
