@@ -1322,6 +1322,8 @@ def poll_sources(schedule: "Schedule", db: Path | str, now: dt.datetime, *,
                     log.debug("fetched %s", outcome.line())
             if between is not None:
                 between()
+    except (sqlite3.Error, OSError) as exc:  # the database or the disk: say it, and go on with the scan
+        log.error("feeds: %s (fetching stopped; tried again at the next scan)", exc)
     finally:
         if own:
             fetcher.close()
