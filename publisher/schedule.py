@@ -46,6 +46,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .translate.engines import TranslationConfig
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -251,6 +252,8 @@ class Source(_Model):
     """Approve the threads made from this folder's articles at once (no review step)."""
     platforms: tuple[str, ...] = Field(min_length=1)
     """Platforms a thread is made for."""
+    translation: TranslationConfig | None = None
+    """Translation settings for this folder's articles (keys set here replace the top-level ones)."""
 
     @field_validator("platforms", mode="before")
     @classmethod
@@ -362,6 +365,8 @@ class Schedule(_Model):
     sources: tuple[Source, ...] = ()
     platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
     threads: ThreadSettings = Field(default_factory=ThreadSettings)
+    translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    """Which translation engine translates, and how (publisher.translate.engines)."""
 
     # Not read from the file: where it was read from (relative source paths start there).
     _file: Path | None = PrivateAttr(default=None)
@@ -472,6 +477,13 @@ class Schedule(_Model):
                 if best is None or depth > best[0]:
                     best = (depth, source)
         return best[1] if best else None
+
+    def translation_for(self, path: Path | str) -> TranslationConfig:
+        """The translation settings for a file: its source's ``translation:`` over the top-level one."""
+        source = self.source_for(path)
+        if source is not None and source.translation is not None:
+            return source.translation.over(self.translation)
+        return self.translation
 
     def account_for(self, platform: str) -> tuple[str, Account] | None:
         """The account a platform posts through (its one enabled account), or None."""
