@@ -56,10 +56,10 @@ def test_another_value_is_refused(source, english):
 
 
 def test_numbers_found_with_their_units_and_values():
-    found = find_numbers("2024年5月，3.5万人参与，增长50%，GPT-4 和 1080P 视频，H100")
+    found = find_numbers("2024年5月，3.5万人参与，增长50%，GPT-4 和 1080P 视频，H100，第 3-5 名")
     assert [(n.text, n.value, n.unit) for n in found] == [
-        ("2024年", 2024, "年"), ("5月", 5, "月"), ("3.5万", 35000, ""), ("50%", 50, "%"), ("4", 4, "")]
-    assert [n.english for n in found] == ["2024", "May", "35,000", "50%", "4"]
+        ("2024年", 2024, "年"), ("5月", 5, "月"), ("3.5万", 35000, ""), ("50%", 50, "%"), ("3", 3, ""), ("5", 5, "")]
+    assert [n.english for n in found] == ["2024", "May", "35,000", "50%", "3", "5"]  # GPT-4 is a name
 
 
 @pytest.mark.parametrize("name, english", [

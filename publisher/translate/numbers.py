@@ -26,7 +26,7 @@ _MULTIPLIERS = {"万亿": 1e12, "千亿": 1e11, "百亿": 1e10, "十亿": 1e9, "
 _UNITS = ("%", "‰", "月", "日", "号", "年", "倍")
 
 _SOURCE_RE = re.compile(
-    r"(?<![A-Za-z0-9.,])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![A-Za-z0-9]|\.\d)"
+    r"(?<![A-Za-z0-9.,])(?<![A-Za-z]-)(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![A-Za-z0-9]|\.\d)"
     r"(?:\s?(" + "|".join(sorted(_MULTIPLIERS, key=len, reverse=True)) + r"))?"
     r"(?:\s?(" + "|".join(map(re.escape, _UNITS)) + r"))?"
 )

@@ -134,6 +134,7 @@ class OpenAITranslator:
         self._retry_wait = retry_wait
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._down: tuple[float, str] | None = None
 
     @property
@@ -194,7 +195,8 @@ class OpenAITranslator:
         last = ""
         for attempt in range(MAX_ATTEMPTS):
             try:
-                self.requests += 1
+                with self._count_lock:
+                    self.requests += 1
                 response = client.post(url, json=body)
             except httpx.TimeoutException:
                 raise self._fail(f"no answer within {self.config.timeout:g} s (engine openai): the server is slow "
