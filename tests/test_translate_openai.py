@@ -249,3 +249,53 @@ def test_a_bad_translation_block_names_file_line_and_key(tmp_path):
 
 def test_fake_english_keeps_values():
     assert fake_english("2024 年 5 月，3.5 万人") == "2024 text May, 35,000 text"
+
+
+DAEMON_SCHEDULE = """\
+timezone: Asia/Shanghai
+scan_every: 1s
+threads:
+  hold_untranslated: false
+translation:
+  engine: openai
+  model: fake-llm
+  base_url: {base_url}
+  timeout: 5s
+sources:
+  - path: inbox
+    auto_approve: false
+    platforms: [x]
+platforms:
+  x:
+    slots:
+      - days: daily
+        times: ["09:00"]
+"""
+
+
+def test_the_daemon_says_once_that_the_server_fails_and_ingests_when_it_is_back(server, tmp_path):
+    import os
+
+    from factories import write_article
+    from publisher.outbox import Outbox
+
+    (tmp_path / "schedule.yaml").write_text(DAEMON_SCHEDULE.format(base_url=server.base_url), encoding="utf-8")
+    path = write_article(tmp_path / "inbox", "a.md")
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    env = subprocess_env(PUBLISHER_DB=str(tmp_path / "publisher.db"), PUBLISHER_HOME=str(tmp_path / "home"))
+    args = ("run", "--once", "--schedule", str(tmp_path / "schedule.yaml"), "--now", "2024-06-14T08:30")
+    server.status = 500
+    proc = run_cli(*args, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if server.base_url in line]
+    assert len(lines) == 1 and "a.md" in lines[0] and "HTTP 500" in lines[0] and "(will try again)" in lines[0], \
+        proc.stderr
+    with Outbox.open(tmp_path / "publisher.db") as outbox:
+        assert outbox.rows() == []
+    server.status = None
+    proc = run_cli(*args, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert any("a.md: new article" in line for line in proc.stderr.splitlines()), proc.stderr
+    with Outbox.open(tmp_path / "publisher.db") as outbox:
+        assert len(outbox.rows()) == 1
