@@ -6,9 +6,10 @@ int8. Random weights never emit end-of-sentence, so every engine gets the same d
 On the same ~200 Chinese sentences at beam 4 it measures, each engine in its own subprocess
 (so that peak RSS is its own):
 
-  (a) argostranslate 1.11's translate path (``argostranslate.translate``), with its sentence
-      splitter replaced by "one paragraph = one sentence" so that it runs offline, and the
-      decoding cap added to its ``translate_batch`` calls;
+  (a) argostranslate 1.11's translate path (``argostranslate.translate``) through publisher's
+      ``argos`` engine (publisher.translate.argostranslate_engine: its sentence splitter replaced
+      by publisher's sentences so that it runs offline), the decoding cap added to its
+      ``translate_batch`` calls;
   (b) raw CTranslate2: a sweep of thread/batch settings, the best one reported;
   (c) publisher's engine (``ArgosTranslator.translate_sentences``) with its default settings;
 
@@ -126,16 +127,17 @@ def _peak_rss_mb() -> float:
 
 
 def child_argos(package: Path, sentences: list[str], cap: int, beam: int) -> dict:
-    """(a) argostranslate's own translate path, made offline, with the common decoding cap."""
+    """(a) argostranslate's own translate path through publisher's ``argos`` engine (its sentence
+    splitter replaced by publisher's sentences so that it runs offline), with the common decoding cap."""
     t0 = time.perf_counter()
-    import argostranslate.sbd as sbd
-
-    sbd.MiniSBDSentencizer.split_sentences = lambda self, text: [text]
-    sbd.StanzaSentencizer.split_sentences = lambda self, text: [text]
+    sys.path.insert(0, str(ROOT))
     import ctranslate2
-    from argostranslate import settings, translate
+    from argostranslate import translate  # noqa: F401  (timed: torch, Stanza, spaCy)
 
-    settings.beam_size = beam
+    from publisher.translate.argos import DecodingOptions
+    from publisher.translate.argostranslate_engine import ArgostranslateTranslator
+    from publisher.translate.packages import read_package
+
     real = ctranslate2.Translator
 
     class Capped:
@@ -148,10 +150,10 @@ def child_argos(package: Path, sentences: list[str], cap: int, beam: int) -> dic
 
     ctranslate2.Translator = Capped
     imported = time.perf_counter() - t0
-    translation = translate.get_translation_from_codes("zh", "en")
-    translation.translate("你好。")  # loads the model
+    translator = ArgostranslateTranslator(read_package(package), DecodingOptions(beam_size=beam))
+    translator.translate_sentences(["你好。"])  # loads the model
     t1 = time.perf_counter()
-    outputs = translation.translate("\n".join(sentences)).split("\n")
+    outputs = translator.translate_sentences(sentences)
     seconds = time.perf_counter() - t1
     return {"seconds": seconds, "import_seconds": imported, "outputs": outputs, "peak_rss_mb": _peak_rss_mb(),
             "heavy": sorted(m for m in ("torch", "stanza", "spacy") if m in sys.modules)}

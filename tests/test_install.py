@@ -143,3 +143,48 @@ def test_bootstrap_installs_lean_for_the_preview_and_the_extras_for_the_tests(tm
     _bootstrap(venv, "")                      # re-installs, keeping the extras installed before
     assert _installs(calls)[-1] == f"{ROOT}[argos,dev]"
     assert stamp.read_text().split() == [digest, "argos,dev"]
+
+
+# --- the lean path runs with argostranslate, torch, Stanza and spaCy impossible to import ---------
+
+_WITHOUT_HEAVY = """\
+import sys
+class _Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"argostranslate", "torch", "stanza", "spacy", "minisbd"}:
+            raise ImportError(f"No module named {name!r} (blocked: the lean install has none)")
+        return None
+sys.meta_path.insert(0, _Blocked())
+from publisher.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _lean(*args: str, env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _WITHOUT_HEAVY, *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=180)
+
+
+@pytest.mark.slow
+def test_models_translate_and_preview_work_without_argostranslate(tmp_path, tmp_path_factory, seed_path):
+    from conftest import subprocess_env
+    from tinymodel import tiny_argos_package
+
+    env = subprocess_env(PUBLISHER_HOME=str(tmp_path / "home"), PUBLISHER_MODELS_DIR=str(tmp_path / "models"),
+                         PUBLISHER_TRANSLATE_BEAM="1")
+    proc = _lean("models", "install", str(tiny_argos_package(tmp_path_factory)), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = _lean("models", "list", env=env, cwd=tmp_path)
+    assert proc.returncode == 0 and "zh_en" in proc.stdout, proc.stderr
+    proc = _lean("translate", str(seed_path), "-o", str(tmp_path / "out"), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out" / f"{seed_path.stem}.en.md").is_file()
+    proc = _lean("preview", str(seed_path), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # the argos engine says in one line what to install
+    proc = _lean("translate", str(seed_path), "-o", str(tmp_path / "out2"), "--engine", "argos", "--no-cache",
+                 env=env, cwd=tmp_path)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "pip install 'publisher[argos]'" in errors[0], proc.stderr
+    assert "Traceback" not in proc.stderr
