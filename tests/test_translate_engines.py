@@ -89,3 +89,11 @@ def test_cli_engine_option_beats_the_schedule(tmp_path, seed_path, models):
                    "--beam", "1", env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "model: translate-zh_en" in (tmp_path / "out" / f"{seed_path.stem}.en.md").read_text(encoding="utf-8")
+
+
+def test_a_short_article_is_cut_into_one_batch_per_worker(models):
+    t = load_engine(TranslationConfig(threads=2))
+    assert t.options.thread_split() == (2, 1)
+    assert t.batch_size(64, 7) == 4 and t.batch_size(64, 1) == 1
+    assert t.batch_size(64, 200) == 8  # long articles keep the default batch
+    assert t.batch_size(256, 7) == 2  # and the memory bound

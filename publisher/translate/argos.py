@@ -155,9 +155,15 @@ class ArgosTranslator:
         longest = max((len(t) for t in tokens), default=0)
         return max(1, min(HARD_DECODING_CAP, int(longest * self.options.length_ratio) + self.options.length_extra))
 
-    def batch_size(self, cap: int) -> int:
-        """Sentences per batch for a decoding bound (see DecodingOptions.step_budget)."""
-        return max(1, min(self.options.max_batch_size, self.options.step_budget // max(cap, 1)))
+    def batch_size(self, cap: int, count: int | None = None) -> int:
+        """Sentences per batch for a decoding bound (see DecodingOptions.step_budget); with
+        ``count`` sentences, small enough that every parallel worker gets a batch (an article of
+        7 sentences is 2 batches of 4 on 2 workers, not 1 batch of 7 and an idle core)."""
+        size = max(1, min(self.options.max_batch_size, self.options.step_budget // max(cap, 1)))
+        if count:
+            inter, _ = self.options.thread_split()
+            size = min(size, max(1, -(-count // inter)))
+        return size
 
     def translate_sentences(self, sentences: Sequence[str]) -> list[str]:
         """Translate all ``sentences`` in one batched CTranslate2 call."""
@@ -181,7 +187,7 @@ class ArgosTranslator:
                 num_hypotheses=1,
                 length_penalty=0.2,
                 replace_unknowns=True,
-                max_batch_size=self.batch_size(cap),
+                max_batch_size=self.batch_size(cap, len(batch)),
                 batch_type="examples",
                 max_decoding_length=cap,
                 return_scores=False,
