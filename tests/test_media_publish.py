@@ -1,0 +1,188 @@
+"""Images through the queue and the real clients: the seed's thread with its images served from
+loopback, uploaded to the fake X (v2 media endpoints), the fake Mastodon (/api/v2/media, 202 then
+ready) and the real Bluesky PDS, exactly once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from PIL import Image
+
+import factories
+import media_fixtures as mf
+from fake_mastodon import FakeMastodon
+from fake_x import FakeX, Fault, x_env
+from publisher import media
+from publisher.models import Post, Thread
+from publisher.outbox import Outbox
+from publisher.platforms.base import MediaItem, Rejected, Transient
+from publisher.platforms.x import XPlatform
+from publisher.publish import publish_publication
+
+NOW = dt.datetime(2024, 6, 14, 9, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture
+def fake():
+    with FakeX() as server:
+        yield server
+
+
+@pytest.fixture
+def x(fake, monkeypatch) -> XPlatform:
+    for key, value in x_env(fake).items():
+        monkeypatch.setenv(key, value)
+    platform = XPlatform.from_env(timeout=(2.0, 2.0))
+    fake.route(platform.client.session)
+    return platform
+
+
+@pytest.fixture
+def server():
+    with mf.ImageServer() as s:
+        yield s
+
+
+@pytest.fixture
+def seed_drafts(server, isolated_env):
+    """The seed's threads on all three platforms with images fetched from loopback."""
+    from publisher.render import ThreadOptions, build_drafts
+
+    translated = factories.seed_translated()
+    mf.serve_seed_images(server, translated.article)
+    fetcher = media.Fetcher(transport=mf.routed(server.base_url))
+    drafts = build_drafts(translated, ("x", "mastodon", "bluesky"), options=ThreadOptions())
+    out = media.add_images(translated.article, translated, drafts, "lead", fetcher)
+    fetcher.close()
+    return translated, out
+
+
+def queue(outbox: Outbox, translated, drafts, platforms=("x", "mastodon", "bluesky")) -> dict[str, int]:
+    threads = {p: drafts[p].thread for p in platforms}
+    ing = outbox.add_article(translated.article, translated, threads, now=NOW)
+    ids = {}
+    for pub_id in ing.publications:
+        pub = outbox.approve(pub_id, now=NOW)
+        ids[pub.platform] = pub_id
+    return ids
+
+
+def test_x_upload_uses_the_v2_endpoints_with_alt_text(x, fake):
+    data = mf.png()
+    upload = x.upload_media(MediaItem(data=data, mime="image/png", alt="A blue card.", width=800, height=450,
+                                      sha256="0" * 64))
+    item = fake.media[upload.media_id]
+    assert item.data == data and item.alt == "A blue card." and item.finalized and item.category == "tweet_image"
+    endpoints = [e for e, _ in fake.requests]
+    assert endpoints == ["POST /2/media/upload/initialize", f"POST /2/media/upload/{upload.media_id}/append",
+                         f"POST /2/media/upload/{upload.media_id}/finalize", "POST /2/media/metadata"]
+    assert all(scheme == "OAuth" for _, scheme in fake.requests)
+    assert 86000 < upload.expires_in <= 86400
+
+
+def test_x_animated_gif_waits_for_processing(x, fake):
+    data = mf.animated_gif()
+    upload = x.upload_media(MediaItem(data=data, mime="image/gif", alt="", width=320, height=240, sha256="1" * 64,
+                                      animated=True))
+    assert fake.media[upload.media_id].category == "tweet_gif" and fake.media[upload.media_id].processed
+    assert "GET /2/media/upload" in [e for e, _ in fake.requests]
+
+
+def test_x_upload_failures_are_classified(x, fake):
+    item = MediaItem(data=mf.png(), mime="image/png", alt="", width=800, height=450, sha256="2" * 64)
+    fake.fail_next(Fault("status", status=503), "POST /2/media/upload/append")
+    with pytest.raises(Transient):
+        x.upload_media(item)
+    fake.fail_next(Fault("rate_limit"), "POST /2/media/upload/initialize")
+    from publisher.platforms.base import RateLimited
+
+    with pytest.raises(RateLimited):
+        x.upload_media(item)
+    too_big = MediaItem(data=b"x" * (6 * 1024 * 1024), mime="image/png", alt="", width=1, height=1, sha256="3" * 64)
+    with pytest.raises(Rejected, match="File size exceeds"):
+        x.upload_media(too_big)
+
+
+def test_seed_on_x_posts_the_lead_image_once(x, fake, seed_drafts, isolated_env):
+    translated, drafts = seed_drafts
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("x",))
+        result = publish_publication(outbox, ids["x"], x, now=NOW)
+        assert result.complete, result.publication.note
+        thread = drafts["x"].thread
+        image = thread.media[0]
+        carrier = fake.tweet(result.sent[image.post].id)
+        assert len(carrier.media_ids) == 1
+        uploaded = fake.media[carrier.media_ids[0]]
+        assert uploaded.data == media.MediaStore().get(image.sha256)
+        assert uploaded.alt == image.alt and "https://x.com/CharaspowerAI/status/1799494388462063632" in uploaded.alt
+        assert "Image: CharaspowerAI on X" in carrier.text
+        assert [t for t in fake.tweets if t.media_ids] == [carrier]
+        # a second publish posts nothing and uploads nothing
+        before = (len(fake.tweets), len(fake.media))
+        with pytest.raises(Exception, match="already posted"):
+            publish_publication(outbox, ids["x"], x, now=NOW)
+        assert (len(fake.tweets), len(fake.media)) == before
+
+
+def test_an_upload_stored_before_a_crash_is_reused_or_renewed(x, fake, seed_drafts, isolated_env):
+    translated, drafts = seed_drafts
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("x",))
+        pub_id = ids["x"]
+        thread = outbox.thread(pub_id)
+        outbox.claim(pub_id, NOW)
+        kwargs = media.attachments_for(outbox, pub_id, thread, thread.media[0].post, x, lambda: NOW)
+        first = kwargs["media"][0].media_id
+        assert media.uploads_of(outbox.db, pub_id)[0]["media_id"] == first
+        outbox.release(pub_id, "test: the process stops after the upload", now=NOW)
+        # the next attempt reuses the stored id: nothing is uploaded again
+        uploads = len(fake.media)
+        result = publish_publication(outbox, pub_id, x, now=NOW)
+        assert result.complete and len(fake.media) == uploads
+        assert fake.tweet(result.sent[thread.media[0].post].id).media_ids == (first,)
+
+
+def test_an_expired_upload_is_uploaded_again(x, fake, seed_drafts, isolated_env):
+    translated, drafts = seed_drafts
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("x",))
+        pub_id = ids["x"]
+        thread = outbox.thread(pub_id)
+        outbox.claim(pub_id, NOW)
+        first = media.attachments_for(outbox, pub_id, thread, 0, x, lambda: NOW)["media"][0].media_id
+        outbox.release(pub_id, "test", now=NOW)
+        later = NOW + dt.timedelta(days=2)
+        result = publish_publication(outbox, pub_id, x, now=later)
+        assert result.complete
+        carried = fake.tweet(result.sent[0].id).media_ids
+        assert carried and carried != (first,)
+
+
+def test_an_upload_failure_posts_nothing_and_retries_later(x, fake, seed_drafts, isolated_env):
+    translated, drafts = seed_drafts
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("x",))
+        fake.fail_next(Fault("status", status=503), "POST /2/media/upload/initialize")
+        result = publish_publication(outbox, ids["x"], x, now=NOW)
+        assert result.publication.state == "failed" and isinstance(result.error, Transient)
+        assert "uploading image 1 of post 1" in result.publication.note
+        assert fake.tweets == []
+        retry = publish_publication(outbox, ids["x"], x, now=NOW + dt.timedelta(minutes=5))
+        assert retry.complete
+
+
+def test_approval_covers_the_images(seed_drafts, isolated_env):
+    translated, drafts = seed_drafts
+    thread = drafts["x"].thread
+    text_only = Thread(platform="x", posts=thread.posts, article_hash=thread.article_hash, title=thread.title)
+    assert thread.content_hash != text_only.content_hash
+    other_alt = Thread(platform="x", posts=thread.posts, article_hash=thread.article_hash, title=thread.title,
+                       media=(thread.media[0].__class__(**{**thread.media[0].__dict__, "alt": "changed"}),))
+    assert other_alt.content_hash != thread.content_hash
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("x",))
+        stored = outbox.thread(ids["x"])
+        assert stored.media == thread.media and stored.content_hash == thread.content_hash
