@@ -186,3 +186,53 @@ def test_approval_covers_the_images(seed_drafts, isolated_env):
         ids = queue(outbox, translated, drafts, ("x",))
         stored = outbox.thread(ids["x"])
         assert stored.media == thread.media and stored.content_hash == thread.content_hash
+
+
+# --- Mastodon ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mastodon():
+    with FakeMastodon() as server:
+        yield server
+
+
+def mastodon_platform(fake_server):
+    from publisher.platforms.mastodon import MastodonPlatform
+
+    return MastodonPlatform(fake_server.base_url, fake_server.token, timeout=5.0)
+
+
+def test_mastodon_upload_202_then_ready(mastodon):
+    mastodon.processing_polls = 3
+    platform = mastodon_platform(mastodon)
+    data = mf.animated_gif()
+    upload = platform.upload_media(MediaItem(data=data, mime="image/gif", alt="Noodles.", width=320, height=240,
+                                             sha256="4" * 64, animated=True))
+    item = mastodon.media[upload.media_id]
+    assert item["data"] == data and item["description"] == "Noodles." and item["url"]
+    polls = [r for r in mastodon.requests if r.method == "GET" and r.path == f"/api/v1/media/{upload.media_id}"]
+    assert len(polls) == 3
+    uploads = [r for r in mastodon.requests if r.path == "/api/v2/media"]
+    assert len(uploads) == 1 and uploads[0].form["description"] == "Noodles."
+
+
+def test_seed_on_mastodon_attaches_the_lead_image_with_its_description(mastodon, seed_drafts, isolated_env):
+    mastodon.processing_polls = 2
+    translated, drafts = seed_drafts
+    platform = mastodon_platform(mastodon)
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("mastodon",))
+        result = publish_publication(outbox, ids["mastodon"], platform, now=NOW)
+        assert result.complete, result.publication.note
+        image = drafts["mastodon"].thread.media[0]
+        status = mastodon.statuses[result.sent[image.post].id]
+        [attached] = status["media_attachments"]
+        assert attached["description"] == image.alt and "CharaspowerAI" in attached["description"]
+        assert mastodon.media[attached["id"]]["data"] == media.MediaStore().get(image.sha256)
+        assert "Image: CharaspowerAI on X" in status["content"]
+        assert sum(len(s["media_attachments"]) for s in mastodon.statuses.values()) == 1
+        n = len(mastodon.statuses), len(mastodon.media)
+        with pytest.raises(Exception, match="already posted"):
+            publish_publication(outbox, ids["mastodon"], platform, now=NOW)
+        assert (len(mastodon.statuses), len(mastodon.media)) == n
