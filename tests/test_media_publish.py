@@ -236,3 +236,75 @@ def test_seed_on_mastodon_attaches_the_lead_image_with_its_description(mastodon,
         with pytest.raises(Exception, match="already posted"):
             publish_publication(outbox, ids["mastodon"], platform, now=NOW)
         assert (len(mastodon.statuses), len(mastodon.media)) == n
+
+
+# --- Bluesky (the real PDS) ----------------------------------------------------------------------
+
+from pds import pds_network  # noqa: E402,F401  (the session fixture)
+
+ORIGINAL = "https://www.jiqizhixin.com/articles/2024-06-14-kling"
+
+
+@pytest.fixture
+def seed_with_link(server, tmp_path, isolated_env):
+    """The seed with an original link in its frontmatter, images served from loopback."""
+    from publisher.ingest import read_article
+    from publisher.render import ThreadOptions, build_drafts
+    from publisher.translate.base import FakeTranslator
+    from publisher.translate.pipeline import translate_article
+
+    text = factories.SEED.read_text(encoding="utf-8").replace("author: ByteAILab\n",
+                                                              f"author: ByteAILab\nurl: {ORIGINAL}\n", 1)
+    path = tmp_path / "seed-with-link.txt"
+    path.write_text(text, encoding="utf-8")
+    translated = translate_article(read_article(path), FakeTranslator(factories.load_phrasebook()))
+    mf.serve_seed_images(server, translated.article)
+    fetcher = media.Fetcher(transport=mf.routed(server.base_url))
+    drafts = build_drafts(translated, ("bluesky",), options=ThreadOptions())
+    out = media.add_images(translated.article, translated, drafts, "lead", fetcher)
+    fetcher.close()
+    return translated, out
+
+
+@pytest.mark.slow
+def test_seed_on_bluesky_stores_the_blob_the_embed_and_the_link_card(pds_network, seed_with_link, isolated_env):
+    from atproto import Client, models
+
+    from publisher.platforms.bluesky import POST_COLLECTION, BlueskyPlatform
+
+    translated, drafts = seed_with_link
+    account = pds_network.create_account()
+    platform = BlueskyPlatform(account.handle, account.app_password, service=pds_network.pds_url)
+    thread = drafts["bluesky"].thread
+    assert thread.card is not None and thread.card.thumb is not None
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("bluesky",))
+        result = publish_publication(outbox, ids["bluesky"], platform, now=NOW)
+        assert result.complete, result.publication.note
+        reader = Client(base_url=pds_network.pds_url)
+        reader.login(account.handle, account.password, fetch_bsky_profile=False)
+        got = {r.uri: r.value for r in reader.com.atproto.repo.list_records(
+            models.ComAtprotoRepoListRecords.Params(repo=account.did, collection=POST_COLLECTION, limit=100)).records}
+        assert len(got) == len(thread.posts)
+        image = thread.media[0]
+        record = got[result.sent[image.post].id]
+        [embedded] = record.embed.images
+        assert embedded.alt == image.alt and "https://x.com/CharaspowerAI/status/1799494388462063632" in embedded.alt
+        assert (embedded.aspect_ratio.width, embedded.aspect_ratio.height) == (image.width, image.height)
+        assert "Image: CharaspowerAI on X" in record.text
+        blob = reader.com.atproto.sync.get_blob(models.ComAtprotoSyncGetBlob.Params(
+            did=account.did, cid=embedded.image.ref.link))
+        stored = media.MediaStore().get(image.sha256)
+        assert blob == stored and len(stored) <= 1_000_000
+        with Image.open(io.BytesIO(blob)) as im:
+            assert getattr(im, "n_frames", 1) == 1  # Bluesky gets the GIF's first frame
+        card_record = got[result.sent[thread.card.post].id]
+        external = card_record.embed.external
+        assert external.uri == ORIGINAL and external.title == translated.title
+        assert external.thumb is not None
+        # a second publish posts nothing
+        with pytest.raises(Exception, match="already posted"):
+            publish_publication(outbox, ids["bluesky"], platform, now=NOW)
+        again = reader.com.atproto.repo.list_records(
+            models.ComAtprotoRepoListRecords.Params(repo=account.did, collection=POST_COLLECTION, limit=100))
+        assert len(again.records) == len(thread.posts)
