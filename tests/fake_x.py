@@ -578,6 +578,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not fake._signature_ok(method, self.path, authorization):
             self._problem(401, "Unauthorized", "Unauthorized")
             return
+        self._sleep(fake.process_delay)
         parts = path.strip("/").split("/")  # 2 media upload [id] [append|finalize]
         body = self._json if isinstance(getattr(self, "_json", None), dict) else {}
         with fake._lock:
