@@ -621,7 +621,13 @@ class Chosen:
 def alt_text(article: "Article", translated: "TranslatedArticle | None", candidate: Candidate,
              translate: Callable[[str], str] | None = None) -> str:
     """The image's description: its Markdown alt text when real, else a caption next to it,
-    else the sentence before it (English when a translation is there)."""
+    else the sentence before it (English when a translation is there), without a trailing colon."""
+    return re.sub(r"\s*[:：]+\s*$", "", _alt_text(article, translated, candidate, translate)) or \
+        "An image from the original article."
+
+
+def _alt_text(article: "Article", translated: "TranslatedArticle | None", candidate: Candidate,
+              translate: Callable[[str], str] | None = None) -> str:
     image = candidate.image
     alt = " ".join(image.alt.split())
     if alt and not _GENERIC_ALT.match(alt) and not re.fullmatch(r"[\w.-]+\.(?:png|jpe?g|gif|webp)", alt, re.I):
