@@ -113,6 +113,8 @@ class ImageServer:
         self.files: dict[str, Served] = {}
         self.hits: list[Hit] = []
         self.ignore_referer = False
+        self.stall = 0.0
+        """Seconds to wait before answering (a server that hangs)."""
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -126,6 +128,10 @@ class ImageServer:
                 path = self.path
                 referer = self.headers.get("Referer")
                 server.hits.append(Hit(host, path, referer))
+                if server.stall:
+                    import time
+
+                    time.sleep(server.stall)
                 served = server.files.get(f"{host}{path}") or server.files.get(path)
                 if served is None:
                     body, ctype, code = b"not found", "text/plain", 404
@@ -133,11 +139,14 @@ class ImageServer:
                     body, ctype, code = wechat_placeholder(), "image/png", 200
                 else:
                     body, ctype, code = served.data, served.content_type, 200
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(code)
+                    self.send_header("Content-Type", ctype)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (timeouts are the point of some tests)
+                    self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -224,3 +224,34 @@ def test_seed_lead_image_on_every_platform(server, fetcher):
         assert thread.content_hash != drafts[platform].thread.content_hash
     card = out["bluesky"].thread.card
     assert card is None or card.uri  # the seed has no original link in its frontmatter
+
+
+def test_points_mode_puts_the_image_next_to_a_point_on_its_post(server, fetcher):
+    mf.serve_seed_images(server, factories.seed_translated().article)
+    translated = factories.seed_translated()
+    from publisher.render import ThreadOptions, build_drafts
+
+    drafts = build_drafts(translated, ("mastodon",), options=ThreadOptions())
+    out = media.add_images(translated.article, translated, drafts, "points", fetcher)["mastodon"]
+    assert len(out.thread.media) >= 2 and out.thread.media[0].post == 0
+    blocks = translated.article.blocks
+    for image in out.thread.media[1:]:
+        point = out.posts[image.post].point
+        assert point is not None
+        near = [i for i, b in enumerate(blocks) if any(img.url.replace("&amp;", "&") == image.source for img in b.images)]
+        assert near and min(abs(n - point.block) for n in near) <= 2  # right before or after (credit lines between)
+    assert len({m.source for m in out.thread.media}) == len(out.thread.media)  # never the same image twice
+    none = media.add_images(translated.article, translated, drafts, "none", fetcher)["mastodon"]
+    assert none.thread.media == () and none.thread.content_hash == drafts["mastodon"].thread.content_hash
+
+
+def test_a_stalled_server_is_given_up_in_bounded_time(server, tmp_path):
+    import time
+
+    server.stall = 3.0
+    url = server.add("https://slow.example.org/x.png", mf.png())
+    f = Fetcher(MediaStore(tmp_path / "m"), transport=mf.routed(server.base_url), timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(media.FetchFailed, match="no answer within 1 s"):
+        f.fetch(url)
+    assert time.monotonic() - started < 2.5

@@ -683,6 +683,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
         click.echo(f"note: the outcome of post {pub.unknown_index + 1} is unknown; a real publish would refuse "
                    "until it is resolved.")
     refs = outbox.posted_refs(publication_id)
+    stored = outbox.thread(publication_id)
     dry = DryRunPlatform()
     last: PostRef | None = refs[-1] if refs else None
     root: PostRef | None = refs[0] if refs else None
@@ -692,5 +693,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
         target = f"in reply to {last.id}" if last else "as a new thread"
         click.echo(f"\n[{post.index + 1}/{pub.n_posts}] {post.length}/{post.limit} · {target} → {ref.id}")
         click.echo(post.text)
+        for line in _media_lines(outbox, publication_id, stored, post.index):
+            click.echo(line)
         root = root or ref
         last = ref
