@@ -269,7 +269,7 @@ def placeholder_reason(url: str, data: bytes, info: ImageInfo, headers: Mapping[
     fingerprint = average_hash(data)
     if any(_distance(fingerprint, known) <= _PLACEHOLDER_DISTANCE for known in PLACEHOLDER_AHASHES):
         return "WeChat's hotlink placeholder (此图片来自微信公众平台), not the image"
-    if asked and asked != info.format and not (asked == "GIF" and info.format == "GIF"):
+    if asked and asked != info.format and info.format != "WEBP":  # CDNs may transcode to WebP
         return (f"WeChat answered with a {info.format} for a {asked} image: its hotlink placeholder, "
                 "not the image")
     return None
@@ -483,6 +483,13 @@ def fit(data: bytes, platform: str, where: str = "image") -> Fitted:
         stripped = strip_jpeg_metadata(data)
         if len(stripped) <= limits.max_bytes:
             return Fitted(stripped, info.mime, info.width, info.height, False, "EXIF removed")
+    if fits and info.format == "PNG" and info.orientation == 1:
+        Image = _pillow()
+        with Image.open(io.BytesIO(data)) as im:
+            buffer = io.BytesIO()
+            im.save(buffer, "PNG", optimize=True)  # lossless; Pillow writes no EXIF/text chunks unless asked
+        if len(buffer.getvalue()) <= limits.max_bytes:
+            return Fitted(buffer.getvalue(), info.mime, info.width, info.height, False, "EXIF removed")
     return _reencode(data, info, limits, where, first_frame=info.animated)
 
 
@@ -831,7 +838,7 @@ def attach(drafts: Mapping[str, "ThreadDraft"], plan: ImagePlan, store: MediaSto
         posts = [rp.post for rp in draft.posts]
         media: list[PostImage] = []
         warnings = list(draft.thread.warnings) + list(plan.warnings)
-        taken: dict[int, int] = {}
+        taken: dict[int, list[bool]] = {}  # post -> animated flags of the images placed on it
         limits = LIMITS[platform]
         for chosen in plan.chosen:
             data = store.get(chosen.fetched.sha256)
@@ -843,8 +850,9 @@ def attach(drafts: Mapping[str, "ThreadDraft"], plan: ImagePlan, store: MediaSto
             placed = None
             order = [chosen.post] + [i for i in range(len(posts)) if i > chosen.post and posts[i].role != "attribution"]
             for index in order:
-                if index >= len(posts) or taken.get(index, 0) >= (1 if fitted.animated else limits.per_post):
-                    continue
+                here = taken.get(index, [])
+                if index >= len(posts) or len(here) >= limits.per_post or (here and (fitted.animated or any(here))):
+                    continue  # at most 4 per post, and an animated GIF goes alone (X, Mastodon)
                 text = posts[index].text
                 if chosen.label and chosen.label not in text:
                     text = text.rstrip() + "\n\n" + chosen.label
@@ -859,7 +867,7 @@ def attach(drafts: Mapping[str, "ThreadDraft"], plan: ImagePlan, store: MediaSto
             if placed != chosen.post:
                 warnings.append(f"image {chosen.fetched.source} moved to post {placed + 1} on {platform}: post "
                                 f"{chosen.post + 1} had no room for its credit line")
-            taken[placed] = taken.get(placed, 0) + 1
+            taken.setdefault(placed, []).append(fitted.animated)
             sha = store.put(fitted.data)
             media.append(PostImage(post=placed, sha256=sha, mime=fitted.mime, width=fitted.width,
                                    height=fitted.height, size=fitted.size, original_sha256=chosen.fetched.sha256,
@@ -1030,6 +1038,16 @@ def record_upload(db: "sqlite3.Connection", publication_id: int, platform: str, 
                "media_id, extra, uploaded_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                (publication_id, platform, account, index, kind, position, sha256, _alt_hash(alt), upload.media_id,
                 json.dumps(dict(upload.extra), default=str), ts(now), ts(expires) if expires else None))
+
+
+def forget_uploads(outbox: Any, publication_id: int, index: int, now: dt.datetime) -> None:
+    """Stop reusing the uploads of post ``index`` (the platform refused the post that carried
+    them, perhaps because it had dropped them): the next attempt uploads again."""
+    from .outbox import ts
+
+    with outbox.transaction() as db:
+        db.execute("UPDATE media_uploads SET expires_at = ? WHERE publication_id = ? AND idx = ?",
+                   (ts(now), publication_id, index))
 
 
 def _alt_hash(alt: str) -> str:

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import StoreError
-from .media import attachments_for
+from .media import attachments_for, forget_uploads
 from .outbox import Outbox, Publication, StoredPost, utcnow
-from .platforms.base import Platform, PostFailed, PostRef
+from .platforms.base import Platform, PostFailed, PostRef, Rejected
 
 
 @dataclass(frozen=True)
@@ -82,15 +82,21 @@ def publish_publication(outbox: Outbox, publication_id: int, platform: Platform,
         try:  # images first: their ids are stored before the post that uses them is sent
             attached = attachments_for(outbox, publication_id, thread, index, platform, clock) \
                 if thread.media or thread.card else {}
-        except PostFailed as failure:
+        except PostFailed as failure:  # nothing was posted: the post fails as it would have
             outbox.begin_post(publication_id, index, now=clock())
             after = outbox.record_failure(publication_id, index, failure, now=clock())
             return PublishResult(publication=after, sent=tuple(sent), error=failure)
+        except Exception as exc:
+            outbox.release(publication_id, f"uploading the images of post {index + 1} failed: "
+                                           f"{type(exc).__name__}: {exc}", now=clock())
+            raise
         outbox.begin_post(publication_id, index, now=clock())
         try:
             ref = platform.post(post.text, reply_to=reply_to, root=root, idempotency_key=idempotency_key(pub, index),
                                 **attached)
         except PostFailed as failure:
+            if attached and isinstance(failure, Rejected):  # perhaps the media expired early: upload anew next time
+                forget_uploads(outbox, publication_id, index, clock())
             after = outbox.record_failure(publication_id, index, failure, now=clock())
             return PublishResult(publication=after, sent=tuple(sent), error=failure)
         except BaseException as exc:

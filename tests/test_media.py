@@ -255,3 +255,34 @@ def test_a_stalled_server_is_given_up_in_bounded_time(server, tmp_path):
     with pytest.raises(media.FetchFailed, match="no answer within 1 s"):
         f.fetch(url)
     assert time.monotonic() - started < 2.5
+
+
+def test_png_metadata_is_removed_without_loss():
+    im = Image.open(io.BytesIO(mf.png()))
+    exif = Image.Exif()
+    exif[0x010F] = "TestCam"
+    out = io.BytesIO()
+    im.save(out, "PNG", exif=exif)
+    data = out.getvalue()
+    assert sniff(data, "t").has_exif
+    fitted = fit(data, "bluesky")
+    assert fitted.mime == "image/png" and fitted.changed == "EXIF removed" and b"TestCam" not in fitted.data
+    with Image.open(io.BytesIO(fitted.data)) as a, Image.open(io.BytesIO(data)) as b:
+        assert a.tobytes() == b.tobytes()
+
+
+def test_an_animated_gif_never_shares_a_post(server, fetcher):
+    """Two images meant for a post whose first is a GIF: the second goes elsewhere (X refuses a
+    GIF with other media)."""
+    translated = factories.seed_translated()
+    mf.serve_seed_images(server, translated.article)
+    from publisher.render import ThreadOptions, build_drafts
+
+    drafts = build_drafts(translated, ("x",), options=ThreadOptions())
+    gif = fetcher.fetch(translated.article.images[0].url)
+    still = fetcher.fetch(translated.article.images[3].url)
+    cands = media.candidates(translated.article)
+    plan = media.ImagePlan((media.Chosen(0, gif, "a gif", None, None, cands[0]),
+                            media.Chosen(0, still, "a still", None, None, cands[3])))
+    thread = media.attach(drafts, plan, fetcher.store)["x"].thread
+    assert [m.post for m in thread.media] == [0, 1] and thread.media[0].animated

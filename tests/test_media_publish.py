@@ -308,3 +308,23 @@ def test_seed_on_bluesky_stores_the_blob_the_embed_and_the_link_card(pds_network
         again = reader.com.atproto.repo.list_records(
             models.ComAtprotoRepoListRecords.Params(repo=account.did, collection=POST_COLLECTION, limit=100))
         assert len(again.records) == len(thread.posts)
+
+
+def test_a_post_refused_for_its_media_uploads_them_again_next_time(x, fake, seed_drafts, isolated_env):
+    translated, drafts = seed_drafts
+    with Outbox.open() as outbox:
+        ids = queue(outbox, translated, drafts, ("x",))
+        pub_id = ids["x"]
+        thread = outbox.thread(pub_id)
+        outbox.claim(pub_id, NOW)
+        first = media.attachments_for(outbox, pub_id, thread, 0, x, lambda: NOW)["media"][0].media_id
+        outbox.release(pub_id, "test", now=NOW)
+        fake.expire_media()  # X dropped it earlier than it said
+        result = publish_publication(outbox, pub_id, x, now=NOW)
+        assert result.publication.state == "needs_attention" and isinstance(result.error, Rejected)
+        assert [r.outcome for r in fake.received] == ["bad_media"] and fake.tweets == []
+        outbox.retry(pub_id, now=NOW)
+        again = publish_publication(outbox, pub_id, x, now=NOW)
+        assert again.complete
+        carried = fake.tweet(again.sent[0].id).media_ids
+        assert carried and carried != (first,)
