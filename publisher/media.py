@@ -494,32 +494,42 @@ def fit(data: bytes, platform: str, where: str = "image") -> Fitted:
 
 
 def _reencode(data: bytes, info: ImageInfo, limits: Limits, where: str, *, first_frame: bool) -> Fitted:
+    """Re-encode (JPEG, or PNG when transparency is used) and scale down until it fits: each
+    try that is too big scales by the square root of the size ratio (2 or 3 encodes usually);
+    a small overshoot lowers the JPEG quality first."""
     Image = _pillow()
     from PIL import ImageOps
 
+    scale = min(1.0, (limits.max_pixels / (info.width * info.height)) ** 0.5, limits.max_side / max(info.width, info.height))
+    if info.format == "JPEG" and len(data) > limits.max_bytes:  # a JPEG again: about as many bytes per pixel
+        scale = min(scale, (limits.max_bytes * 0.9 / len(data)) ** 0.5)
     with Image.open(io.BytesIO(data)) as src:
         src.seek(0)
+        if src.format == "JPEG" and scale < 1.0:  # decode at a reduced size directly (DCT scaling)
+            src.draft("RGB", (int(info.width * scale), int(info.height * scale)))
         im = ImageOps.exif_transpose(src.copy()) if info.orientation != 1 else src.copy()
     alpha = info.has_alpha and _uses_alpha(im)
     im = im.convert("RGBA" if alpha else "RGB")
-    scale = min(1.0, (limits.max_pixels / (im.width * im.height)) ** 0.5, limits.max_side / max(im.size))
+    upright = (info.height, info.width) if info.orientation in (5, 6, 7, 8) else (info.width, info.height)
     fmt = "PNG" if alpha else "JPEG"
-    for _ in range(24):
-        size = (max(1, int(im.width * scale)), max(1, int(im.height * scale)))
+    quality = 85
+    for _ in range(16):
+        size = (max(1, round(upright[0] * scale)), max(1, round(upright[1] * scale)))
         frame = im if size == im.size else im.resize(size, Image.Resampling.LANCZOS)
-        for quality in ((90, 82, 74) if fmt == "JPEG" else (None,)):
-            buffer = io.BytesIO()
-            if fmt == "JPEG":
-                frame.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
-            else:
-                frame.save(buffer, "PNG", optimize=True)
-            out = buffer.getvalue()
-            if len(out) <= limits.max_bytes:
-                label = f"re-encoded as {fmt}" + (f" {size[0]}x{size[1]}" if size != (info.width, info.height) else "")
-                if first_frame:
-                    label = "first frame, " + label
-                return Fitted(out, FORMATS[fmt], size[0], size[1], False, label)
-        scale *= 0.8
+        buffer = io.BytesIO()
+        if fmt == "JPEG":
+            frame.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+        else:
+            frame.save(buffer, "PNG", optimize=True)
+        out = buffer.getvalue()
+        if len(out) <= limits.max_bytes:
+            label = f"re-encoded as {fmt}" + (f" {size[0]}x{size[1]}" if size != upright else "")
+            return Fitted(out, FORMATS[fmt], size[0], size[1], False, ("first frame, " if first_frame else "") + label)
+        ratio = limits.max_bytes / len(out)
+        if fmt == "JPEG" and quality > 70 and ratio > 0.85:
+            quality -= 10
+            continue
+        scale *= min(0.9, ratio ** 0.5 * 0.95)
     raise MediaError(f"{where}: cannot be made small enough ({len(data):,} bytes)")
 
 
