@@ -286,3 +286,24 @@ def test_an_animated_gif_never_shares_a_post(server, fetcher):
                             media.Chosen(0, still, "a still", None, None, cands[3])))
     thread = media.attach(drafts, plan, fetcher.store)["x"].thread
     assert [m.post for m in thread.media] == [0, 1] and thread.media[0].animated
+
+
+def test_chinese_alt_text_and_credit_are_translated_like_the_article(server, fetcher, tmp_path):
+    from publisher.render import ThreadOptions, build_drafts
+    from publisher.translate.base import FakeTranslator
+    from publisher.translate.pipeline import translate_article
+
+    url = server.add("https://example.org/noodles.png", mf.png())
+    text = (f"---\ntitle: 可灵\nauthor: 机器之心\n---\n\n快手发布了可灵。\n\n![一碗面条]({url})\n\n图源：机器之心\n\n"
+            "它可以生成两分钟的视频。\n")
+    path = tmp_path / "a.md"
+    path.write_text(text, encoding="utf-8")
+    book = {"一碗面条": "A bowl of noodles", "快手发布了可灵。": "Kuaishou released Kling.",
+            "它可以生成两分钟的视频。": "It can make two-minute videos.", "可灵": "Kling"}
+    translator = FakeTranslator(book)
+    translated = translate_article(read_article(path), translator)
+    drafts = build_drafts(translated, ("mastodon",), options=ThreadOptions())
+    thread = media.add_images(translated.article, translated, drafts, "lead", fetcher, translator)["mastodon"].thread
+    [image] = thread.media
+    assert image.alt == "A bowl of noodles (Image: Synced)"  # 机器之心 -> Synced through the glossary
+    assert image.credit == "Synced" and "Image: Synced" in thread.posts[image.post].text
