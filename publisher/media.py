@@ -1241,14 +1241,12 @@ def edit_images(outbox: Any, publication_id: int, *, drop: Sequence[int] = (), a
             for m in targets:
                 images[images.index(m)] = replace(m, alt=full_alt(description.strip(), m.credit, pub.platform))
         images.sort(key=lambda m: m.post)
-        limit = current.posts[0].limit
         posts = tuple(Post(text=t, role=p.role, length=lengths.measure(pub.platform, t), limit=p.limit)  # type: ignore[arg-type]
                       for t, p in zip(texts, current.posts))
         over = [f"post {i + 1} would have {p.length} characters, over the limit of {p.limit} with its credit line"
                 for i, p in enumerate(posts) if p.length > p.limit]
         if over:
             raise StoreError(f"publication {publication_id} not saved: {'; '.join(over)}")
-        del limit
         article_hash = outbox.db.execute("SELECT source_hash FROM articles WHERE id = ?",
                                          (pub.article_id,)).fetchone()[0]
         thread = Thread(platform=pub.platform, posts=posts, article_hash=article_hash, title=current.title,

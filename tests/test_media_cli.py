@@ -83,7 +83,7 @@ def test_ingest_show_and_edit_images(env, served, tmp_path, isolated_env):
         assert [len(outbox.thread(p).media) for p in ingested.publications] == [1, 1]
     pipeline.close()
     show = cli("show", "1", env=env)
-    assert "▸ post 1: image" in show.stdout and "credit: https://x.com/CharaspowerAI" in show.stdout, show.stdout + show.stderr + proc.stdout
+    assert "▸ post 1: image" in show.stdout and "credit: https://x.com/CharaspowerAI" in show.stdout, show.stdout + show.stderr
     data = json.loads(cli("show", "1", "--json", env=env).stdout)
     assert data["images"][0]["post"] == 1 and data["uploads"] == []
     before = data["content_hash"]

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import subprocess
@@ -22,7 +21,7 @@ import pytest
 
 import media_fixtures as mf
 from conftest import run_cli, subprocess_env
-from factories import make_article, make_thread, make_translated, thread_texts
+from factories import make_article, make_thread, make_translated
 from fake_x import FakeX, x_env
 from publisher import media
 from publisher.models import PostImage

@@ -15,7 +15,7 @@ import media_fixtures as mf
 from fake_mastodon import FakeMastodon
 from fake_x import FakeX, Fault, x_env
 from publisher import media
-from publisher.models import Post, Thread
+from publisher.models import Thread
 from publisher.outbox import Outbox
 from publisher.platforms.base import MediaItem, Rejected, Transient
 from publisher.platforms.x import XPlatform
