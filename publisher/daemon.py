@@ -464,6 +464,8 @@ class ScheduleWatcher:
         self._stamp = self._stat()
         self.schedule: Schedule = load_schedule(self.path)
         self._bad_stamp: tuple | None = None
+        self.problems: list[str] = []
+        """Why the file on disk is not in force (it does not validate, or it disappeared)."""
 
     def _stat(self) -> tuple | None:
         try:
@@ -480,16 +482,19 @@ class ScheduleWatcher:
         if stamp is None:
             self._bad_stamp = None
             log.error("%s: the schedule file disappeared; keeping the previous schedule", self.path)
+            self.problems = [f"{self.path}: the schedule file disappeared"]
             self._stamp = None
             return False
         try:
             new = load_schedule(self.path)
         except ScheduleError as exc:
             self._bad_stamp = stamp
+            self.problems = list(exc.problems)
             for problem in exc.problems:
                 log.error("%s (keeping the previous schedule)", problem)
             return False
         self._stamp, self._bad_stamp = stamp, None
+        self.problems = []
         self.schedule = new
         log.info("schedule reloaded from %s", self.path)
         return True
@@ -733,8 +738,10 @@ class Daemon:
     def __init__(self, *, watcher: ScheduleWatcher, store: ScheduleStore, publish: PublishFn,
                  ingest: IngestFn | None, ledger: SlotLedger, clock: Clock | None = None,
                  scanner: SourceScanner | None = None, environ: dict[str, str] | None = None,
-                 reported: ReportedFiles | None = None):
+                 reported: ReportedFiles | None = None, monitor=None):
         self.watcher = watcher
+        self.monitor = monitor
+        """A :class:`publisher.monitor.Monitor` (heartbeat, systemd, alerts), or None."""
         self.store = store
         self.publish = publish
         self.ingest = ingest
@@ -800,6 +807,7 @@ class Daemon:
                 else:  # this version of the file was reported by an earlier run (cron's --once)
                     log.debug("ingest %s (still failing, already reported)", _about(path, result.detail))
                 self.tick()  # a long scan (translating many files) must not make a slot late
+            self._beat(scanned=True)
         return results
 
     def _log_ingest(self, path: Path, result: IngestResult) -> None:
@@ -884,10 +892,15 @@ class Daemon:
                 platform, what, item.ids(), result.state, result.posts_sent,
                 f"; {result.detail}" if result.detail else "")
 
+    def _beat(self, scanned: bool = False) -> None:
+        if self.monitor is not None:
+            self.monitor.beat(scanned=scanned)
+
     def tick(self, platforms: Iterable[str] | None = None) -> list[SlotOutcome]:
         """Handle every slot that is due now (misfire policy applied), for all or some platforms."""
         outcomes: list[SlotOutcome] = []
         with self._work:
+            self._beat()
             schedule = self.schedule
             names = list(platforms) if platforms is not None else schedule.active_platforms()
             for platform in names:
@@ -1038,6 +1051,8 @@ class Daemon:
                 log.error("%s: missing environment variable %s: its slots will not post", platform, ", ".join(missing))
         self.announce()
         scan_job()
+        if self.monitor is not None:
+            self.monitor.ready()
         scheduler.add_job(scan_job, IntervalTrigger(seconds=schedule.scan_every.total_seconds(), timezone=UTC),
                           id="scan", name="scan sources")
         self._install_slot_jobs(scheduler)
@@ -1049,6 +1064,8 @@ class Daemon:
             self.stopping.set()
             log.info("stopping: waiting for the work in flight")
             scheduler.shutdown(wait=True)
+            if self.monitor is not None:
+                self.monitor.stopped()
             log.info("stopped")
 
     def _install_slot_jobs(self, scheduler) -> None:
@@ -1338,7 +1355,7 @@ def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
 def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | None = None,
                  settle: float = 2.0, ingest: IngestFn | None = None,
                  make_platform: Callable[[PostingAccount], object] | None = None,
-                 now: dt.datetime | None = None) -> Iterator[Daemon]:
+                 now: dt.datetime | None = None, mode: str = "daemon") -> Iterator[Daemon]:
     """A Daemon on the real database, holding the lock for as long as the block runs.
 
     ``now`` (``--now``) starts the daemon's clock at that instant, after :func:`check_now`
@@ -1363,9 +1380,13 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                             "future?): slots until then count as handled", _local(latest, watcher.schedule))
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
+            from .monitor import Monitor
+
+            monitor = Monitor(outbox, schedule=lambda: watcher.schedule, schedule_file=str(Path(schedule_path).resolve()),
+                              clock=clock.now, mode=mode, schedule_problems=lambda: watcher.problems)
             yield Daemon(watcher=watcher, store=store, publish=store.publish,
                          ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
                          ledger=SlotLedger(db), clock=clock,
-                         scanner=SourceScanner(settle))
+                         scanner=SourceScanner(settle), monitor=monitor)
         finally:
             outbox.close()

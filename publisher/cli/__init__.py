@@ -32,6 +32,9 @@ COMMANDS: dict[str, str] = {
     "accounts": "accounts:accounts",
     "run": "run:run",
     "schedule": "run:schedule_cmd",
+    "status": "status:status",
+    "notify": "status:notify",
+    "init": "init:init",
 }
 
 

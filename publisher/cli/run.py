@@ -62,7 +62,7 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
     start = parse_instant(now_text, schedule.zone) if now_text else None
-    with build_daemon(path, now=start) as daemon:
+    with build_daemon(path, now=start, mode="once" if once else "daemon") as daemon:
         if once:
             daemon.run_once()
         else:
