@@ -41,6 +41,7 @@ class Monitor:
         self.environ = environ
         self.schedule_problems = schedule_problems or (lambda: [])
         self.started_at = clock()
+        self.real_start = dt.datetime.now(UTC)
         self.notifier = Notifier(schedule().notify, outbox.db, environ)
         self._checked: dt.datetime | None = None
         self._lock = threading.Lock()
@@ -56,10 +57,11 @@ class Monitor:
 
         with self._lock:
             now = self.clock()
+            real = dt.datetime.now(UTC)  # the heartbeat is about this process, on the real clock (not --now)
             try:
                 with self.outbox.transaction() as db:
                     write_heartbeat(db, mode=self.mode, schedule=self.schedule_file, interval=self._interval(),
-                                    now=now, started_at=self.started_at, scanned=scanned)
+                                    now=real, started_at=self.real_start, scanned=scanned)
             except (sqlite3.Error, PublisherError) as exc:
                 self._unusable(f"database {self.outbox.path}: cannot be written ({exc}); the heartbeat and "
                                "the queue may be out of date", "db")
@@ -114,6 +116,6 @@ class Monitor:
             return
         try:
             with self.outbox.transaction() as db:
-                stop_heartbeat(db, self.clock())
+                stop_heartbeat(db, dt.datetime.now(UTC))
         except (sqlite3.Error, PublisherError):
             pass
