@@ -523,9 +523,9 @@ class Outbox:
         -shm files the database file's permissions. An existing file keeps its permissions.
         """
         if path is None:
-            from .config import Paths
+            from . import config
 
-            path = Paths.from_env().db
+            path = config.require_database() if config.DATABASE_MUST_EXIST else config.Paths.from_env().db
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

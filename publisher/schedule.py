@@ -603,7 +603,7 @@ def load_schedule(path: Path | str) -> Schedule:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ScheduleError([f"{path}: no such file (copy the example schedule.yaml from the repository)"]) from None
+        raise ScheduleError([f"{path}: no such file (`publisher init` makes a workspace with a commented schedule.yaml)"]) from None
     except UnicodeDecodeError:
         raise ScheduleError([f"{path}: not UTF-8 text"]) from None
     except OSError as exc:

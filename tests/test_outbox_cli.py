@@ -93,6 +93,7 @@ def test_show_thread_source_and_history(outbox, pub_id):
 
 
 def test_unknown_id_is_one_line():
+    Outbox.open().close()
     result = CliRunner().invoke(cli, ["show", "999"])
     assert result.exit_code == 1
     assert result.output.strip() == "error: no publication 999"
