@@ -1149,8 +1149,10 @@ def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timed
 def setup_logging(level: int = logging.INFO) -> None:
     """One line per action on stderr."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s publisher %(levelname)s %(message)s",
-                                           datefmt="%Y-%m-%dT%H:%M:%S%z"))
+    from .zone import ZoneFormatter
+
+    handler.setFormatter(ZoneFormatter("%(asctime)s publisher %(levelname)s %(message)s",
+                                       datefmt="%Y-%m-%dT%H:%M:%S%z"))
     root = logging.getLogger("publisher")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -1235,7 +1237,10 @@ class OutboxStore:
         if state.blocked_reason:
             return f"blocked: {state.blocked_reason}"
         if state.paused_until is not None and state.paused_until > now:
-            return f"paused until {state.paused_until.strftime('%Y-%m-%d %H:%M:%S UTC')}: {state.pause_reason or ''}".rstrip(": ")
+            from .zone import local_text
+
+            until = local_text(state.paused_until, "%Y-%m-%d %H:%M:%S %Z")
+            return f"paused until {until}: {state.pause_reason or ''}".rstrip(": ")
         return None
 
     def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:

@@ -176,7 +176,10 @@ def test_edit_without_saving_changes_nothing(outbox, pub_id, editor):
 
 def test_approve_and_approve_at(outbox, pub_id, tmp_path):
     result = invoke("approve", str(pub_id))
-    assert result.exit_code == 0 and "next x slot" in result.stdout
+    # No schedule.yaml: no slot will take it, and approve says so (not "the next x slot").
+    assert result.exit_code == 0 and "next x slot" not in result.stdout
+    assert "there is no schedule.yaml" in result.stdout and "no slot will take it" in result.stdout
+    assert f"`publisher publish {pub_id}`" in result.stdout
     assert outbox.get(pub_id).state == "approved"
     result = invoke("approve", str(pub_id), "--at", "+2h")
     assert result.exit_code == 0 and "Scheduled" in result.stdout

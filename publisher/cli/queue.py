@@ -448,34 +448,31 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
 
     if (publication_id is None) == (article is None):
         raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
-    goes_out = "in each platform's next slot"
     reason = None
     if when is not None:
         zone = time_zone()
-        goes_out = f"for {zone.show(when)} {zone.name}"
         reason = f"approved for {zone.show(when)} {zone.name}"
         if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
             raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
     outbox = _open()
+    from .truth import approval_lines, bound_revision
+
+    verb = "Scheduled" if when else "Approved"
     if article is not None:
-        record = outbox.latest_revision(int(article) if article.strip().isdigit() else article)
+        record = bound_revision(outbox, article)  # an id approves that revision only
         what = f"article {record.id} ({record.path}, revision {record.revision})"
         approved = outbox.approve_article(record.id, when, reason=reason)
         if not approved:
             states = ", ".join(f"{p.id} ({p.platform}) is {p.state}" for p in outbox.publications_of(record.id))
             raise StoreError(f"{what} has no drafts to approve{': ' + states if states else ''}")
-        if article.strip().isdigit() and record.id != int(article):
-            click.echo(f"note: article {article} is an older revision; approving the latest, {what}", err=True)
         listed = ", ".join(f"{p.id} ({p.platform}, {p.n_posts} posts)" for p in approved)
-        click.echo(f"{'Scheduled' if when else 'Approved'} {len(approved)} publication"
-                   f"{'s' if len(approved) != 1 else ''} of {what}: {listed}; {goes_out}.")
+        click.echo(f"{verb} {len(approved)} publication{'s' if len(approved) != 1 else ''} of {what}: {listed}.")
+        for line in approval_lines(outbox, approved, verb=verb):
+            click.echo(f"  {line}")
         return
     pub = outbox.approve(publication_id, when, reason=reason)  # type: ignore[arg-type]
-    if when:
-        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) {goes_out}.")
-    else:
-        click.echo(f"Approved {pub.id} ({pub.platform}, {pub.n_posts} posts): it goes out in the next "
-                   f"{pub.platform} slot.")
+    for line in approval_lines(outbox, [pub], verb=verb):
+        click.echo(line)
     waiting = [p for p in outbox.publications_of(pub.article_id) if p.id != pub.id and p.state == "draft"]
     if waiting:
         listed = ", ".join(f"{p.id} ({p.platform})" for p in waiting)

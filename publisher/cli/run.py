@@ -61,6 +61,9 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
+    from ..zone import set_display
+
+    set_display(schedule.zone, schedule.timezone)  # log lines and notes in the schedule's zone
     start = parse_instant(now_text, schedule.zone) if now_text else None
     with build_daemon(path, now=start, mode="once" if once else "daemon") as daemon:
         if once:
