@@ -81,7 +81,7 @@ def test_show_thread_source_and_history(outbox, pub_id):
     result = invoke("show", str(pub_id))
     assert result.exit_code == 0
     out = result.stdout
-    assert f"Publication {pub_id} · x (x) · approved" in out
+    assert f"Publication {pub_id} · x · approved" in out  # no schedule: no account name to give
     assert "for this exact content" in out
     assert "快手「可灵」爆火" in out and "机器之心" in out and "https://example.com/articles/article" in out
     for text in thread_texts("article", 3):

@@ -154,7 +154,7 @@ def test_queue_and_show_say_who_holds_a_claim_and_release_it(outbox, tmp_path):
     outbox.approve(pub_id)
     claimed_at = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     claimed_elsewhere(outbox, pub_id, in_flight=0, now=claimed_at)
-    listing = invoke("queue").stdout
+    listing = " ".join(invoke("queue").stdout.split())  # the note is wrapped under the title
     local = claimed_at.astimezone().strftime("%Y-%m-%d %H:%M")
     assert f"claimed by pid 4242 on oldcontainer since {local}, post 1 of 3 in flight" in listing
     assert f"publisher resolve {pub_id} --release-claim" in listing

@@ -208,31 +208,9 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     if as_json:
         click.echo(json.dumps({"publications": [row_json(r) for r in rows], "counts": counts}, ensure_ascii=False))
         return
-    lines = []
-    if rows:
-        lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
-    for r in rows:
-        when = {"scheduled": zone.show(r.when), "failed": zone.show(r.when) if r.when else "account stopped",
-                "approved": "next slot", "publishing": zone.show(r.claimed_at)}.get(r.state, "")
-        flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
-        title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
-        lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
-                     f"{when:<16}  {title}{flag}")
-        if r.state in ("needs_attention", "failed") and r.note:
-            lines.append(f"{'':>8}↳ {r.note}")
-        elif r.state == "publishing":
-            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}")
-    if not rows:
-        lines.append("Nothing in the queue." if not counts else "Nothing matches.")
-    total = sum(counts.values())
-    summary = " · ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
-    if more:
-        lines.append(f"… showing the first {limit}; --limit 0 shows all.")
-    if total:
-        lines.append(f"{total} publications: {summary}")
-    if any(r.state in ("scheduled", "publishing") or (r.state == "failed" and r.when) for r in rows):
-        lines.append(f"Times in {zone.label}.")
-    sys.stdout.write("\n".join(lines) + "\n")
+    from .tables import render_queue
+
+    render_queue(outbox, rows, zone, counts=counts, more=more, limit=limit, claim_text=claim_text)
 
 
 # --- show ------------------------------------------------------------------------------------
@@ -272,7 +250,9 @@ def show(publication_id: int, as_json: bool) -> None:
                         for e in history],
         }, ensure_ascii=False, indent=2))
         return
-    out = [f"Publication {pub.id} · {pub.platform} ({pub.account}) · {pub.state}"]
+    from .truth import account_label
+
+    out = [f"Publication {pub.id} · {account_label(pub.platform, pub.account)} · {pub.state}"]
     if pub.note:
         out.append(f"  {pub.note}")
     if pub.state == "publishing":

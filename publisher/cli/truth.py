@@ -64,3 +64,17 @@ def bound_revision(outbox: "Outbox", article: str):
                 f"(`publisher show ID`) and approve it with `publisher approve --article {latest.id}`")
         return record
     return outbox.latest_revision(article)
+
+
+def account_label(platform: str, stored: str) -> str:
+    """``x/newsroom``: the platform and the schedule's account name, as `publisher schedule` says it
+    (the stored account key when there is no schedule, or it names no account)."""
+    from ..errors import ConfigError
+
+    try:
+        schedule = current_schedule()
+    except ConfigError:
+        schedule = None
+    found = schedule.account_for(platform) if schedule is not None else None
+    name = found[0] if found else (stored if stored != platform else "")
+    return f"{platform}/{name}" if name else platform
