@@ -577,10 +577,12 @@ def _local(instant: dt.datetime, schedule: Schedule) -> str:
     return instant.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def choose(candidates: Sequence[QueuedThread], remaining: int | None) -> QueuedThread | None:
-    """The first queued thread whose WHOLE thread fits the remaining quota (None: no quota)."""
+def choose(candidates: Sequence[QueuedThread], remaining: int | None,
+           fits: Callable[[QueuedThread], bool] | None = None) -> QueuedThread | None:
+    """The first queued thread whose WHOLE thread fits the remaining quota (None: no quota)
+    and, when ``fits`` is given, the budget (see publisher.budget)."""
     for candidate in candidates:
-        if remaining is None or candidate.posts <= remaining:
+        if (remaining is None or candidate.posts <= remaining) and (fits is None or fits(candidate)):
             return candidate
     return None
 
@@ -595,7 +597,7 @@ class Decision:
 
 
 def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Sequence[dt.datetime],
-           candidates: Sequence[QueuedThread], platform_left: int | None = None) -> Decision:
+           candidates: Sequence[QueuedThread], platform_left: int | None = None, gate=None) -> Decision:
     """The slot rules, shared by the daemon and the `publisher schedule` forecast.
 
     Nothing in the quiet hours; nothing within ``min_gap`` of the account's last post; else the
@@ -611,9 +613,13 @@ def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Seque
         return Decision("idle", detail="nothing approved")
     quota = schedule.quota_for(platform)
     remaining = remaining_quota(quota, recent, at)
-    item = choose(candidates, _min(remaining, platform_left))
+    item = choose(candidates, _min(remaining, platform_left), None if gate is None else lambda c: gate.fits(c, at))
     if item is not None:
         return Decision("post", item)
+    if gate is not None:  # the quota would take one, the daily budget does not (publisher.budget)
+        within = choose(candidates, _min(remaining, platform_left))
+        if within is not None:
+            return Decision("budget", detail=gate.detail(within, at))
     first = candidates[0]
     if platform_left is not None and (remaining is None or platform_left < remaining):
         return Decision("quota", detail=f"next thread {first.thread_id} needs {first.posts} posts; {platform} says "
@@ -678,6 +684,9 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     times = {p: list(store.post_times(p, now - DAY)) for p in queues}
     missing = {p: schedule.missing_credentials(p, environ) for p in queues}
     problems = {p: store.account_problem(p, now) for p in queues}
+    from .budget import gate as budget_gate
+
+    gates = {p: budget_gate(schedule, p, store, now) for p in queues}
     for slot in next_slots(schedule, now, until=until):
         p = slot.platform
         if missing[p]:
@@ -687,10 +696,12 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
         if problems[p] and not problems[p].startswith("paused"):
             planned.append(PlannedSlot(slot, "account", detail=problems[p]))
             continue
-        decision = decide(schedule, p, slot.at, times[p], queues[p])
+        decision = decide(schedule, p, slot.at, times[p], queues[p], gate=gates[p])
         if decision.item is not None:
             queues[p].remove(decision.item)
             times[p].extend([slot.at] * decision.item.posts)
+            if gates[p] is not None:
+                gates[p].add(decision.item, slot.at)
         planned.append(PlannedSlot(slot, decision.outcome, decision.item, decision.detail))
     return planned
 
@@ -872,6 +883,13 @@ class Daemon:
                                         f"{platform}: {item.ids()} waits for quota: {item.posts} posts to send, "
                                         f"{left} left", logging.WARNING)
                         continue
+                    from .budget import gate as budget_gate
+
+                    gate = budget_gate(schedule, platform, self.store, now)
+                    if gate is not None and not gate.fits(item, now):
+                        self._note_once(("budget", item.publication_id), f"{platform}: {item.ids()} waits for "
+                                        f"budget: {gate.detail(item, now)}", logging.WARNING)
+                        continue
                     what = "resuming" if item.posted else "retrying" if item.state == "failed" else "publishing"
                     if not self.store.claim(item.publication_id, now, f"{what} ({item.state}) by publisher run"):
                         continue
@@ -971,11 +989,14 @@ class Daemon:
         recent = list(self.store.post_times(platform, now - DAY))
         candidates = list(self.store.waiting(platform, now))
         platform_left = self.store.platform_remaining(platform, now)
+        from .budget import gate as budget_gate
+
+        gate = budget_gate(schedule, platform, self.store, now)
         while True:
-            decision = decide(schedule, platform, now, recent, candidates, platform_left)
+            decision = decide(schedule, platform, now, recent, candidates, platform_left, gate=gate)
             if decision.item is None:
                 return close(decision.outcome, decision.detail,
-                             level=logging.WARNING if decision.outcome == "quota" else logging.INFO)
+                             level=logging.WARNING if decision.outcome in ("quota", "budget") else logging.INFO)
             item = decision.item
             if self.store.claim(item.publication_id, now, f"slot {when} by publisher run"):
                 break

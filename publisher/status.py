@@ -347,11 +347,11 @@ def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ,
         waiting = list(store.waiting(platform, now)) if posting else []
         day = [p for p in mine if p.slot.at <= now + DAY]
         if waiting and not missing and not state.blocked_reason and day \
-                and not any(p.item is not None for p in day) and any(p.outcome == "quota" for p in day):
+                and not any(p.item is not None for p in day) and any(p.outcome in ("quota", "budget") for p in day):
             item = waiting[0]
-            detail = next(p.detail for p in day if p.outcome == "quota")
+            detail = next(p.detail for p in day if p.outcome in ("quota", "budget"))
             status.problems.append(Problem(
                 "quota_blocked", f"{who}: publication {item.publication_id} ({item.title}) is held back by the "
-                                 f"quota for the next 24 hours: {detail}",
+                                 f"quota or budget for the next 24 hours: {detail}",
                 key=f"quota:{item.publication_id}:{(now.astimezone(schedule.zone)).date().isoformat()}",
                 publication_id=item.publication_id, platform=platform, account=name))

@@ -541,11 +541,15 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
 @click.command("publish")
 @click.argument("publication_id", type=int)
 @click.option("--dry-run", is_flag=True, help="Show what would be posted, in order; post and change nothing.")
-def publish(publication_id: int, dry_run: bool) -> None:
+@click.option("--ignore-quota", is_flag=True,
+              help="Post even when the thread does not fit the account's daily quota or budget left.")
+def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     """Publish an approved thread now, by hand, as a reply chain; resumes a thread that stopped halfway.
 
-    Exit status 0 when the whole thread is posted; 1 when it stopped (the reason is printed and
-    the publication is failed, rescheduled or needs_attention).
+    Refused when the whole rest of the thread does not fit the account's daily quota (or
+    daily_budget) left in the rolling 24 hours, unless --ignore-quota. Exit status 0 when the
+    whole thread is posted; 1 when it stopped (the reason is printed and the publication is
+    failed, rescheduled or needs_attention).
     """
     from ..errors import StoreError
 
@@ -562,6 +566,14 @@ def publish(publication_id: int, dry_run: bool) -> None:
         from ..outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
+    from ..budget import manual_problem
+    from .truth import current_schedule
+
+    over = manual_problem(current_schedule(), outbox, publication_id)
+    if over and not ignore_quota:
+        raise StoreError(f"{over}: not posted; wait, or post anyway with --ignore-quota")
+    if over:
+        click.echo(f"note: {over}; posting anyway (--ignore-quota)", err=True)
     platform = configured_platform(pub.platform)
 
     def said(post: Any, ref: Any) -> None:
