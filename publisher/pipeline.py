@@ -200,7 +200,9 @@ class Pipeline:
         from .translate.pipeline import translate_article
 
         if not article.is_chinese:
-            raise InputError(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+            from .errors import NotChinese
+
+            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
                                            "reposts Chinese articles, so it was not queued")
         return translate_article(article, self.translator_for(article), glossary=self.glossary, cache=self.cache)
 
@@ -243,7 +245,9 @@ class IngestOutcome:
     @property
     def status(self) -> str:
         if self.error is not None:
-            return "failed"
+            from .errors import NotChinese
+
+            return "skipped" if isinstance(self.error, NotChinese) else "failed"
         assert self.ingested is not None
         if self.ingested.unchanged and not self.ingested.publications:
             return "unchanged"

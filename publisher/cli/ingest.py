@@ -48,6 +48,9 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     def show(outcome: IngestOutcome) -> None:
         if as_json:
             return
+        if outcome.status == "skipped":  # the same verdict as `publisher translate`
+            click.echo(f"skipped {outcome.message}", err=True)
+            return
         if outcome.error is not None:
             click.echo(f"error: {outcome.message}", err=True)
             return
@@ -76,13 +79,14 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         outcomes = ingest_paths(paths, outbox, pipeline, settings=settings, on_outcome=show)
     finally:
         pipeline.close()
-    failed = [o for o in outcomes if o.error is not None]
+    failed = [o for o in outcomes if o.status == "failed"]
     if as_json:
         click.echo(json.dumps([_outcome_json(o) for o in outcomes], ensure_ascii=False, indent=2))
     else:
         queued = sum(1 for o in outcomes if o.status in ("new", "revision"))
         unchanged = sum(1 for o in outcomes if o.status == "unchanged")
-        err().print(f"{queued} queued, {unchanged} unchanged, {len(failed)} failed")
+        skipped = sum(1 for o in outcomes if o.status == "skipped")
+        err().print(f"{queued} queued, {unchanged} unchanged, {skipped} skipped, {len(failed)} failed")
     outbox.close()
     if failed:
         raise click.exceptions.Exit(1)
@@ -90,7 +94,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
 
 def _outcome_json(outcome) -> dict:
     if outcome.error is not None:
-        return {"path": str(outcome.path), "status": "failed", "error": outcome.message}
+        return {"path": str(outcome.path), "status": outcome.status, "error": outcome.message}
     ing = outcome.ingested
     return {"path": str(outcome.path), "status": outcome.status, "article_id": ing.article_id,
             "revision": ing.revision, "publications": list(ing.publications), "approved": list(ing.approved),
