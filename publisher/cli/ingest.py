@@ -41,8 +41,19 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     from ..pipeline import IngestOutcome, Pipeline, ingest_paths, resolve_settings
     from ..schedule import load_schedule_if_present
 
+    from contextlib import nullcontext
+
+    from ..progress import Progress, ProgressTranslator, count_articles, wanted
+
     settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve)
-    pipeline = Pipeline(options=settings.options, cache=True)
+    bar = Progress(count_articles(paths), what="ingesting") if wanted(as_json) else None
+    load = None
+    if bar is not None:
+        from ..translate.argos import load_translator
+
+        def load(src: str, dst: str):
+            return ProgressTranslator(load_translator(src, dst), bar)
+    pipeline = Pipeline(options=settings.options, cache=True, load=load)
     outbox = Outbox.open()
 
     def show(outcome: IngestOutcome) -> None:
@@ -75,8 +86,14 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
                        + ", ".join(f"#{p}" for p in ing.earlier_posted)
                        + "): this one waits for a person, even with --approve")
 
+    def shown(outcome: IngestOutcome) -> None:
+        show(outcome)
+        if bar is not None:
+            bar.file_done()
+
     try:
-        outcomes = ingest_paths(paths, outbox, pipeline, settings=settings, on_outcome=show)
+        with bar if bar is not None else nullcontext():
+            outcomes = ingest_paths(paths, outbox, pipeline, settings=settings, on_outcome=shown)
     finally:
         pipeline.close()
     failed = [o for o in outcomes if o.status == "failed"]

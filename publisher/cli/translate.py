@@ -30,8 +30,17 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
     from ..pipeline import Pipeline
     from ..translate.document import FileResult, translate_files
 
+    from contextlib import nullcontext
+
+    from ..progress import Progress, ProgressTranslator, count_articles, wanted
+
     options = DecodingOptions.from_env(beam_size=beam, threads=threads)
-    translators = Pipeline(load=lambda src, dst: load_translator(src, dst, options=options))
+    bar = Progress(count_articles(paths), what="translating") if wanted(False) else None
+    if bar is not None:
+        translators = Pipeline(load=lambda src, dst: ProgressTranslator(load_translator(src, dst, options=options),
+                                                                        bar))
+    else:
+        translators = Pipeline(load=lambda src, dst: load_translator(src, dst, options=options))
     cache = None
     if not no_cache:
         from ..translate.cache import TranslationCache
@@ -49,8 +58,14 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
             click.echo(f"error: {result.message}" if str(result.path) in result.message
                        else f"error: {result.path}: {result.message}", err=True)
 
+    def shown(result: FileResult) -> None:
+        show(result)
+        if bar is not None:
+            bar.file_done()
+
     try:
-        results = translate_files(paths, out_dir, translators=translators, cache=cache, on_result=show)
+        with bar if bar is not None else nullcontext():
+            results = translate_files(paths, out_dir, translators=translators, cache=cache, on_result=shown)
     finally:
         if cache is not None:
             cache.close()
