@@ -94,7 +94,7 @@ def expect(schedule: "Schedule | None", outbox: "Outbox", publication_id: int, n
             ahead = sum(1 for o in mine if o.item is not None and o.slot.at < s.slot.at)
             account = schedule.account_for(pub.platform)[0]  # type: ignore[index]
             return Expectation(s.slot.at, f"in {pub.platform}/{account}'s slot of {_local(s.slot.at, schedule)}"
-                                          + (f" ({ahead} thread{'s' if ahead != 1 else ''} go out before it)"
+                                          + (f" ({ahead} thread{'s go' if ahead != 1 else ' goes'} out before it)"
                                              if ahead else ""))
     reasons = sorted({f"{s.outcome}: {s.detail}" for s in mine if s.item is None and s.detail})
     return Expectation(None, f"no {pub.platform} slot in the next {HORIZON.days} days takes it"

@@ -206,7 +206,12 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     rows = rows[:limit] if limit else rows
     counts = outbox.counts(platform)
     if as_json:
-        click.echo(json.dumps({"publications": [row_json(r) for r in rows], "counts": counts}, ensure_ascii=False))
+        from .tables import posted_info
+
+        done = posted_info(outbox, [r.id for r in rows if r.posted_count])
+        click.echo(json.dumps({"publications": [{**row_json(r), "last_posted_at": done[r.id][0].isoformat()
+                                                 if r.id in done else None, "link": done.get(r.id, (0, None))[1]}
+                                                for r in rows], "counts": counts}, ensure_ascii=False))
         return
     from .tables import render_queue
 

@@ -80,10 +80,14 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
                 extra = f"↳ {r.note}"
             elif r.state == "publishing":
                 extra = f"↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}"
-            if r.id in posted and posted[r.id][1] and r.state in ("posted", "needs_attention", "failed", "approved"):
-                link = f"↳ {posted[r.id][1]}"
-                extra = f"{extra}\n{link}" if extra else link
-            cell = Group(*lines, Text(extra, style="dim", no_wrap=False, overflow="fold")) if extra else lines[0]
+            parts = list(lines)
+            if extra:
+                parts.append(Text(extra, style="dim", no_wrap=False, overflow="fold"))
+            url = posted.get(r.id, (None, None))[1]
+            if url and r.state in ("posted", "needs_attention", "failed", "approved"):
+                # one link even when folded: terminals that know OSC 8 keep it clickable
+                parts.append(Text.assemble("↳ ", (url, f"link {url}"), no_wrap=False, overflow="fold"))
+            cell = Group(*parts) if len(parts) > 1 else parts[0]
             cells.append((str(r.id), r.state, r.platform, f"{r.posted_count}/{r.n_posts}", when, cell))
         # The short columns keep their full width (never squeezed by a long note); the title
         # takes what is left, cut with an ellipsis, measured in cells.
