@@ -111,7 +111,7 @@ class IngestResult:
     """What ingesting one file did (the outbox's answer, reduced to what is logged)."""
 
     status: str
-    """new, revised, unchanged or failed."""
+    """new, revised, unchanged, skipped (not Chinese) or failed."""
     article_id: int | None = None
     publication_ids: tuple[int, ...] = ()
     approved: tuple[int, ...] = ()
@@ -803,14 +803,17 @@ class Daemon:
                     results.append(IngestResult("failed", detail=str(exc)))
                     continue
                 except PublisherError as exc:
-                    result = IngestResult("failed", detail=str(exc))
+                    from .errors import NotChinese
+
+                    # not Chinese: skipped, the verdict `publisher ingest` and `translate` give
+                    result = IngestResult("skipped" if isinstance(exc, NotChinese) else "failed", detail=str(exc))
                 except Exception as exc:  # a bug; report it and go on with the other files
                     if os.environ.get("PUBLISHER_DEBUG"):
                         log.exception("ingest %s: internal error (traceback follows)", path)
                     result = IngestResult("failed", detail=f"internal error {type(exc).__name__}: {exc}")
                 self.scanner.done(path)
                 results.append(result)
-                if result.status != "failed":
+                if result.status not in ("failed", "skipped"):
                     self.reported.forget(path)
                     self._log_ingest(path, result)
                 elif self.reported.first_report(path, result.detail, self.clock.now()):
@@ -826,6 +829,8 @@ class Daemon:
                         zip(result.publication_ids, result.thread_ids or [None] * len(result.publication_ids))) or "-"
         if result.status == "failed":
             log.error("ingest %s", _about(path, result.detail))
+        elif result.status == "skipped":
+            log.info("ingest %s (skipped)", _about(path, result.detail))
         elif result.status == "unchanged" and not result.publication_ids:
             log.debug("ingest %s: unchanged (article %s)", path, result.article_id)
         else:
