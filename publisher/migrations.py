@@ -243,6 +243,33 @@ def m005_media(db: sqlite3.Connection) -> None:
     ])
 
 
+@migration
+def m006_cockpit(db: sqlite3.Connection) -> None:
+    """What `publisher status` and the alerts read: the daemon's heartbeat (one row per database,
+    written at every tick) and the alerts already sent (each event is sent once, across runs)."""
+    _run(db, [
+        """CREATE TABLE heartbeat (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            mode TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            version TEXT NOT NULL,
+            schedule TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            beat_at TEXT NOT NULL,
+            scan_at TEXT,
+            interval_s REAL NOT NULL,
+            stopped_at TEXT
+        )""",
+        """CREATE TABLE alerts_sent (
+            key TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            message TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            delivered INTEGER NOT NULL
+        )""",
+    ])
+
 
 @migration
 def m007_feeds(db: sqlite3.Connection) -> None:
@@ -276,6 +303,8 @@ def m007_feeds(db: sqlite3.Connection) -> None:
             polls INTEGER NOT NULL DEFAULT 0
         )""",
     ])
+
+
 def apply(db: sqlite3.Connection, now: str) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names.
 

@@ -527,9 +527,9 @@ class Outbox:
         -shm files the database file's permissions. An existing file keeps its permissions.
         """
         if path is None:
-            from .config import Paths
+            from . import config
 
-            path = Paths.from_env().db
+            path = config.require_database() if config.DATABASE_MUST_EXIST else config.Paths.from_env().db
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -903,7 +903,9 @@ class Outbox:
             self._transition(pub_id, "approved", now, reason or "approved", approved_hash=content_hash,
                              approved_at=ts(now), scheduled_at=None, attempts=0)
         else:
-            local = at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            from .zone import local_text
+
+            local = local_text(at)
             self._transition(pub_id, "scheduled", now, reason or f"approved for {local}", approved_hash=content_hash,
                              approved_at=ts(now), scheduled_at=ts(at), attempts=0)
 
@@ -1393,7 +1395,9 @@ class Outbox:
                 if reset <= now:
                     reset = now + dt.timedelta(seconds=5)
                 kind = "daily cap" if error.daily else "rate limit"
-                local = reset.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+                from .zone import local_text
+
+                local = local_text(reset)
                 why = f"{kind} reached before {label}: rescheduled for {local} ({error})"
                 self._account_update(pub.platform, pub.account, paused_until=ts(reset), pause_reason=why)
                 self._transition(publication_id, "scheduled", now, why, post_index=index, scheduled_at=ts(reset))
@@ -1566,4 +1570,7 @@ def claimed_message(pub: Publication) -> str:
 
 
 def _utc_text(value: dt.datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """An instant in the display zone (schedule.yaml's), named."""
+    from .zone import local_text
+
+    return local_text(value)

@@ -160,6 +160,8 @@ class Pipeline:
         "points", or "off" (asked for none: text-only, with a warning). Settings give "lead"."""
         self.fetcher = None
         """The :class:`publisher.media.Fetcher` (made on first use)."""
+        self.wrap: Callable[[Translator], Translator] | None = None
+        """Wraps every translator loaded (the CLI's progress bar counts sentences through it)."""
 
     @property
     def glossary(self) -> Glossary:
@@ -204,7 +206,8 @@ class Pipeline:
         key = (config, code)
         if key not in self._models:
             try:
-                self._models[key] = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                loaded = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                self._models[key] = self.wrap(loaded) if self.wrap is not None else loaded
             except ModelError as exc:
                 self._models[key] = exc
         found = self._models[key]
@@ -217,7 +220,9 @@ class Pipeline:
         from .translate.pipeline import translate_article
 
         if not article.is_chinese:
-            raise InputError(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+            from .errors import NotChinese
+
+            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
                                            "reposts Chinese articles, so it was not queued")
         return translate_article(article, self.translator_for(article), glossary=self.glossary, cache=self.cache)
 
@@ -284,7 +289,9 @@ class IngestOutcome:
     @property
     def status(self) -> str:
         if self.error is not None:
-            return "failed"
+            from .errors import NotChinese
+
+            return "skipped" if isinstance(self.error, NotChinese) else "failed"
         assert self.ingested is not None
         if self.ingested.unchanged and not self.ingested.publications:
             return "unchanged"

@@ -321,6 +321,9 @@ class Account(_Model):
     """Posts per rolling 24 hours; a thread of n posts uses n. Default: X 17, others none."""
     env: dict[str, str] = Field(default_factory=dict)
     """Credential role -> NAME of the environment variable that holds it (never the secret)."""
+    daily_budget: float | None = Field(default=None, gt=0)
+    """US dollars this account may spend on posts per rolling 24 hours (X charges per post; see
+    publisher.cost). A thread is only started when its whole estimated cost fits."""
 
     @field_validator("env")
     @classmethod
@@ -395,6 +398,44 @@ class PlatformConfig(_Model):
         return None if value is None else parse_duration(value)
 
 
+NOTIFY_EVENTS = ("needs_person", "account_stopped", "failed", "unusable", "quota_blocked")
+"""Events `notify:` can send (see publisher.notify)."""
+
+
+class NotifySettings(_Model):
+    """Where alerts go: apprise URLs, each read from the environment variable named here."""
+
+    targets: tuple[str, ...] = Field(min_length=1)
+    """NAMES of environment variables (or .env entries) each holding one apprise URL
+    (mailto://, ntfy://, matrix://, slack://, tgram://, json://...): URLs carry tokens."""
+    events: tuple[Literal[NOTIFY_EVENTS], ...] = NOTIFY_EVENTS  # type: ignore[valid-type]
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            for i, name in enumerate(value):
+                if not isinstance(name, str) or "://" in name or looks_like_secret(name.strip()):
+                    # Never repeat the value: an apprise URL holds its service's token.
+                    raise _At((i,), "this is not the NAME of an environment variable; put the apprise URL "
+                                    "in the environment (or .env), e.g. PUBLISHER_ALERT_URL=ntfy://..., and "
+                                    "write the variable's NAME here")
+        return value
+
+
+class XPrices(_Model):
+    post: float = Field(default=0.015, ge=0)
+    post_with_url: float = Field(default=0.20, ge=0)
+
+
+class Costs(_Model):
+    """What posting costs (US dollars); the defaults live in publisher.cost."""
+
+    x: XPrices = Field(default_factory=XPrices)
+
+
 class Schedule(_Model):
     """A validated schedule.yaml."""
 
@@ -412,6 +453,8 @@ class Schedule(_Model):
     threads: ThreadSettings = Field(default_factory=ThreadSettings)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     """Which translation engine translates, and how (publisher.translate.engines)."""
+    notify: NotifySettings | None = None
+    costs: Costs = Field(default_factory=Costs)
 
     # Not read from the file: where it was read from (relative source paths start there).
     _file: Path | None = PrivateAttr(default=None)
@@ -617,7 +660,7 @@ def load_schedule(path: Path | str) -> Schedule:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ScheduleError([f"{path}: no such file (copy the example schedule.yaml from the repository)"]) from None
+        raise ScheduleError([f"{path}: no such file (`publisher init` makes a workspace with a commented schedule.yaml)"]) from None
     except UnicodeDecodeError:
         raise ScheduleError([f"{path}: not UTF-8 text"]) from None
     except OSError as exc:

@@ -315,7 +315,7 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
         thread = draft.thread
         console.print()
         console.rule(f"[bold]{platform}[/bold] thread: {len(thread.posts)} posts, limit "
-                     f"{thread.posts[0].limit if thread.posts else '?'}")
+                     f"{thread.posts[0].limit if thread.posts else '?'}" + _cost_note(platform, thread))
         for number, rp in enumerate(draft.posts, start=1):
             post = rp.post
             over = post.length > post.limit
@@ -350,6 +350,22 @@ def _show_images(thread: Any, index: int, console: Console) -> None:
     for line in describe(images, card):
         console.print(f"  [magenta]{_esc(line)}[/magenta]" if not line.startswith(" ") else f"  [dim]{_esc(line)}[/dim]",
                       soft_wrap=True)
+
+
+def _cost_note(platform: str, thread) -> str:
+    """``, est. $0.245 on X``: what posting the thread would cost (X charges per post)."""
+    if platform != "x":
+        return ""
+    from ..cost import Prices, estimate
+    from ..errors import ConfigError
+    from .truth import current_schedule
+
+    try:
+        prices = Prices.of(current_schedule())
+    except ConfigError:
+        prices = Prices()
+    est = estimate(platform, [p.text for p in thread.posts], prices)
+    return f", est. ${est.dollars:.3f} on X ({est.with_url} with a link)"
 
 
 def _snippet(text: str, width: int = 40) -> str:

@@ -206,33 +206,16 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     rows = rows[:limit] if limit else rows
     counts = outbox.counts(platform)
     if as_json:
-        click.echo(json.dumps({"publications": [row_json(r) for r in rows], "counts": counts}, ensure_ascii=False))
+        from .tables import posted_info
+
+        done = posted_info(outbox, [r.id for r in rows if r.posted_count])
+        click.echo(json.dumps({"publications": [{**row_json(r), "last_posted_at": done[r.id][0].isoformat()
+                                                 if r.id in done else None, "link": done.get(r.id, (0, None))[1]}
+                                                for r in rows], "counts": counts}, ensure_ascii=False))
         return
-    lines = []
-    if rows:
-        lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
-    for r in rows:
-        when = {"scheduled": zone.show(r.when), "failed": zone.show(r.when) if r.when else "account stopped",
-                "approved": "next slot", "publishing": zone.show(r.claimed_at)}.get(r.state, "")
-        flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
-        title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
-        lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
-                     f"{when:<16}  {title}{flag}")
-        if r.state in ("needs_attention", "failed") and r.note:
-            lines.append(f"{'':>8}↳ {r.note}")
-        elif r.state == "publishing":
-            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}")
-    if not rows:
-        lines.append("Nothing in the queue." if not counts else "Nothing matches.")
-    total = sum(counts.values())
-    summary = " · ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
-    if more:
-        lines.append(f"… showing the first {limit}; --limit 0 shows all.")
-    if total:
-        lines.append(f"{total} publications: {summary}")
-    if any(r.state in ("scheduled", "publishing") or (r.state == "failed" and r.when) for r in rows):
-        lines.append(f"Times in {zone.label}.")
-    sys.stdout.write("\n".join(lines) + "\n")
+    from .tables import render_queue
+
+    render_queue(outbox, rows, zone, counts=counts, more=more, limit=limit, claim_text=claim_text)
 
 
 # --- show ------------------------------------------------------------------------------------
@@ -273,7 +256,9 @@ def show(publication_id: int, as_json: bool) -> None:
                         for e in history],
         }, ensure_ascii=False, indent=2))
         return
-    out = [f"Publication {pub.id} · {pub.platform} ({pub.account}) · {pub.state}"]
+    from .truth import account_label
+
+    out = [f"Publication {pub.id} · {account_label(pub.platform, pub.account)} · {pub.state}"]
     if pub.note:
         out.append(f"  {pub.note}")
     if pub.state == "publishing":
@@ -516,34 +501,31 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
 
     if (publication_id is None) == (article is None):
         raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
-    goes_out = "in each platform's next slot"
     reason = None
     if when is not None:
         zone = time_zone()
-        goes_out = f"for {zone.show(when)} {zone.name}"
         reason = f"approved for {zone.show(when)} {zone.name}"
         if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
             raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
     outbox = _open()
+    from .truth import approval_lines, bound_revision
+
+    verb = "Scheduled" if when else "Approved"
     if article is not None:
-        record = outbox.latest_revision(int(article) if article.strip().isdigit() else article)
+        record = bound_revision(outbox, article)  # an id approves that revision only
         what = f"article {record.id} ({record.path}, revision {record.revision})"
         approved = outbox.approve_article(record.id, when, reason=reason)
         if not approved:
             states = ", ".join(f"{p.id} ({p.platform}) is {p.state}" for p in outbox.publications_of(record.id))
             raise StoreError(f"{what} has no drafts to approve{': ' + states if states else ''}")
-        if article.strip().isdigit() and record.id != int(article):
-            click.echo(f"note: article {article} is an older revision; approving the latest, {what}", err=True)
         listed = ", ".join(f"{p.id} ({p.platform}, {p.n_posts} posts)" for p in approved)
-        click.echo(f"{'Scheduled' if when else 'Approved'} {len(approved)} publication"
-                   f"{'s' if len(approved) != 1 else ''} of {what}: {listed}; {goes_out}.")
+        click.echo(f"{verb} {len(approved)} publication{'s' if len(approved) != 1 else ''} of {what}: {listed}.")
+        for line in approval_lines(outbox, approved, verb=verb):
+            click.echo(f"  {line}")
         return
     pub = outbox.approve(publication_id, when, reason=reason)  # type: ignore[arg-type]
-    if when:
-        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) {goes_out}.")
-    else:
-        click.echo(f"Approved {pub.id} ({pub.platform}, {pub.n_posts} posts): it goes out in the next "
-                   f"{pub.platform} slot.")
+    for line in approval_lines(outbox, [pub], verb=verb):
+        click.echo(line)
     waiting = [p for p in outbox.publications_of(pub.article_id) if p.id != pub.id and p.state == "draft"]
     if waiting:
         listed = ", ".join(f"{p.id} ({p.platform})" for p in waiting)
@@ -632,11 +614,15 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
 @click.command("publish")
 @click.argument("publication_id", type=int)
 @click.option("--dry-run", is_flag=True, help="Show what would be posted, in order; post and change nothing.")
-def publish(publication_id: int, dry_run: bool) -> None:
+@click.option("--ignore-quota", is_flag=True,
+              help="Post even when the thread does not fit the account's daily quota or budget left.")
+def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     """Publish an approved thread now, by hand, as a reply chain; resumes a thread that stopped halfway.
 
-    Exit status 0 when the whole thread is posted; 1 when it stopped (the reason is printed and
-    the publication is failed, rescheduled or needs_attention).
+    Refused when the whole rest of the thread does not fit the account's daily quota (or
+    daily_budget) left in the rolling 24 hours, unless --ignore-quota. Exit status 0 when the
+    whole thread is posted; 1 when it stopped (the reason is printed and the publication is
+    failed, rescheduled or needs_attention).
     """
     from ..errors import StoreError
 
@@ -653,6 +639,14 @@ def publish(publication_id: int, dry_run: bool) -> None:
         from ..outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
+    from ..budget import manual_problem
+    from .truth import current_schedule
+
+    over = manual_problem(current_schedule(), outbox, publication_id)
+    if over and not ignore_quota:
+        raise StoreError(f"{over}: not posted; wait, or post anyway with --ignore-quota")
+    if over:
+        click.echo(f"note: {over}; posting anyway (--ignore-quota)", err=True)
     platform = configured_platform(pub.platform)
 
     def said(post: Any, ref: Any) -> None:

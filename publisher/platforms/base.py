@@ -177,8 +177,10 @@ def platform_with_env(name: str, env: Mapping[str, str]) -> Platform:
         missing = [env.get(role, CREDENTIAL_ROLES["x"][role]) for role, value in values.items() if not value]
         if missing:
             raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")
-        return XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
-                         values["access_token_secret"])  # type: ignore[arg-type]
+        platform = XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
+                             values["access_token_secret"])  # type: ignore[arg-type]
+        platform.env_names = tuple(env.get(role, default) for role, default in CREDENTIAL_ROLES["x"].items())
+        return platform
     if custom:
         raise ConfigError(f"{name}: custom environment variable names are not supported for this "
                           f"platform yet; use {', '.join(defaults.values())}")

@@ -70,6 +70,8 @@ class XPlatform:
     """Posts to one X account. Construct with :meth:`from_env`; nothing connects until used."""
 
     name = "x"
+    env_names: tuple[str, ...] = ENV_VARS
+    """The NAMES of the variables the credentials came from (schedule.yaml may name others), for hints."""
 
     def __init__(self, api_key: str, api_secret: str, access_token: str, access_token_secret: str, *,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT):
@@ -113,7 +115,7 @@ class XPlatform:
         try:
             response = self.client.get_me(user_auth=True)
         except Exception as exc:
-            failure = classify(exc)
+            failure = classify(exc, self.env_names)
             if failure is None:
                 raise
             if isinstance(failure, OutcomeUnknown):  # a read cannot have posted anything
@@ -133,7 +135,7 @@ class XPlatform:
             response = self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to.id if reply_to else None,
                                                 media_ids=[m.media_id for m in media] or None, user_auth=True)
         except Exception as exc:
-            failure = classify(exc)
+            failure = classify(exc, self.env_names)
             if failure is None:
                 raise
             raise failure from exc
@@ -354,7 +356,7 @@ def _cause(exc: BaseException) -> str:
     return type(seen).__name__
 
 
-def classify(exc: BaseException) -> PostFailed | None:
+def classify(exc: BaseException, env_names: tuple[str, ...] = ENV_VARS) -> PostFailed | None:
     """The failure class of an exception raised by tweepy or requests (None: not a network error)."""
     import requests
     import tweepy
@@ -367,8 +369,8 @@ def classify(exc: BaseException) -> PostFailed | None:
         detail = f"{status}{': ' + said if said else ''}"
         lowered = said.lower()
         if isinstance(exc, tweepy.Unauthorized):
-            return AuthFailed("x", f"credentials rejected ({detail}); check X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
-                                   "and X_ACCESS_TOKEN_SECRET")
+            return AuthFailed("x", f"credentials rejected ({detail}); check {', '.join(env_names[:-1])} "
+                                   f"and {env_names[-1]}")
         if isinstance(exc, tweepy.Forbidden):
             if "duplicate" in lowered:
                 return OutcomeUnknown("x", f"X refused it as duplicate content ({detail}): the same text is already "
