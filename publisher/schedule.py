@@ -251,6 +251,16 @@ class Source(_Model):
     """Approve the threads made from this folder's articles at once (no review step)."""
     platforms: tuple[str, ...] = Field(min_length=1)
     """Platforms a thread is made for."""
+    base_url: str | None = None
+    """Where the articles of this folder are published: a relative ``permalink:`` in their
+    frontmatter is joined with it to give the thread its link to the original."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value.strip(), re.IGNORECASE):
+            raise ValueError(f"base_url must be an http(s) address such as https://example.com/blog/, not {value!r}")
+        return value.strip() if value is not None else None
 
     @field_validator("platforms", mode="before")
     @classmethod

@@ -64,8 +64,9 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     from ..pipeline import resolve_settings
     from ..schedule import load_schedule_if_present
 
-    options = resolve_settings(load_schedule_if_present(schedule_path),
-                               **_option_values(points, max_posts, limits, allow, templates)).options
+    settings = resolve_settings(load_schedule_if_present(schedule_path),
+                                **_option_values(points, max_posts, limits, allow, templates))
+    options = settings.options
     platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
     translation = Translation()
     previews, failures = [], []
@@ -75,7 +76,9 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
             if not as_json:
                 report_failure(item)
             continue
-        result = preview_article(item, platforms, options, translation)
+        source = settings.plan(item.path).source
+        result = preview_article(item, platforms, options, translation,
+                                 base_url=source.base_url if source is not None else None)
         previews.append(result)
         if not as_json:
             show_preview(result, side_by_side=side_by_side)
@@ -118,6 +121,8 @@ class ArticlePreview:
     article: Article
     translated: TranslatedArticle
     drafts: dict[str, ThreadDraft]
+    chosen: Any = None
+    """pipeline.Chosen: the selection and the credit behind the threads."""
 
 
 class Translation:
@@ -140,7 +145,9 @@ class Translation:
     def glossary(self) -> Glossary:
         return self.pipeline.glossary
 
-    def __call__(self, article: Article) -> TranslatedArticle:
+    def __call__(self, article: Article, chosen=None) -> TranslatedArticle:
+        """The article's English: what ``chosen`` needs (as ingest translates it), else the whole
+        article; untranslated (with the warning) when no model is installed."""
         from ..errors import ModelError
         from ..translate.pipeline import passthrough, translate_article
 
@@ -154,18 +161,22 @@ class Translation:
                 err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
                             f"{_esc(str(exc))}")
             return passthrough(article, f"NOT TRANSLATED: {exc}")
+        if chosen is not None:
+            return self.pipeline.translate_chosen(article, chosen)
         return translate_article(article, translator, glossary=self.glossary)
 
 
 def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
-                    translation: Translation) -> ArticlePreview:
-    """Translate one article and build its threads; glossary names are never split across posts."""
-    from ..render import build_drafts
-
-    translated = translation(article)
-    translation.pipeline.use_options(options)
-    options = translation.pipeline.thread_options(translated)
-    return ArticlePreview(article, translated, build_drafts(translated, platforms, options=options))
+                    translation: Translation, base_url: str | None = None) -> ArticlePreview:
+    """Choose on the source, translate what was chosen and build the threads, exactly as ingest
+    does (the same choice with or without a model); glossary names are never split across posts."""
+    pipeline = translation.pipeline
+    pipeline.use_options(options)
+    pipeline.base_url = base_url
+    chosen = pipeline.choose(article)
+    translated = translation(article, chosen)
+    drafts = pipeline.drafts(translated, platforms, chosen)
+    return ArticlePreview(article, translated, drafts, chosen)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -270,7 +281,33 @@ def show_article(article: Article, console: Console | None = None) -> None:
 
 def show_preview(preview: ArticlePreview, *, side_by_side: bool = False, console: Console | None = None) -> None:
     show_article(preview.article, console)
+    if preview.chosen is not None:
+        show_choice(preview.chosen, console)
     show_threads(preview.translated, preview.drafts, side_by_side=side_by_side, console=console)
+
+
+def show_choice(chosen: Any, console: Console | None = None) -> None:
+    """The credit as the thread will give it, and the kind of article."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or out()
+    credit, selection = chosen.credit, chosen.selection
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold cyan", no_wrap=True)
+    grid.add_column()
+    rows = [("credit: author", credit.author), ("credit: publication", credit.publication),
+            ("credit: republisher", " ".join(x for x in (credit.republisher, credit.republisher_url and
+                                                          f"({credit.republisher_url})",
+                                                          credit.byline and f"byline {credit.byline}") if x)),
+            ("credit: licence", credit.licence), ("credit: link", credit.url)]
+    for label, value in rows:
+        if value or label in ("credit: link", "credit: author", "credit: publication"):
+            grid.add_row(label, Text(value) if value else Text("— none", style="bold red"))
+    kind = selection.kind if selection.kind == "news" else f"{selection.kind}: {selection.kind_reason}"
+    grid.add_row("kind", Text(kind, style="" if selection.kind == "news" else "bold red"))
+    console.print(grid)
+    console.print()
 
 
 def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], *, side_by_side: bool = False,
@@ -317,8 +354,13 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
                 console.print(table)
             else:
                 console.print(panel)
+        from ..render import HOLD
+
         for warning in thread.warnings:
-            console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
+            if warning.startswith(HOLD):
+                console.print(f"[bold red]HELD FOR A PERSON, never auto-approved:[/bold red] {_esc(warning[len(HOLD):])}")
+            else:
+                console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
     console.print()
 
 
