@@ -189,7 +189,7 @@ def filler_reason(text: str, *, kind: str = "paragraph") -> str | None:
         return "reader chat"
     if _COLON_END.search(t) and (han_count(t) < 14 or _LEAD_IN_END.search(t)):
         return "lead-in to a picture"
-    if han_count(t) < 6:
+    if han_count(t) < 4:
         return "too short to say anything"
     if _COMMENTARY.match(t) and han_count(t) < 20:
         return "commentary without a fact"
@@ -299,6 +299,15 @@ def features(text: str) -> frozenset[str]:
     pairs = {han[i:i + 2] for i in range(len(han) - 1)}
     words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9.+-]*|\d+(?:\.\d+)?", t)}
     return frozenset(pairs | words)
+
+
+def covered(a: str | frozenset[str], by: str | frozenset[str]) -> float:
+    """Share of ``a``'s features that ``by`` already has (0..1): how much of ``a`` is said by ``by``."""
+    fa = a if isinstance(a, frozenset) else features(a)
+    fb = by if isinstance(by, frozenset) else features(by)
+    if not fa:
+        return 0.0
+    return len(fa & fb) / len(fa)
 
 
 def similarity(a: str | frozenset[str], b: str | frozenset[str]) -> float:

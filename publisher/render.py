@@ -421,6 +421,10 @@ def build_drafts(translated: TranslatedArticle, platforms: Sequence[str] = PLATF
                            credit=credit)
     plan = plan_thread(translated, selection, options)
     holds = hold_reasons(selection, credit)
+    if plan.gist is None and not plan.points and any("no usable English" in n for n in plan.notes):
+        # held like Chinese in the posts (schedule.yaml's hold_untranslated): the translation failed
+        plan = replace(plan, notes=plan.notes + ("Chinese left untranslated: the thread says nothing but the title, "
+                                                 "because no gist or point has usable English",))
     return {p: _Builder(translated, p, options, plan, credit, holds).build() for p in platforms}
 
 
@@ -508,6 +512,10 @@ def plan_thread(translated: TranslatedArticle, selection: Selection, options: Th
             parts.pop()
         if parts:
             gist = " ".join(parts)
+            # when even this does not fit beside the title, the lead becomes the first point
+            gist_point = KeyPoint(text=gist, sources=tuple(o for u in selection.gist[:len(parts)] for o in u.originals),
+                                  score=selection.gist[0].score, rank=0, position=selection.gist[0].position,
+                                  block=selection.gist[0].block, penalties=("the lede",))
     points: list[KeyPoint] = []
     spare_fits: list[tuple[int, KeyPoint]] = []
     candidates = list(selection.ranked)
@@ -540,6 +548,7 @@ def plan_thread(translated: TranslatedArticle, selection: Selection, options: Th
 
 
 _HAN = regex.compile(r"\p{Han}")
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’」』)）\]]*$")
 _TRACKING = re.compile(r"^(?:utm_\w+|spm|from|refer_flag|si|share_\w+|fbclid|gclid|isappinstalled|scene|"
                        r"srcid|sharer_\w+|clicktime|enterid|xtrack|ref|ref_src)$", re.IGNORECASE)
 
@@ -785,8 +794,9 @@ class _Builder:
                     if pieces is not None and len(pieces) > 1:
                         marked = lengths.split_to_fit(point.text, fits_marked, self.terms)
                         if marked is not None:
-                            last = len(marked) - 1
-                            pieces = [("…" if i else "") + p + (CONTINUED if i < last else "")
+                            # a piece that ends inside a sentence says so, and so does the next one
+                            cut = [i < len(marked) - 1 and not _SENTENCE_END.search(p) for i, p in enumerate(marked)]
+                            pieces = [("…" if i and cut[i - 1] else "") + p + (CONTINUED if cut[i] else "")
                                       for i, p in enumerate(marked)]
                     if pieces is None:
                         raise _DoesNotFit(point, "too long for a post, and it has no place to split")

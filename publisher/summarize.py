@@ -194,7 +194,7 @@ def select(article: Article, *, points: int = DEFAULT_POINTS, budget: int = DEFA
         gist_from = "description"
         said.append(description)
     else:
-        gist = _lede(scored, budget, title)
+        gist = _lede(scored, budget, title, keep=points)
         if gist:
             gist_from = "lede"
             said.extend(u.text for u in gist)
@@ -203,7 +203,7 @@ def select(article: Article, *, points: int = DEFAULT_POINTS, budget: int = DEFA
     for unit in sorted(scored, key=lambda u: (-u.score, u.position)):
         if unit.position in gist_positions:
             continue
-        if any(similarity(unit.text, s) >= DUPLICATE_SIMILARITY for s in said):
+        if any(editorial.covered(unit.text, s) >= DUPLICATE_SIMILARITY for s in said):
             continue
         if any(similarity(unit.text, r.text) >= DUPLICATE_SIMILARITY for r in ranked):
             continue
@@ -220,7 +220,7 @@ def _usable_description(article: Article) -> str | None:
         return None
     first = split_sentences(text)
     first_text = first[0] if first else text
-    if similarity(first_text, article.title) >= DUPLICATE_SIMILARITY:
+    if editorial.covered(first_text, article.title) >= DUPLICATE_SIMILARITY:
         return None
     if editorial.filler_reason(first_text) is not None:
         return None
@@ -342,10 +342,11 @@ def _first_in_block(unit: Unit, units: list[Unit], k: int) -> bool:
     return k == 0 or units[k - 1].block != unit.block
 
 
-def _lede(scored: list[Unit], budget: int, title: str) -> tuple[Unit, ...]:
-    """The gist: from the best of the first usable units, the next ones while they fit."""
+def _lede(scored: list[Unit], budget: int, title: str, keep: int = 0) -> tuple[Unit, ...]:
+    """The gist: from the best of the first usable units, the next ones while they fit (and while
+    ``keep`` units are left for the points)."""
     reading = [u for u in sorted(scored, key=lambda u: u.position)
-               if u.kind == "sentence" and similarity(u.text, title) < DUPLICATE_SIMILARITY]
+               if u.kind == "sentence" and editorial.covered(u.text, title) < DUPLICATE_SIMILARITY]
     if not reading:
         return ()
     window = reading[:LEDE_WINDOW]
@@ -355,6 +356,8 @@ def _lede(scored: list[Unit], budget: int, title: str) -> tuple[Unit, ...]:
     gist: list[Unit] = []
     used = 0
     for unit in reading[start : start + 3]:
+        if gist and len(scored) - len(gist) - 1 <= keep:
+            break  # a longer lede would starve the thread of points
         if gist and unit.block != gist[-1].block and unit.position - (gist[-1].position + len(gist[-1].sources)) > 2:
             break  # the lede is what comes together at the start, not a collage
         if used + unit.estimate <= room:
