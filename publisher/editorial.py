@@ -92,6 +92,7 @@ _CAPTION = re.compile(
     r"^(?:图源|图片来源|图片|图|來源|来源|出处|視頻地址|视频地址|完整视频地址|视频来源|原文地址|官网地址|链接|鏈接|截图|截圖|"
     r"prompt|image|photo|source|video|论文地址|論文地址|项目地址|項目地址|论文|github|代码|代碼|demo|官网)\s*[:：｜|]",
     re.IGNORECASE)
+_CAPTION_END = re.compile(r"(?:生成结果|生成結果|生成效果|效果图|效果圖|示意图|示意圖|截图|截圖|演示|原图|原圖|来源|來源)[。.]?$")
 _BLURB = re.compile(
     r"(?:机器之心|機器之心|量子位|新智元|雷锋网|雷鋒網|36氪|极客公园|極客公園|AI科技评论|InfoQ)(?:报道|報導|原创|原創|编辑部|編輯部|出品)"
     r"|公众号|公眾號|^(?:编辑|編輯|责编|責編|作者|文|撰文|整理|採訪及整理|采访及整理|采访|採訪|编译|編譯|翻译|翻譯|校对|校對|"
@@ -173,7 +174,7 @@ def filler_reason(text: str, *, kind: str = "paragraph") -> str | None:
         return "no Chinese text (a label, prompt or link)"
     if _STAGE.match(t):
         return "stage direction"
-    if _CAPTION.match(t):
+    if _CAPTION.match(t) or (_CAPTION_END.search(t) and han_count(t) < 10):
         return "caption or link label"
     if _BLURB.search(t) and han_count(t) < 60:
         return "site blurb or byline"
