@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 PUBLICATIONS_FILE = Path(__file__).parent / "defaults" / "publications.yaml"
 
 NO_LINK = "no link to the original"
+#: Roles, not names: a heading "### 主持人：" names nobody to credit.
+NOT_SPEAKERS = ("主持人", "記者", "记者", "嘉宾", "嘉賓", "观众", "觀眾", "提问", "提問", "问", "答", "Q", "A")
 NO_AUTHOR = "neither an author nor a publication"
 
 _HAN = regex.compile(r"\p{Han}")
@@ -281,7 +283,8 @@ def build_credit(article: Article, base_url: str | None = None, glossary: Glossa
     for b in blocks:
         if b.kind == "heading":
             m = _SPEAKER_HEADING.match(b.text)
-            if m and m.group("name").strip() not in speakers and not _HEADING_DATE.search(b.text):
+            if (m and m.group("name").strip() not in speakers and not _HEADING_DATE.search(b.text)
+                    and m.group("name").strip() not in NOT_SPEAKERS):
                 speakers.append(m.group("name").strip())
 
     # outlets: the original publication and a republisher

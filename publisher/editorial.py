@@ -73,8 +73,11 @@ _META = re.compile(
     r"|系列(?:的)?第[一二三四五六七八九十\d]+篇|整理自|根据.{0,24}(?:演讲|分享|发言|演講|發言)整理|"
     r"(?:以下|下文)(?:为|為|是).{0,16}(?:实录|全文|整理|實錄)|将从.{0,30}等?方面|將從.{0,30}等?方面|"
     r"我们将(?:介绍|讨论|探讨|分享|详细)|我們將(?:介紹|討論|探討|分享)|本文将|在这篇(?:博客|文章)中")
+_GREETING = re.compile(r"^(?:各位|大家好|谢谢大家|謝謝大家|感谢大家|感謝大家|女士们|女士們|先生们|先生們|谢谢|謝謝)"
+                       r"|请到了|請到了|欢迎.{0,8}嘉宾|歡迎.{0,8}嘉賓|感谢.{0,10}(?:嘉宾|分享|聆听|收看|收听)|"
+                       r"感謝.{0,10}(?:嘉賓|分享|聆聽|收看|收聽)|非常荣幸|非常榮幸")
 _ROADMAP = re.compile(
-    r"^(?:接下来|接下來|下面(?:我们|我們|就|来|來)|首先[，,]?我们|然后[，,]?我们|最后[，,]?我们|下文|后文|後文|"
+    r"^(?:下一篇|下篇|下期|下一期|接下来|接下來|下面(?:我们|我們|就|来|來)|首先[，,]?我们|然后[，,]?我们|最后[，,]?我们|下文|后文|後文|"
     r"先来看|先來看|话不多说|話不多說|废话不多说|廢話不多說)"
     r"|我们不妨|我們不妨|让我们|讓我們|一起来看|一起來看|来看看|來看看|我们来看|我們來看|我们先来|我們先來")
 #: Reader chat: addressing the reader as a word (你 but not 迷你), or talking about "those who follow".
@@ -103,6 +106,7 @@ _QA = re.compile(r"^(?:问|問|答|Q|A|提问|提問|回答|主持人|记者|記
 _QA_QUESTION = re.compile(r"^(?:问|問|Q|提问|提問|主持人|记者|記者)\s*(?:\d{1,2})?\s*[:：]", re.IGNORECASE)
 _STAGE = re.compile(r"^[（(](?:笑|掌声|掌聲|鼓掌|众笑|眾笑|停顿|停頓|音乐|音樂|全场笑|全場笑)[)）][。.]?$")
 #: A sentence that is a quote and nothing else.
+_QUOTED = re.compile(r"「[^」]*」|“[^”]*”|『[^』]*』")
 _BARE_QUOTE = re.compile(r"^[「“『\"][^」”』\"]{4,}[」”』\"][。.！!？?]?$")
 _SAYS_END = re.compile(r"(?:表示|说|說|称|稱|指出|认为|認為|坦言|写道|寫道|回应|回應|提到|强调|強調)\s*[:：，,]?\s*$")
 #: The source speaking in the first person (as a word: 我们 not 我们的读者? both are first person).
@@ -141,6 +145,8 @@ class SourceSentence:
     block: int
     first_in_block: bool
     kind: str = "paragraph"
+    section: int = 0
+    """Count of headings before it: a sentence leans only on a neighbour in its own section."""
 
 
 @dataclass
@@ -180,6 +186,8 @@ def filler_reason(text: str, *, kind: str = "paragraph") -> str | None:
         return "site blurb or byline"
     if _QA_QUESTION.match(t):
         return "half of a Q&A (the question)"
+    if _GREETING.search(t):
+        return "greeting, thanks or a host's line"
     if _META.search(t):
         return "about the article itself"
     if _ROADMAP.search(t):
@@ -215,7 +223,7 @@ def review(sentences: Sequence[SourceSentence], *, speakers: dict[int, str] | No
     for r in out:
         if r.verdict == ATTACH:
             prev = final[-1] if final else None
-            if prev is None or prev.block != r.block or prev.verdict == FILLER:
+            if prev is None or prev.index != r.index - 1 or prev.verdict == FILLER:
                 r = Reviewed(r.text, r.original, r.block, r.index, r.first_in_block, FILLER,
                              r.fired + ("its context is not usable",), r.speaker)
         final.append(r)
@@ -265,7 +273,8 @@ def _review_one(s: SourceSentence, i: int, sentences: Sequence[SourceSentence], 
         fired.append("additive opener dropped")
         text = _ADDITIVE.sub("", text, count=1)
     prev = done[-1] if done else None
-    same_block_prev = prev is not None and prev.block == s.block
+    same_block_prev = (prev is not None and prev.index == i - 1
+                       and (prev.block == s.block or sentences[i - 1].section == s.section))
     if _DANGLING.match(text):
         return result(ATTACH if same_block_prev else FILLER, "dangling opener")
     if _PRONOUN.match(text) and not _PRONOUN_EXCEPT.match(text):
@@ -280,7 +289,7 @@ def _review_one(s: SourceSentence, i: int, sentences: Sequence[SourceSentence], 
         if speaker:
             return result(KEEP, "quote: speaker from the heading", speaker=speaker)
         return result(FILLER, "quote without its speaker")
-    if _FIRST_PERSON.search(text):
+    if _FIRST_PERSON.search(_QUOTED.sub("", text)):
         who = speaker or ctx.voice
         if who:
             return result(KEEP, "the source's first person: attributed", speaker=who)

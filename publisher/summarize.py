@@ -142,27 +142,32 @@ class Selection:
 def sentences_of(article: Article) -> list[SourceSentence]:
     """The article's candidate sentences, in reading order."""
     out: list[SourceSentence] = []
+    section = 0
     for index, block in enumerate(article.blocks):
+        if block.kind == "heading":
+            section += 1
         if block.boilerplate is not None or block.kind not in _CANDIDATE_KINDS:
             continue
         first = True
         for line in block.text.split("\n"):
             for s in split_sentences(line):
-                out.append(SourceSentence(text=s, block=index, first_in_block=first, kind=block.kind))
+                out.append(SourceSentence(text=s, block=index, first_in_block=first, kind=block.kind,
+                                          section=section))
                 first = False
     return out
 
 
 def speakers_of(article: Article, glossary: Glossary | None = None) -> dict[int, str]:
     """Block index -> the English name of the speaker whose heading (### 名字：) is above it."""
-    from .credits import _SPEAKER_HEADING, english_name
+    from .credits import _SPEAKER_HEADING, NOT_SPEAKERS, english_name
 
     out: dict[int, str] = {}
     current: str | None = None
     for index, block in enumerate(article.blocks):
         if block.kind == "heading":
             m = _SPEAKER_HEADING.match(block.text)
-            current = english_name(m.group("name").strip(), glossary) if m else None
+            current = (english_name(m.group("name").strip(), glossary)
+                       if m and m.group("name").strip() not in NOT_SPEAKERS else None)
             continue
         if current:
             out[index] = current
