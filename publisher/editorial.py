@@ -196,7 +196,8 @@ def filler_reason(text: str, *, kind: str = "paragraph") -> str | None:
         return "question (rhetorical or to the reader)"
     if _READER.search(t):
         return "reader chat"
-    if _COLON_END.search(t) and (han_count(t) < 14 or _LEAD_IN_END.search(t)):
+    if _COLON_END.search(t) and (han_count(t) < 14 or _LEAD_IN_END.search(t)) \
+            and not _SAYS_END.search(_COLON_END.sub("", t)):
         return "lead-in to a picture"
     if han_count(t) < 4:
         return "too short to say anything"
@@ -266,6 +267,11 @@ def _review_one(s: SourceSentence, i: int, sentences: Sequence[SourceSentence], 
     if inner:
         fired.append("picture reference dropped")
         text = (text[:inner.start()] + text[inner.end():]).strip()
+    if _COLON_END.search(text) and _SAYS_END.search(_COLON_END.sub("", text)):
+        nxt = clean(sentences[i + 1].text) if i + 1 < len(sentences) else ""
+        if _BARE_QUOTE.match(nxt):
+            return result(KEEP, "introduces the quote that follows")
+        return result(FILLER, "lead-in to a quote that is not there")
     if _COLON_END.search(text):
         fired.append("closing colon made a full stop")
         text = _COLON_END.sub("。", text)
