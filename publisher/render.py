@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 DEFAULT_MAX_POSTS = 6
 #: Put after a piece of a point that goes on in the next post (and "…" before the next piece).
 CONTINUED = "…"
+#: Two points share a post (where the platform allows it) only when they are this close in the
+#: article (in sentences): one passage, not a collage.
+PAIR_DISTANCE = 3
 DEFAULT_TEMPLATES = Path(__file__).parent / "defaults" / "templates"
 SECTIONS = ("hook", "points", "attribution")
 
@@ -86,6 +89,8 @@ class ThreadOptions:
     """The user's template folder; None means ``templates/`` in the working directory."""
     base_url: str | None = None
     """What a relative ``permalink:`` is joined with (the schedule source's ``base_url``)."""
+    pairs: frozenset[str] = frozenset({"mastodon"})
+    """Platforms where two neighbouring points may share a post when both fit whole."""
 
     def __post_init__(self) -> None:
         limits = dict(DEFAULT_LIMITS)
@@ -471,10 +476,20 @@ def _glossary():
         return None
 
 
-def _english_ok(text: str | None, translated: bool) -> bool:
+_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]*[A-Z][A-Za-z0-9.+-]*[A-Za-z0-9+]")
+
+
+def _english_ok(text: str | None, translated: bool, source: str = "") -> bool:
+    """English a thread may carry: something, no Chinese left, and every Latin name of the source
+    (Sora, GLM-5, Stability AI) still there. (Numbers are checked by value in translation.)"""
     if not text or not text.strip():
         return False
-    return not translated or not _HAN.search(text)
+    if not translated:
+        return True
+    if _HAN.search(text):
+        return False
+    lowered = text.lower()
+    return all(name.lower() in lowered for name in _LATIN_NAME.findall(source))
 
 
 def _fits_everywhere(text: str, options: ThreadOptions) -> bool:
@@ -494,13 +509,13 @@ def plan_thread(translated: TranslatedArticle, selection: Selection, options: Th
         if english is None and translated.description:
             first = split_sentences(translated.description)
             english = first[0] if first else translated.description
-        if _english_ok(english, is_translated):
+        if _english_ok(english, is_translated, selection.description):
             gist = english
     elif selection.gist_from == "lede":
         parts = []
         for unit in selection.gist:
             english = english_of(unit, table, is_translated)
-            if _english_ok(english, is_translated):
+            if _english_ok(english, is_translated, unit.text):
                 parts.append(english)
             else:
                 notes.append(f"gist: a lead sentence has no usable English, left out: {unit.text}")
@@ -523,9 +538,9 @@ def plan_thread(translated: TranslatedArticle, selection: Selection, options: Th
             break
         english = english_of(unit, table, is_translated)
         rank = index + 1
-        if not _english_ok(english, is_translated):
+        if not _english_ok(english, is_translated, unit.text):
             if index < wanted:
-                notes.append(f"point {rank} has no usable English (missing or Chinese left); the next "
+                notes.append(f"point {rank} has no usable English (missing, Chinese left or a name lost); the next "
                              f"candidate is used: {unit.text}")
             continue
         assert english is not None
@@ -808,9 +823,33 @@ class _Builder:
         post = Post(text=text, role=role, length=lengths.measure(self.platform, text), limit=self.limit)
         return RenderedPost(post=post, sources=sourced.sources if sourced else (), point=point, part=part)
 
+    def _paired(self, points: list[KeyPoint]) -> list[KeyPoint]:
+        """Two neighbouring points in one post where the platform allows it, they come from one
+        passage and both fit whole (Mastodon's 500 characters: fewer, fuller posts); the pair keeps
+        the better rank."""
+        if self.platform not in self.options.pairs or len(points) < 2:
+            return points
+        ordered = sorted(points, key=lambda p: p.position)
+        out: list[KeyPoint] = []
+        i = 0
+        while i < len(ordered):
+            a = ordered[i]
+            if i + 1 < len(ordered) and ordered[i + 1].position - a.position <= PAIR_DISTANCE:
+                b = ordered[i + 1]
+                both = replace(a, text=a.text + "\n\n" + b.text, sources=a.sources + b.sources,
+                               rank=min(a.rank, b.rank), score=max(a.score, b.score),
+                               penalties=a.penalties + ("two points in one post",))
+                if self._fits(self._point_text(both.text, both, 99, 99, 1)):
+                    out.append(both)
+                    i += 2
+                    continue
+            out.append(a)
+            i += 1
+        return out
+
     def build(self) -> ThreadDraft:
         self._settle_hook()
-        kept = [self._fit_links(p) for p in self.points]
+        kept = self._paired([self._fit_links(p) for p in self.points])
         dropped: list[tuple[KeyPoint, str]] = []
         while True:
             try:

@@ -208,3 +208,43 @@ def test_no_link_or_a_transcript_is_never_auto_approved(tmp_path):
                     "快手发布了视频生成大模型可灵，可以生成两分钟的视频。\n\n谢谢大家！\n", encoding="utf-8")
     speech = ingest_file(talk, outbox, pipeline, ("x",), auto_approve=True)
     assert speech.approved == () and any("this is a speech" in h for h in speech.held)
+
+
+def test_a_translation_that_lost_a_name_falls_back_to_the_next_candidate():
+    from factories import fake_translate
+    from publisher.render import ThreadOptions, build_drafts
+
+    zh = ["快手发布了视频生成大模型可灵，向所有人开放测试。", "Sora 的生成效果不如可灵稳定，镜头经常出现瑕疵。",
+          "硅谷投资人也在讨论可灵的生成效果。", "傅盛用可灵制作了气球人视频，只用了几十分钟。"]
+    en = ["Kuaishou opened Kling to everyone.", "The rival's clips are less stable than Kling's.",
+          "Silicon Valley investors discuss Kling.", "Fu Sheng made an Air Head video with Kling in minutes."]
+    t = fake_translate(article("---\ntitle: 可灵\n---\n" + "\n\n".join(zh) + "\n"), dict(zip(zh, en)))
+    draft = build_drafts(t, ("x",), options=ThreadOptions(points=3))["x"]
+    text = "\n".join(p.text for p in draft.thread.posts)
+    assert "rival's clips" not in text  # "Sora" was lost in translation
+    assert any("a name lost" in w and "Sora" in w for w in draft.thread.warnings)
+
+
+def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
+    from publisher.outbox import Outbox
+    from publisher.pipeline import Pipeline, ingest_paths, resolve_settings
+    from publisher.schedule import parse_schedule
+
+    class Always(FakeTranslator):
+        def translate_sentences(self, sentences):
+            return ["Kuaishou released Kling, which makes two-minute videos." for _ in sentences]
+
+    schedule = parse_schedule("timezone: UTC\nsources: [{path: in, auto_approve: true, platforms: [x], "
+                              "base_url: 'https://blog.example.cn/'}]\nplatforms: {x: {}}\n",
+                              tmp_path / "schedule.yaml")
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "a.md"
+    path.write_text("---\ntitle: 可灵\nauthor: 张三\npermalink: /2024/kling/\n---\n"
+                    "快手发布了视频生成大模型可灵，可以生成两分钟的视频。\n", encoding="utf-8")
+    outbox = Outbox.open(tmp_path / "q.db")
+    (outcome,) = ingest_paths([path], outbox, Pipeline(translator=Always()), settings=resolve_settings(schedule))
+    assert outcome.error is None and outcome.ingested.held == ()
+    assert outcome.ingested.approved == outcome.ingested.publications
+    with pytest.raises(Exception, match="base_url"):
+        parse_schedule("timezone: UTC\nsources: [{path: in, platforms: [x], base_url: 'ftp://x'}]\n"
+                       "platforms: {x: {}}\n", tmp_path / "schedule.yaml")

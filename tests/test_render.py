@@ -338,8 +338,23 @@ def test_bad_options_are_config_errors(kwargs, message):
 def test_seed_thread_fits_everywhere():
     from test_golden import seed_drafts
 
-    for platform, draft in seed_drafts().items():
-        assert [p.role for p in draft.thread.posts] == ["hook"] + ["point"] * 4 + ["attribution"]
+    drafts = seed_drafts()
+    for platform, draft in drafts.items():
+        # the same points everywhere; Mastodon carries two of them per post
+        points = 2 if platform == "mastodon" else 4
+        assert [p.role for p in draft.thread.posts] == ["hook"] + ["point"] * points + ["attribution"]
+        assert sorted(s for p in draft.points for s in p.sources) == sorted(
+            s for p in drafts["x"].points for s in p.sources)
         assert check_thread(draft.thread) == []
         assert "Machine-translated from Chinese" in draft.thread.posts[-1].text
         assert "byline ByteAILab" in draft.thread.posts[-1].text and "14 Jun 2024" in draft.thread.posts[-1].text
+
+
+def test_mastodon_pairs_neighbouring_points_only_when_both_fit_whole():
+    t = translated()
+    drafts = build_drafts(t, ("x", "mastodon"), options=ThreadOptions(points=4))
+    x, masto = drafts["x"], drafts["mastodon"]
+    assert len(masto.thread.posts) < len(x.thread.posts)
+    assert any("\n\n" in p.text for p in masto.thread.posts if p.role == "point")
+    alone = build_drafts(t, ("mastodon",), options=ThreadOptions(points=4, pairs=frozenset()))["mastodon"]
+    assert len(alone.thread.posts) == len(x.thread.posts)
