@@ -205,8 +205,29 @@ def article_json(article: Article) -> dict:
 
 
 def preview_json(preview: ArticlePreview) -> dict:
-    return dict(article_json(preview.article), translation=translation_json(preview.translated),
-                threads={p: draft_json(d) for p, d in preview.drafts.items()})
+    out = dict(article_json(preview.article), translation=translation_json(preview.translated),
+               threads={p: draft_json(d) for p, d in preview.drafts.items()})
+    if preview.chosen is not None:
+        out.update(choice_json(preview.chosen))
+    return out
+
+
+def choice_json(chosen: Any) -> dict:
+    """The credit, the kind of article and what the filters did, for --json."""
+    from ..credits import credit_completeness
+    from ..render import hold_reasons
+
+    credit, selection = chosen.credit, chosen.selection
+    return {
+        "credit": {"author": credit.author, "publication": credit.publication, "url": credit.url,
+                   "date": credit.date.isoformat() if credit.date else None, "republisher": credit.republisher,
+                   "republisher_url": credit.republisher_url, "byline": credit.byline, "licence": credit.licence,
+                   "complete": credit_completeness(credit), "found": list(credit.found)},
+        "kind": {"kind": selection.kind, "why": selection.kind_reason},
+        "held": list(hold_reasons(selection, credit)),
+        "sentences": [{"text": r.original, "used_as": r.text, "verdict": r.verdict, "filters": list(r.fired)}
+                      for r in selection.reviewed],
+    }
 
 
 def translation_json(translated: TranslatedArticle) -> dict:
