@@ -45,13 +45,15 @@ _LIST_MARK = re.compile(r"^\s*(?:[(（]?\s*(?:\d{1,2}|[一二三四五六七八�
                         r"[①-⑳❶-❿➀-➉]|[-*•·▪●◆■]\s)\s*")
 _FOOTNOTE = re.compile(r"\s*(?:\[\d{1,3}\]|【\d{1,3}】|\[\^\d{1,3}\]|[¹²³⁴⁵⁶⁷⁸⁹⁰]+)")
 #: Additive openers: the sentence stands on its own once they are dropped.
-_ADDITIVE = re.compile(r"^(?:而且|并且|並且|此外|另外|同时|同時|其次|再者|再加上|除此之外|与此同时|與此同時)\s*[，,、]?\s*")
+_ADDITIVE = re.compile(r"^(?:(?:而且|并且|並且|此外|再者|除此之外|与此同时|與此同時)\s*[，,、]?|"
+                       r"(?:另外|同时|同時|其次|再加上)\s*[，,、])\s*")  # 另外两家 is "the other two"
 #: Openers that need the sentence before: contrast, consequence, example, reformulation.
 _DANGLING = re.compile(r"^(?:但是|但|可是|不过|不過|然而|所以|因此|因而|于是|於是|例如|比如|譬如|比方说|甚至|总之|總之|"
                        r"换句话说|換句話說|也就是说|也就是說|这也|這也|而)(?![丁])")
 #: An opening pronoun or demonstrative that points back.
 _PRONOUN = re.compile(r"^(?:这|這|那|此|它|他们|她们|他們|她們|其)(?!些年|时候|時候|天|周|週|次会议|位)")
-_PRONOUN_EXCEPT = re.compile(r"^(?:这是|這是|这次|這次|这一|這一|此前|此外|此次|那年|其实|其實|其中|这款|這款|这家|這家)")
+_PRONOUN_EXCEPT = re.compile(r"^(?:这是|這是|这次|這次|这一|這一|此前|此外|此次|那年|其实|其實|其中|这款|這款|这家|這家|"
+                             r"其他|其它|其余|其餘|此后|此後|此时|此時)")
 #: A picture reference at the start of a news sentence, dropped: "右侧的这些生成视频，都来自…".
 _PICTURE_LEAD = re.compile(r"^(?:就)?(?:右侧|左侧|右側|左側|右边|左边|上图|下图|上圖|下圖|图中|圖中|上方|下方|视频中|影片中)"
                            r"(?:中|里|裡)?(?:的)?(?:这些|这个|这段|这张|这条|這些|這個|這段|這張|這條)?")

@@ -47,6 +47,7 @@ def test_fillers_are_named(sentence, why):
     "以下简称“迷你主机”的这类设备，功耗通常只有 6 瓦到 15 瓦。",  # 以下简称 is not a picture
     "售价千万以下的整机厂商也开始进入这个市场。",  # nor 千万以下
     "3 月 2 日，智谱正式发布新一代开源大模型 GLM-5。",
+    "其他厂商也在准备类似的产品，预计年底前发布。",  # 其他 is "other", not a pointer back
 ])
 def test_words_not_characters(sentence):
     assert filler_reason(sentence) is None
@@ -71,6 +72,8 @@ def test_dangling_openers_lean_on_the_sentence_before_or_are_skipped():
     assert [r.verdict for r in after_filler] == [FILLER, FILLER]
     (additive,) = verdicts("而且，可灵支持生成最长 2 分钟、30fps 的 1080P 视频。")
     assert additive.verdict == KEEP and additive.text.startswith("可灵支持")
+    (other,) = verdicts("另外两家公司也发布了视频生成模型。")  # "the other two companies": nothing to drop
+    assert other.verdict == KEEP and other.text.startswith("另外两家")
 
 
 def test_list_and_footnote_marks_are_stripped():
