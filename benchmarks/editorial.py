@@ -3,6 +3,8 @@ editorial filters do on the labelled set.
 
     python benchmarks/editorial.py seeds/ tests/editorial/corpus/
     python benchmarks/editorial.py --labels tests/editorial/labels.yaml tests/editorial/corpus/
+    python benchmarks/editorial.py --phrasebook tests/fixtures/seed_phrasebook.yaml seeds/   # + the English thread
+    python benchmarks/editorial.py --model FOLDER                                            # with the installed model
 
 For each article: its kind, the gist and the points chosen on the Chinese source (the same
 choice the queued thread makes; no model needed), the filters that fired (how many sentences
@@ -21,6 +23,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+# benchmarks/queue.py would shadow the standard library's queue (twitter-text needs it)
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from publisher.credits import build_credit, credit_completeness  # noqa: E402
@@ -44,8 +48,14 @@ def _short(text: str, width: int = 96) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def report(paths: list[str], width: int = 96) -> int:
+def report(paths: list[str], width: int = 96, translator=None, platform: str = "x") -> int:
+    """One block per article; with ``translator`` also the English thread for ``platform``."""
     glossary = load_glossary()
+    pipeline = None
+    if translator is not None:
+        from publisher.pipeline import Pipeline
+
+        pipeline = Pipeline(translator=translator, glossary=glossary)
     totals: Counter[str] = Counter()
     held = articles = 0
     for item in read_articles(paths):
@@ -73,6 +83,10 @@ def report(paths: list[str], width: int = 96) -> int:
         print(f"  filters  {kept}/{len(selection.reviewed)} sentences usable; "
               + "; ".join(f"{name} ×{n}" for name, n in fired.most_common()))
         print(f"  held     {'YES: ' + '; '.join(reasons) if reasons else 'no'}")
+        if pipeline is not None and item.is_chinese:
+            prepared = pipeline.prepare(item, (platform,))
+            for n, post in enumerate(prepared.threads[platform].posts, start=1):
+                print(f"  {platform} {n}/{len(prepared.threads[platform].posts)}  " + _short(post.text, 400))
     print(f"— {articles} articles, {held} held for a person; filters over the whole folder: "
           + "; ".join(f"{name} ×{n}" for name, n in totals.most_common(8)))
     return 0
@@ -123,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("paths", nargs="+")
     parser.add_argument("--labels", type=Path, help="a labels.yaml; the paths' first folder holds its articles")
+    parser.add_argument("--phrasebook", type=Path,
+                        help="also print the English thread, translated from this phrasebook (FakeTranslator)")
+    parser.add_argument("--model", action="store_true",
+                        help="also print the English thread, translated with the installed argos model")
+    parser.add_argument("--platform", default="x", choices=("x", "mastodon", "bluesky"))
     args = parser.parse_args(argv)
     if args.labels:
         s = label_scores(args.labels, Path(args.paths[0]))
@@ -132,7 +151,19 @@ def main(argv: list[str] | None = None) -> int:
         for why, name, sentence in s["misses"]:
             print(f"  {why}: {name}: {sentence}")
         return 0
-    return report(args.paths)
+    translator = None
+    if args.phrasebook:
+        import yaml
+
+        from publisher.translate.base import FakeTranslator
+
+        book = yaml.safe_load(args.phrasebook.read_text(encoding="utf-8")) or {}
+        translator = FakeTranslator({str(k).strip(): str(v).strip() for k, v in book.items()})
+    elif args.model:
+        from publisher.translate.argos import load_translator
+
+        translator = load_translator("zh", "en")
+    return report(args.paths, translator=translator, platform=args.platform)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,10 @@ EN_PER_OTHER = 1.1
 LEDE_WINDOW = 3
 #: Spare candidates translated beyond the chosen points, to fall back on.
 SPARES = 4
+#: Only the first units of a very long article are ranked (TextRank is quadratic; news puts the
+#: news first), and at most this many tables.
+MAX_UNITS = 400
+MAX_TABLES = 20
 
 _CANDIDATE_KINDS = ("paragraph", "quote", "list")
 _HAN = regex.compile(r"\p{Han}")
@@ -186,8 +190,8 @@ def select(article: Article, *, points: int = DEFAULT_POINTS, budget: int = DEFA
     reviewed = editorial.review(sentences, speakers=speakers_of(article, glossary),
                                 voice=credit.voice if credit is not None else None,
                                 self_names=credit.self_names if credit is not None else ())
-    units = _units(reviewed)
-    units += _table_units(article, len(reviewed))
+    units = _units(reviewed)[:MAX_UNITS]
+    units += _table_units(article, len(reviewed))[:MAX_TABLES]
     scored = _score(units, article, glossary, budget)
     title = article.title
     said: list[str] = [title]

@@ -251,3 +251,20 @@ def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
     with pytest.raises(Exception, match="base_url"):
         parse_schedule("timezone: UTC\nsources: [{path: in, platforms: [x], base_url: 'ftp://x'}]\n"
                        "platforms: {x: {}}\n", tmp_path / "schedule.yaml")
+
+
+def test_only_the_title_gist_and_chosen_points_are_translated_in_one_call():
+    from publisher.pipeline import Pipeline
+    from publisher.translate.pipeline import model_inputs
+
+    translator = FakeTranslator(factories.load_phrasebook())
+    seed = read_article(factories.SEED)
+    prepared = Pipeline(translator=translator).prepare(seed, ("x", "mastodon", "bluesky"))
+    assert len(translator.calls) == 1
+    sent = translator.calls[0]
+    everything = model_inputs(seed)
+    assert len(sent) < len(everything) / 2  # not the whole article
+    assert not any(s.startswith(("对于关注", "接下来", "或许你")) for s in sent)  # fillers are never sent
+    assert all("[zh]" not in e for e in prepared.translated.extracts.values())
+    assert prepared.translated.title.startswith("Kuaishou's Kling goes viral")
+    assert "Kling" in prepared.translated.markdown  # the stored translation: what the thread was made from
