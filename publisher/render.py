@@ -3,9 +3,16 @@
 Contract: ``build_threads(translated, platforms, options=ThreadOptions()) -> {platform: Thread}``.
 ``check_thread(thread)`` re-validates a thread whose posts were edited by hand.
 
-A thread is: a hook post (translated title and a one-line gist), the key points, and an
-attribution post (original title, author, date, original link, "Machine-translated from
-Chinese"). The wording, order, numbering, emoji and hashtags live in templates only:
+A thread is: a hook post (translated title and the gist), the key points, and an attribution
+post (the credit of publisher.credits: author, publication, original title, republisher, date,
+licence, original link, "Machine-translated from Chinese"). What it says is chosen on the
+Chinese source (publisher.summarize.select); :func:`plan_thread` verifies the English of the
+choice and falls back to the next candidate; the layout policy is here: the same points on every
+platform, the gist kept in the first post (the title gives way), links only in the attribution
+on X, two neighbouring points per post on Mastodon, "…" marking a point split across posts.
+Threads that must wait for a person carry a warning starting with :data:`HOLD` (no link to the
+original, nobody credited, a transcript, speech or Q&A digest). The wording, order, numbering,
+emoji and hashtags live in templates only:
 
 * One jinja2 environment (:func:`environment`): the ``templates/`` folder of the working
   directory first, then the defaults packaged in ``publisher/defaults/templates/``;

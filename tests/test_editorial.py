@@ -268,3 +268,20 @@ def test_only_the_title_gist_and_chosen_points_are_translated_in_one_call():
     assert all("[zh]" not in e for e in prepared.translated.extracts.values())
     assert prepared.translated.title.startswith("Kuaishou's Kling goes viral")
     assert "Kling" in prepared.translated.markdown  # the stored translation: what the thread was made from
+
+
+@pytest.mark.parametrize("front", [
+    "permalink: 123\nlicense: [a, b]\nauthor: {name: 张三}\n",
+    "permalink: 'javascript:alert(1)'\nurl: 'ftp://x'\n",
+    "permalink: ''\nlicense: 'CC BY-NC-SA 4.0'\n",
+])
+def test_odd_frontmatter_never_breaks_the_credit(front):
+    src = article(f"---\ntitle: 标题\n{front}---\n快手发布了视频生成大模型可灵，可以生成两分钟的视频。\n")
+    credit = build_credit(src, base_url="https://example.com/")
+    assert credit.url is None or credit.url.startswith("https://example.com/")
+    from publisher.render import build_threads
+
+    thread = build_threads(factories.fake_translate(src, {}), ("x",))["x"]
+    assert thread.posts[-1].role == "attribution"
+    if "NC-SA" in front:
+        assert credit.licence == "CC BY-NC-SA 4.0" and "Licence: CC BY-NC-SA 4.0" in thread.posts[-1].text
