@@ -158,6 +158,10 @@ class _Context:
     voice: str | None = None
     """Who the article's first person is (a publication or author), when known."""
     self_names: tuple[str, ...] = ()
+    turns: set[str] = field(default_factory=set)
+    """Speakers' names that open paragraphs as "名字：…" (stripped, and the words attributed)."""
+    namer: object = None
+    """Chinese name -> the English form a thread attributes words to."""
 
 
 def has_han(text: str) -> bool:
@@ -210,14 +214,32 @@ def filler_reason(text: str, *, kind: str = "paragraph") -> str | None:
     return None
 
 
+_SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+                "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+                "張劉陳楊黃趙吳孫馬鄭謝韓馮鄧蕭葉蘇呂盧鍾譚陸賈韋鄒閆龔錢嚴")
+_TURN_LABEL = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,3}|[A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\s*[:：]\s*(?=\S)")
+
+
+def turn_speakers(sentences: Sequence[SourceSentence]) -> set[str]:
+    """Names that open two or more paragraphs as "名字：…" (a transcript's turns)."""
+    counts: dict[str, int] = {}
+    for s in sentences:
+        m = _TURN_LABEL.match(s.text)
+        if m and (not has_han(m.group("name")) or m.group("name")[0] in _SURNAMES):
+            counts[m.group("name")] = counts.get(m.group("name"), 0) + 1
+    return {name for name, n in counts.items() if n >= 2}
+
+
 def review(sentences: Sequence[SourceSentence], *, speakers: dict[int, str] | None = None,
-           voice: str | None = None, self_names: Sequence[str] = ()) -> list[Reviewed]:
+           voice: str | None = None, self_names: Sequence[str] = (),
+           namer=None) -> list[Reviewed]:
     """Run every filter over an article's sentences (see the module docstring).
 
     ``voice`` is who the source's first person is attributed to; ``self_names`` are the
     source's own names (its publication), so that a sentence about the source itself is skipped.
     """
-    ctx = _Context(speakers=dict(speakers or {}), voice=voice, self_names=tuple(n for n in self_names if n))
+    ctx = _Context(speakers=dict(speakers or {}), voice=voice, self_names=tuple(n for n in self_names if n),
+                   turns=turn_speakers(sentences), namer=namer or (lambda name: name))
     out: list[Reviewed] = []
     for i, s in enumerate(sentences):
         out.append(_review_one(s, i, sentences, out, ctx))
@@ -247,8 +269,13 @@ def _review_one(s: SourceSentence, i: int, sentences: Sequence[SourceSentence], 
         return Reviewed(final if final is not None else text, original, s.block, i, s.first_in_block, verdict,
                         tuple(fired) + more, speaker)
 
-    reason = filler_reason(text, kind=s.kind)
     speaker = ctx.speakers.get(s.block)
+    turn = _TURN_LABEL.match(text)
+    if turn and turn.group("name") in ctx.turns:
+        text = text[turn.end():]
+        speaker = ctx.namer(turn.group("name"))  # type: ignore[operator]
+        fired.append("speaker's label stripped")
+    reason = filler_reason(text, kind=s.kind)
     if reason is None and _QA.match(text):  # the answer half: keep its words, strip the label
         text = _QA.sub("", text, count=1).strip()
         fired.append("Q&A label stripped")

@@ -161,6 +161,12 @@ def sentences_of(article: Article) -> list[SourceSentence]:
     return out
 
 
+def _english_name(name: str, glossary: Glossary | None) -> str:
+    from .credits import english_name
+
+    return english_name(name, glossary)
+
+
 def speakers_of(article: Article, glossary: Glossary | None = None) -> dict[int, str]:
     """Block index -> the English name of the speaker whose heading (### 名字：) is above it."""
     from .credits import _SPEAKER_HEADING, NOT_SPEAKERS, english_name
@@ -189,7 +195,8 @@ def select(article: Article, *, points: int = DEFAULT_POINTS, budget: int = DEFA
     sentences = sentences_of(article)
     reviewed = editorial.review(sentences, speakers=speakers_of(article, glossary),
                                 voice=credit.voice if credit is not None else None,
-                                self_names=credit.self_names if credit is not None else ())
+                                self_names=credit.self_names if credit is not None else (),
+                                namer=lambda name: _english_name(name, glossary))
     units = _units(reviewed)[:MAX_UNITS]
     units += _table_units(article, len(reviewed))[:MAX_TABLES]
     scored = _score(units, article, glossary, budget)

@@ -285,3 +285,13 @@ def test_odd_frontmatter_never_breaks_the_credit(front):
     assert thread.posts[-1].role == "attribution"
     if "NC-SA" in front:
         assert credit.licence == "CC BY-NC-SA 4.0" and "Licence: CC BY-NC-SA 4.0" in thread.posts[-1].text
+
+
+def test_a_transcripts_turn_labels_are_stripped_and_the_words_attributed():
+    rows = ["李开复：零一万物今年的收入超过了 1 亿元。", "王慧文：我觉得时间窗口只有两年。", "李开复：我认为应用层的机会更大。",
+            "王慧文：大模型公司还会继续融资。", "背景：这是一场圆桌对话。"]
+    out = review([SourceSentence(r, block=i, first_in_block=True) for i, r in enumerate(rows)],
+                 voice="GeekPark", namer=lambda n: {"李开复": "Li Kaifu", "王慧文": "Wang Huiwen"}[n])
+    assert out[0].text.startswith("零一万物") and out[0].speaker == "Li Kaifu"
+    assert out[1].speaker == "Wang Huiwen" and out[1].verdict == KEEP  # his 我, not GeekPark's
+    assert out[4].speaker is None  # 背景： is a label, not a speaker
