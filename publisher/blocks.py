@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .models import Block, BlockKind, Image, Link
+from .text import LINK
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -48,7 +49,7 @@ _STRONG_RE = [(reason, re.compile(p, re.IGNORECASE)) for reason, p in _STRONG]
 _WEAK_RE = [(reason, re.compile(p, re.IGNORECASE)) for reason, p in _WEAK]
 WEAK_MAX_CHARS = 80
 READ_MORE_RE = re.compile(r"read ?more|阅读原文|阅读更多|点击阅读|推荐阅读|往期|more articles", re.IGNORECASE)
-URL_ONLY_RE = re.compile(r"^\s*(?:https?://\S+\s*)+$")
+URL_ONLY_RE = re.compile(rf"^\s*(?:{LINK.pattern}\s*)+$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -200,5 +201,5 @@ def _attach_credits(blocks_iter) -> list[Block]:
 
 
 def _first_url(text: str) -> str | None:
-    m = re.search(r"https?://\S+", text)
+    m = LINK.search(text)
     return m.group(0) if m else None

@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING, Any
 
 import regex
 
+from .text import HAN_CLASS, has_han, is_link
+
 if TYPE_CHECKING:
     import datetime as dt
 
@@ -50,8 +52,6 @@ NO_LINK = "no link to the original"
 NOT_SPEAKERS = ("主持人", "記者", "记者", "嘉宾", "嘉賓", "观众", "觀眾", "提问", "提問", "问", "答", "Q", "A")
 NO_AUTHOR = "neither an author nor a publication"
 
-_HAN = regex.compile(r"\p{Han}")
-_URL = re.compile(r"https?://[^\s)\]）」>\"']+", re.IGNORECASE)
 
 _BYLINE = re.compile(
     r"^\s*(?:\*\*)?(?P<role>文|作者|撰文|记者|記者|采写|採寫|采访及整理|採訪及整理|采访整理|採訪整理|采访|採訪|整理|口述|编译|編譯|"
@@ -60,7 +60,9 @@ _BYLINE = re.compile(
 _AUTHOR_ROLES = {"文", "作者", "撰文", "记者", "記者", "采写", "採寫", "采访及整理", "採訪及整理", "采访整理", "採訪整理",
                  "采访", "採訪", "整理", "口述", "by", "author"}
 _TRANSLATOR_ROLES = {"编译", "編譯", "翻译", "翻譯"}
-_SPEAKER_HEADING = re.compile(r"^\s*(?P<name>[\u4e00-\u9fff·A-Za-z][\u4e00-\u9fff·A-Za-z .]{0,15}?)\s*[:：]\s*$")
+_SPEAKER_HEADING = regex.compile(rf"^\s*(?P<name>[{HAN_CLASS}·A-Za-z][{HAN_CLASS}·A-Za-z .]{{0,15}}?)\s*[:：]\s*$")
+#: A Chinese personal name as a byline writes it: two to eight Han characters and name dots.
+_NAME = regex.compile(rf"[{HAN_CLASS}·・]{{2,8}}")
 _ORIGIN_LINE = re.compile(r"(?:原文(?:链接|鏈接|地址)?|原始链接|首发于|首發於|original(?: article| link)?|source)\s*[:：]\s*"
                           r"(?P<url>https?://\S+)", re.IGNORECASE)
 _FROM_LINE = re.compile(
@@ -110,10 +112,6 @@ class Credit:
 # --- names ----------------------------------------------------------------------------------
 
 
-def has_han(text: str) -> bool:
-    return bool(_HAN.search(text))
-
-
 def pinyin_name(name: str, person: bool = True) -> str:
     """Pinyin of a Chinese name: surname then given name ("唐杰" -> "Tang Jie")."""
     from pypinyin import Style, lazy_pinyin
@@ -138,14 +136,14 @@ def display_name(name: str, glossary: Glossary | None = None, *, person: bool = 
         return name
     if glossary is not None and name in glossary.terms:
         return f"{glossary.terms[name]} ({name})"
-    if not re.fullmatch(r"[\u4e00-\u9fff·・]{2,8}", name):
+    if not _NAME.fullmatch(name):
         # several names, or a name with other words: each run of Han that the glossary knows
         if glossary is not None:
             for zh, en in sorted(glossary.terms.items(), key=lambda kv: -len(kv[0])):
                 if zh in name:
                     return f"{name.replace(zh, en)} ({name})"
         names = [n for n in re.split(r"[、，,/／\s]+|和|及|与|與", name) if n]
-        if len(names) > 1 and all(re.fullmatch(r"[\u4e00-\u9fff·・]{2,8}", n) for n in names):
+        if len(names) > 1 and all(_NAME.fullmatch(n) for n in names):
             return ", ".join(display_name(n, glossary, person=person) for n in names)
         return name
     try:
@@ -215,7 +213,7 @@ _LICENCE_KEYS = ("license", "licence", "授权", "授權", "许可", "許可", "
 def join_link(value: str, base_url: str | None) -> str | None:
     """A relative ``permalink`` joined with ``base_url``; an http(s) link as it is; else None."""
     value = value.strip()
-    if re.match(r"^https?://\S+$", value, re.IGNORECASE):
+    if is_link(value):
         return value
     if not base_url or not value or re.match(r"^[a-z][a-z0-9+.-]*:", value, re.IGNORECASE) or " " in value:
         return None

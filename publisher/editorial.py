@@ -30,12 +30,14 @@ from typing import Iterable, Sequence
 
 import regex
 
+from .text import ASCII_LINK as _URL
+from .text import HAN as _HAN
+from .text import HAN_CLASS, han_count, has_han
+
 FILLER = "filler"
 ATTACH = "attach"
 KEEP = "keep"
 
-_HAN = regex.compile(r"\p{Han}")
-_URL = re.compile(r"https?://[!-~]+|www\.[!-~]+", re.IGNORECASE)
 _CLOSERS = "」』”’）)\"'》】"
 
 # --- repairs -----------------------------------------------------------------------------------
@@ -164,14 +166,6 @@ class _Context:
     """Chinese name -> the English form a thread attributes words to."""
 
 
-def has_han(text: str) -> bool:
-    return bool(_HAN.search(text))
-
-
-def han_count(text: str) -> int:
-    return len(_HAN.findall(text))
-
-
 def clean(text: str) -> str:
     """Whitespace collapsed, links removed (they never belong in a point)."""
     text = _URL.sub(" ", text)
@@ -217,7 +211,7 @@ def filler_reason(text: str, *, kind: str = "paragraph") -> str | None:
 _SURNAMES = set("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
                 "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
                 "張劉陳楊黃趙吳孫馬鄭謝韓馮鄧蕭葉蘇呂盧鍾譚陸賈韋鄒閆龔錢嚴")
-_TURN_LABEL = re.compile(r"^(?P<name>[\u4e00-\u9fff]{2,3}|[A-Z][a-z]+(?: [A-Z][a-z]+){1,2})\s*[:：]\s*(?=\S)")
+_TURN_LABEL = regex.compile(rf"^(?P<name>[{HAN_CLASS}]{{2,3}}|[A-Z][a-z]+(?: [A-Z][a-z]+){{1,2}})\s*[:：]\s*(?=\S)")
 
 
 def turn_speakers(sentences: Sequence[SourceSentence]) -> set[str]:
@@ -374,7 +368,7 @@ _KIND_TAGS = {
     "transcript": re.compile(r"实录|實錄|对话|對話|圆桌|圓桌|transcript|播客|podcast|直播", re.IGNORECASE),
     "speech": re.compile(r"演讲|演講|致辞|致辭|讲话|講話|发言|發言|speech|keynote|主题分享", re.IGNORECASE),
 }
-_TURN = re.compile(r"^\s*(?:\*\*)?([\u4e00-\u9fffA-Za-z·]{1,12})(?:\*\*)?\s*[:：]")
+_TURN = regex.compile(rf"^\s*(?:\*\*)?([{HAN_CLASS}A-Za-z·]{{1,12}})(?:\*\*)?\s*[:：]")
 _SPEECH_CUES = re.compile(r"各位(?:来宾|來賓|嘉宾|嘉賓|朋友|同学|同學|领导|領導)|女士们|女士們|先生们|先生們|大家好|谢谢大家|謝謝大家")
 
 

@@ -30,6 +30,7 @@ from .blocks import parse_blocks
 from .errors import InputError
 from .langdetect import detect_language
 from .models import Article, Block
+from .text import is_link
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -381,7 +382,7 @@ def _url_and_publication(metadata: dict[str, Any], warnings: list[str]) -> tuple
     lowered = {k.lower(): v for k, v in metadata.items()}
     for key in URL_KEYS:
         value = _as_text(lowered.get(key))
-        if value and re.match(r"^https?://\S+$", value, re.IGNORECASE):
+        if value and is_link(value):
             url = value
             break
         if value and re.match(r"^[a-z][a-z0-9+.-]*:(?://)?\S+$", value, re.IGNORECASE):

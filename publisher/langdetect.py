@@ -13,11 +13,12 @@ from functools import lru_cache
 
 import regex
 
-_HAN = regex.compile(r"\p{Han}")
+from .text import HAN as _HAN
+from .text import LINK as _URL
+
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _HANGUL = regex.compile(r"\p{Hangul}")
 _LATIN = regex.compile(r"\p{Latin}")
-_URL = re.compile(r"https?://\S+")
 _WORD = re.compile(r"[a-zA-ZÀ-ÿ']+")
 
 _STOPWORDS = {

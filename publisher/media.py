@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import PublisherError
+from .text import HAN as _HAN
+from .text import LINK
 
 if TYPE_CHECKING:
     import sqlite3
@@ -73,7 +75,6 @@ _GENERIC_ALT = re.compile(r"^\s*(?:图片|图|image|img|photo|picture|pic|照片
 _NOT_CONTENT = re.compile(r"qr[-_ ]?code|\bqr\b|二维码|扫码|logo|banner|头像|avatar|read ?more|阅读原文|关注|follow|"
                           r"subscribe|广告|\bad\b|divider|分割线", re.IGNORECASE)
 _CAPTION_START = re.compile(r"^\s*(?:[▲△▼↑↓]|图\s*\d|如图|上图|下图|图注|图为|图中|Figure|Fig\.)", re.IGNORECASE)
-_HAN = re.compile(r"[\u3400-\u9fff]")
 ALT_LIMITS = {"x": 1000, "mastodon": 1500, "bluesky": 2000}
 """Alt text limits: X 1,000 characters, Mastodon 1,500 (description_limit), Bluesky 2,000."""
 
@@ -702,7 +703,7 @@ def credit_label(credit: str) -> str:
     attribution post; the full link is in the alt text): "CharaspowerAI on X", "Weibo"."""
     credit = credit.strip()
     if not re.match(r"^(?:https?://)?[\w.-]+\.[a-z]{2,}(?:/\S*)?$", credit, re.I):
-        text = re.sub(r"https?://\S+", "", credit).strip(" :：-")
+        text = LINK.sub("", credit).strip(" :：-")
         return _unlinked(text or credit)
     parts = urlsplit(credit if "://" in credit else "https://" + credit)
     host = (parts.hostname or "").lower().removeprefix("www.").removeprefix("m.").removeprefix("mobile.")

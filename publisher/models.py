@@ -219,6 +219,10 @@ class Thread:
     media: tuple[PostImage, ...] = ()
     """Images attached to posts, in post order."""
     card: LinkCard | None = None
+    untranslated: tuple[str, ...] = field(default=(), compare=False)
+    """Why Chinese is left in the English posts, when it is (each also among ``warnings``, in the same
+    words): which posts, or that no gist or point had usable English. Set when the thread is built;
+    the queue stores only the warnings, so a thread read back from it has none here."""
 
     @property
     def content_hash(self) -> str:

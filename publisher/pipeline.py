@@ -391,8 +391,8 @@ def review_reasons(prepared: Prepared, *, untranslated: bool = True) -> tuple[st
         for warning in thread.warnings:
             if warning.startswith(HOLD):
                 reasons.append(warning[len(HOLD):])
-            elif untranslated and warning.startswith("Chinese left untranslated"):
-                reasons.append(f"{platform}: {warning}")
+        if untranslated:
+            reasons.extend(f"{platform}: {why}" for why in thread.untranslated)
     return tuple(dict.fromkeys(reasons))
 
 

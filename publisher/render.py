@@ -50,6 +50,8 @@ from .models import Post, PostRole, Thread, TranslatedArticle
 from .credits import NO_LINK, Credit, build_credit
 from .editorial import KIND_NAMES
 from .summarize import DEFAULT_POINTS, KeyPoint, Selection, english_lookup, english_of, key_point, select, split_sentences
+from .text import HAN as _HAN
+from .text import is_link
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
@@ -438,8 +440,7 @@ def build_drafts(translated: TranslatedArticle, platforms: Sequence[str] = PLATF
     holds = hold_reasons(selection, credit)
     if plan.gist is None and not plan.points and any("no usable English" in n for n in plan.notes):
         # held like Chinese in the posts (schedule.yaml's hold_untranslated): the translation failed
-        plan = replace(plan, notes=plan.notes + ("Chinese left untranslated: the thread says nothing but the title, "
-                                                 "because no gist or point has usable English",))
+        plan = replace(plan, notes=plan.notes + (TITLE_ONLY,))
     return {p: _Builder(translated, p, options, plan, credit, holds, hook_room).build() for p in platforms}
 
 
@@ -450,6 +451,9 @@ def selection_budget(options: ThreadOptions) -> int:
 
 #: Warnings that start with this keep a thread from being auto-approved (pipeline.review_reasons).
 HOLD = "HELD FOR A PERSON: "
+TITLE_ONLY = ("Chinese left untranslated: the thread says nothing but the title, "
+              "because no gist or point has usable English")
+"""The warning (and Thread.untranslated entry) of a thread whose translation gave no usable English."""
 
 
 def hold_reasons(selection: Selection, credit: Credit) -> tuple[str, ...]:
@@ -572,7 +576,6 @@ def plan_thread(translated: TranslatedArticle, selection: Selection, options: Th
     return ThreadPlan(gist=gist, gist_point=gist_point, points=tuple(points), notes=tuple(notes))
 
 
-_HAN = regex.compile(r"\p{Han}")
 _SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’」』)）\]]*$")
 _TRACKING = re.compile(r"^(?:utm_\w+|spm|from|refer_flag|si|share_\w+|fbclid|gclid|isappinstalled|scene|"
                        r"srcid|sharer_\w+|clicktime|enterid|xtrack|ref|ref_src)$", re.IGNORECASE)
@@ -607,7 +610,7 @@ class _Builder:
             gist=self._safe(gist, "gist") if gist else None,
             author=self._safe(credit.author, "author") if credit.author else None,
             date=credit.date,
-            url=credit.url if credit.url and re.match(r"^https?://\S+$", credit.url, re.I) else None,
+            url=credit.url if credit.url and is_link(credit.url) else None,
             publication=self._safe(credit.publication, "publication") if credit.publication else None,
             tags=tuple(self._safe(t, "tag") for t in article.tags),
             machine_translated=bool(translated.translated),
@@ -616,7 +619,7 @@ class _Builder:
             platform=platform,
             republisher=self._safe(credit.republisher, "republisher") if credit.republisher else None,
             republisher_url=(credit.republisher_url if credit.republisher_url
-                             and re.match(r"^https?://\S+$", credit.republisher_url, re.I) else None),
+                             and is_link(credit.republisher_url) else None),
             byline=self._safe(credit.byline, "byline") if credit.byline else None,
             translator=self._safe(credit.translator, "translator") if credit.translator else None,
             licence=credit.licence,
@@ -892,9 +895,11 @@ class _Builder:
             warnings.append(f"point {point.rank} left out ({why}): {point.text}")
         chinese = [str(n) for n, rp in enumerate(posts, start=1)
                    if rp.post.role != "attribution" and _HAN.search(rp.post.text)]
+        untranslated = [w for w in warnings if w == TITLE_ONLY]
         if chinese:
-            warnings.append(f"Chinese left untranslated in post{'s' if len(chinese) > 1 else ''} "
-                            + ", ".join(chinese))
+            untranslated.append(f"Chinese left untranslated in post{'s' if len(chinese) > 1 else ''} "
+                                + ", ".join(chinese))
+            warnings.append(untranslated[-1])
         if self.inert:
             warnings.append("made inert (they will not notify or tag anyone): " + ", ".join(self.inert))
         thread = Thread(
@@ -904,6 +909,7 @@ class _Builder:
             title=self.english_title,
             dropped=tuple(p.text for p, _ in dropped),
             warnings=tuple(dict.fromkeys(warnings)),
+            untranslated=tuple(untranslated),
         )
         return ThreadDraft(
             thread=thread,

@@ -31,9 +31,9 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-import regex
-
 from . import editorial
+from .text import ASCII_LINK as _URL
+from .text import HAN as _HAN
 from .editorial import ATTACH, FILLER, Reviewed, SourceSentence, similarity
 
 if TYPE_CHECKING:
@@ -67,8 +67,6 @@ MAX_UNITS = 400
 MAX_TABLES = 20
 
 _CANDIDATE_KINDS = ("paragraph", "quote", "list")
-_HAN = regex.compile(r"\p{Han}")
-_URL = re.compile(r"https?://[!-~]+|www\.[!-~]+", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|％|万|萬|亿|億|千|百|倍|年|月|日|号|號|分钟|分鐘|秒|小时|小時|天|人|名|家|款|个|個|"
                      r"元|美元|亿元|fps|[KMGTB]\b|P\b|p\b)?")
 _CN_NUMBER = re.compile(r"[一二两三四五六七八九十百千万亿]+(?:位|名|个|倍|年|周|週|天|分钟|秒)")

@@ -156,6 +156,28 @@ def test_untranslated_chinese_is_warned():
     t = translated(book={"可灵视频模型": "可灵 video model"})
     thread = build_threads(t, ("x",), options=ThreadOptions(points=5, max_posts=10))["x"]
     assert any(w.startswith("Chinese left untranslated in post 1") for w in thread.warnings)
+    # the same words as a field (what the ingest hold reads), not only as a warning's prefix
+    assert thread.untranslated and thread.untranslated[0].startswith("Chinese left untranslated in post 1")
+    assert set(thread.untranslated) <= set(thread.warnings)
+
+
+def test_a_translated_thread_reports_nothing_untranslated():
+    thread = build_threads(translated(), ("x",), options=ThreadOptions(points=5, max_posts=10))["x"]
+    assert thread.untranslated == ()
+    assert not any(w.startswith("Chinese left untranslated") for w in thread.warnings)
+
+
+def test_the_ingest_hold_reads_the_field_not_the_warning_text():
+    from dataclasses import replace
+
+    from publisher.pipeline import Prepared, review_reasons
+
+    thread = build_threads(translated(), ("x",), options=ThreadOptions(points=5, max_posts=10))["x"]
+    worded = replace(thread, warnings=thread.warnings + ("Chinese left untranslated in post 9",))
+    flagged = replace(thread, untranslated=("Chinese left untranslated in post 2",))
+    assert review_reasons(Prepared(None, None, {"x": worded})) == ()  # type: ignore[arg-type]
+    assert review_reasons(Prepared(None, None, {"x": flagged})) == ("x: Chinese left untranslated in post 2",)
+    assert review_reasons(Prepared(None, None, {"x": flagged}), untranslated=False) == ()
 
 
 def test_a_point_whose_english_still_has_chinese_falls_back_to_the_next_candidate():

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Literal, Union
 
+from ..text import CJK_PUNCT, HAN_OR_CJK_PUNCT
 from .splitter import URL_RE, has_han, sentence_spans
 
 Role = Literal["atom", "open", "close"]
@@ -280,7 +281,7 @@ def markdown_of(segments: list[Segment]) -> str:
 
 # --- soft line breaks ----------------------------------------------------------------------
 
-_CJK_OR_PUNCT = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_CJK_OR_PUNCT = HAN_OR_CJK_PUNCT
 
 
 def join_soft_breaks(text: str) -> str:
@@ -298,7 +299,7 @@ def join_soft_breaks(text: str) -> str:
 
 # --- block plans ---------------------------------------------------------------------------
 
-_CJK_PUNCT_ONLY = re.compile(r"[\u3000-\u303f\uff00-\uffef]")
+_CJK_PUNCT_ONLY = CJK_PUNCT
 _ATX_RE = re.compile(r"^( {0,3}#{1,6})([ \t]+|$)(.*?)((?:[ \t]+#+)?[ \t]*)$")
 _SETEXT_RE = re.compile(r"^ {0,3}(?:=+|-+)[ \t]*$")
 _HARD_BREAK_RE = re.compile(r"(?: {2,}|\\)\n")

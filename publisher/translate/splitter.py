@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import re
 
+from ..text import LINK_IN_CHINESE, has_han
+
 #: Sentences longer than this (in characters) are split at commas.
 MAX_SENTENCE_CHARS = 160
 
@@ -33,16 +35,7 @@ _SOFT_COMMAS = set("、")
 _ABBREVIATIONS = {"e.g", "i.e", "etc", "vs", "mr", "mrs", "ms", "dr", "prof", "inc", "ltd", "co", "jr", "sr",
                   "st", "no", "fig", "approx", "dept", "est", "u.s", "u.k"}
 
-URL_RE = re.compile(
-    r"(?:https?://|www\.)[^\s<>\"'`（）「」『』【】《》，。！？；：、\u3000-\u303f\u4e00-\u9fff]+",
-    re.IGNORECASE,
-)
-_HAN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]")
-
-
-def has_han(text: str) -> bool:
-    """Whether ``text`` contains a Chinese character."""
-    return _HAN_RE.search(text) is not None
+URL_RE = LINK_IN_CHINESE
 
 
 def sentence_spans(text: str, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
