@@ -1328,9 +1328,9 @@ class OutboxStore:
 
 def platform_for(account: PostingAccount):
     """The platform adapter for ``account``, with credentials read from the variables it names."""
-    from .platforms.base import platform_with_env
+    from .platforms.registry import spec
 
-    return platform_with_env(account.platform, account.env)
+    return spec(account.platform).load(account.env)
 
 
 def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:

@@ -14,8 +14,9 @@ from typing import Callable
 
 import regex
 
-PLATFORMS = ("x", "mastodon", "bluesky")
-DEFAULT_LIMITS = {"x": 280, "mastodon": 500, "bluesky": 300}
+from .platforms.registry import DEFAULT_LIMITS  # re-exported: lengths.DEFAULT_LIMITS
+from .platforms.registry import NAMES as PLATFORMS  # re-exported: lengths.PLATFORMS
+
 #: Bounds of a configured post limit, shared by ThreadOptions and schedule.yaml's schema: below
 #: MIN_LIMIT not even the attribution fits.
 MIN_LIMIT = 60

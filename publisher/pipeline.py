@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from .errors import InputError, ModelError, PublisherError
+from .platforms import registry
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from .models import Article, Thread, TranslatedArticle
     from .outbox import Ingested, Outbox
+    from .platforms.base import Platform
     from .credits import Credit
     from .render import ThreadDraft, ThreadOptions
     from .schedule import Schedule, Source
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
     from .translate.glossary import Glossary
 
 
-ALL_PLATFORMS = ("x", "mastodon", "bluesky")
+ALL_PLATFORMS = registry.NAMES
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,19 @@ def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = ()
     if changes:
         options = replace(options, **changes)
     return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve, images)
+
+
+def configured_platform(name: str, schedule: Schedule | None = None) -> Platform:
+    """The adapter for ``name`` as the operator configured it: with the credential variable
+    names that schedule.yaml gives for its posting account (when a schedule is found), else
+    the default names. Every command that talks to a platform goes through here, so
+    ``accounts check``, ``publish`` and the daemon always use the same credentials."""
+    if schedule is None:
+        from .schedule import load_schedule_if_present
+
+        schedule = load_schedule_if_present()
+    found = schedule.account_for(name) if schedule is not None else None
+    return registry.spec(name).load(dict(found[1].env) if found is not None else None)
 
 
 @dataclass(frozen=True)

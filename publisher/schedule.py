@@ -47,13 +47,14 @@ from pydantic import (
 
 from .errors import ConfigError
 from .lengths import MAX_LIMIT, MIN_LIMIT
+from .platforms import registry
 from .translate.engines import TranslationConfig
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
 
-PLATFORMS = ("x", "mastodon", "bluesky")
-"""Platforms a schedule may name."""
+PLATFORMS = registry.NAMES
+"""Platforms a schedule may name (the registry's)."""
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_ALIASES = {
@@ -68,32 +69,11 @@ _DAY_GROUPS = {
 }
 
 #: Default daily quota per platform (posts per rolling 24 hours); None means no limit of ours.
-DEFAULT_DAILY_QUOTA: dict[str, int | None] = {"x": 17, "mastodon": None, "bluesky": None}
-"""X: the free tier's 17 posts per 24 hours. Mastodon and Bluesky have hourly rate limits that
-the platform adapters handle; a daily quota can still be set for them."""
-
-#: Credential roles each platform needs, and the environment variable used when none is named.
-CREDENTIAL_ROLES: dict[str, dict[str, str]] = {
-    "x": {
-        "api_key": "X_API_KEY",
-        "api_secret": "X_API_SECRET",
-        "access_token": "X_ACCESS_TOKEN",
-        "access_token_secret": "X_ACCESS_TOKEN_SECRET",
-    },
-    "mastodon": {
-        "instance": "MASTODON_API_BASE_URL",
-        "access_token": "MASTODON_ACCESS_TOKEN",
-    },
-    "bluesky": {
-        "handle": "BLUESKY_HANDLE",
-        "app_password": "BLUESKY_APP_PASSWORD",
-    },
-}
-OPTIONAL_ROLES: dict[str, dict[str, str]] = {
-    "x": {},
-    "mastodon": {},
-    "bluesky": {"service": "BLUESKY_SERVICE"},
-}
+#: Credential roles each platform needs, and the environment variable used when none is named,
+#: and the optional ones. All from publisher.platforms.registry (kept here under their old names).
+DEFAULT_DAILY_QUOTA: dict[str, int | None] = dict(registry.DEFAULT_DAILY_QUOTA)
+CREDENTIAL_ROLES: dict[str, dict[str, str]] = {s.name: dict(s.credentials) for s in registry.SPECS.values()}
+OPTIONAL_ROLES: dict[str, dict[str, str]] = {s.name: dict(s.optional) for s in registry.SPECS.values()}
 
 _ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")

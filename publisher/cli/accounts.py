@@ -21,7 +21,9 @@ def check(platforms: tuple[str, ...]) -> None:
     """
     from ..errors import ConfigError
     from ..outbox import Outbox
-    from ..platforms.base import PLATFORMS, AuthFailed, PostFailed, configured_platform
+    from ..pipeline import configured_platform
+    from ..platforms.base import AuthFailed, PostFailed
+    from ..platforms.registry import NAMES as PLATFORMS
 
     unknown = [p for p in platforms if p not in PLATFORMS]
     if unknown:

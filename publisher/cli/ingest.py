@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from ..platforms.registry import NAMES
 from ._common import err, json_option
 
-PLATFORM_NAMES = ("x", "mastodon", "bluesky")
+PLATFORM_NAMES = NAMES
 
 
 @click.command()

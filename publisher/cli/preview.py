@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
+from ..platforms.registry import NAMES
 from ._common import err, json_option, out, report_failure
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from ..translate.base import Translator
     from ..translate.glossary import Glossary
 
-PLATFORM_CHOICES = ("x", "mastodon", "bluesky", "all")
+PLATFORM_CHOICES = (*NAMES, "all")
 
 
 @click.command()
@@ -71,7 +72,7 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     options = settings.options
     images = "off" if no_images else (settings.images or (settings.schedule.threads.images if settings.schedule
                                                           else "lead"))
-    platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
+    platforms = NAMES if platform == "all" else (platform,)
     translation = Translation()
     if settings.schedule is not None:  # the engine schedule.yaml's translation: block chooses
         translation.pipeline.translation = settings.schedule.translation_for

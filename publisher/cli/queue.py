@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..migrations import STATES
-from ..platforms.base import PLATFORMS
+from ..platforms.registry import NAMES as PLATFORMS
 from ._common import json_option
 
 if TYPE_CHECKING:
@@ -572,7 +572,7 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
     new host name). Refused while that process runs on this machine. Nothing is ever re-sent
     blindly: a post that was in flight must be settled with --posted or --not-posted after.
     """
-    from ..platforms.base import PostRef
+    from ..platforms.registry import spec as platform_spec
 
     if release_claim:
         if posted is not None or post_id:
@@ -592,18 +592,10 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
     pub = outbox.get(publication_id)
     ref = None
     if post_id:
-        value = post_id.strip()
-        url = None
-        if pub.platform == "x":
-            from ..platforms.x import parse_post_id, post_url
-
-            parsed = parse_post_id(value)
-            if parsed is None:
-                raise click.BadParameter(f"{post_id!r} is not an X post id or link", param_hint="--post-id")
-            value, url = parsed, post_url(parsed)
-        elif value.startswith(("http://", "https://")):
-            url = value
-        ref = PostRef(id=value, url=url)
+        spec = platform_spec(pub.platform)
+        ref = spec.parse_post_ref(post_id)
+        if ref is None:
+            raise click.BadParameter(f"{post_id!r} is not an {spec.title} post id or link", param_hint="--post-id")
     after = outbox.resolve(publication_id, posted, ref)
     click.echo(f"{after.id} is {after.state}: {after.note}")
 
@@ -631,7 +623,7 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     if dry_run:
         _dry_run(outbox, publication_id)
         return
-    from ..platforms.base import configured_platform
+    from ..pipeline import configured_platform
     from ..publish import publish_publication
 
     pub = outbox.get(publication_id)

@@ -31,11 +31,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError
+from . import registry
 from .base import (Account, Attachment, AuthFailed, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
                    Rejected, Transient)
 
@@ -45,25 +45,14 @@ if TYPE_CHECKING:
 
     from ..media import Upload
 
-ENV_VARS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
+ENV_VARS = tuple(registry.X.credentials.values())
+"""X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET."""
 API_HOST = "https://api.twitter.com"
 DEFAULT_TIMEOUT = (5.0, 30.0)
 """Seconds to connect, seconds to wait for the answer once the request is sent."""
 
-_STATUS_URL = re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/(?:[^/]+|i(?:/web)?)/status(?:es)?/(\d+)")
-
-
-def parse_post_id(value: str) -> str | None:
-    """A tweet id from an id or a post link (x.com or twitter.com); None when it is neither."""
-    value = value.strip()
-    if value.isdigit():
-        return value
-    match = _STATUS_URL.match(value)
-    return match.group(1) if match else None
-
-
-def post_url(post_id: str) -> str:
-    return f"https://x.com/i/status/{post_id}"
+parse_post_id = registry.x_post_id
+post_url = registry.x_post_url
 
 
 class XPlatform:
