@@ -52,6 +52,16 @@ def seed_path() -> Path:
     return SEED
 
 
+@pytest.fixture
+def outbox():
+    """The queue the commands use ($PUBLISHER_HOME/publisher.db of this test's home), open; closed after."""
+    from publisher.outbox import Outbox
+
+    box = Outbox.open()
+    yield box
+    box.close()
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for a child process running this checkout's publisher, with the net guard."""
     env = dict(os.environ)

@@ -10,18 +10,10 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import write_article
 from publisher.errors import InputError, ModelError
-from publisher.outbox import Outbox
 from publisher.pipeline import Pipeline, ingest_file, ingest_paths
 from publisher.translate.base import FakeTranslator
 
 BODY = "快手发布了视频生成大模型可灵。它可以生成两分钟的视频。"
-
-
-@pytest.fixture
-def outbox(tmp_path):
-    box = Outbox.open(tmp_path / "queue.db")
-    yield box
-    box.close()
 
 
 def test_unchanged_file_does_no_translation_work_and_changed_file_is_a_new_revision(tmp_path, outbox):

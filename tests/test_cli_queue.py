@@ -1,5 +1,5 @@
-"""Fixes from the queue review: stuck claims, safe edits, one approval for all platforms, times,
-rough edges of the commands. Each test runs the real outbox (a SQLite file) or the real CLI."""
+"""The queue commands (publisher.cli.queue): stuck claims, safe edits, one approval for all
+platforms, times, rough edges of the commands. Each test runs the real outbox (a SQLite file) or the real CLI."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Issue #15, finding by finding: `publisher status`, alerts, the truth in approve/queue/schedule,
+"""What the operator is told (status.py, notify.py, expect.py, cost.py, budget.py, zone.py, progress.py;
+issue #15 finding by finding): `publisher status`, alerts, the truth in approve/queue/schedule,
 quota and cost on manual publish, one time zone, the small fixes. Each test fails on the code
 before this change."""
 
@@ -58,13 +59,6 @@ def write_schedule(folder: Path, quota: int = 17, extra: str = "", notify: str =
 
 def invoke(*args: str, env: dict | None = None):
     return CliRunner().invoke(cli, list(args), env=env)
-
-
-@pytest.fixture
-def outbox():
-    box = Outbox.open()
-    yield box
-    box.close()
 
 
 @pytest.fixture
