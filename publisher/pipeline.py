@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .summarize import Selection
     from .translate.base import Translator
     from .translate.cache import TranslationCache
+    from .translate.engines import TranslationConfig
     from .translate.glossary import Glossary
 
 
@@ -65,6 +66,9 @@ class Settings:
     """Chosen on the command line (``--platform``); empty: decided per file by :meth:`plan`."""
     approve: bool | None = None
     """Chosen on the command line (``--approve`` / ``--no-approve``); None: decided per file."""
+    images: str | None = None
+    """Which images go with a thread: "none", "lead" or "points" (schedule.yaml's
+    ``threads.images``, default "lead"); "off" for ``--no-images`` (text-only, with a warning)."""
 
     @property
     def hold_untranslated(self) -> bool:
@@ -75,6 +79,9 @@ class Settings:
         """Make ``pipeline`` build and hold threads the way these settings say."""
         pipeline.use_options(self.options)
         pipeline.hold_untranslated = self.hold_untranslated
+        if self.schedule is not None:
+            pipeline.translation = self.schedule.translation_for
+        pipeline.images = self.images or (self.schedule.threads.images if self.schedule is not None else "lead")
 
     def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
         """Platforms and approval for ``path``: explicit choices, else those of the schedule
@@ -97,7 +104,7 @@ class Settings:
 def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = (), approve: bool | None = None,
                      points: int | None = None, max_posts: int | None = None,
                      limits: dict[str, int] | None = None, allow: Iterable[str] = (),
-                     templates: Path | None = None) -> Settings:
+                     templates: Path | None = None, images: str | None = None) -> Settings:
     """The one place thread settings are decided: the schedule's (or the defaults), then each
     explicit option replacing its counterpart (``limits`` per platform)."""
     from .render import ThreadOptions
@@ -117,7 +124,7 @@ def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = ()
         changes["templates"] = templates
     if changes:
         options = replace(options, **changes)
-    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve)
+    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve, images)
 
 
 @dataclass(frozen=True)
@@ -153,11 +160,20 @@ class Pipeline:
         self._cache: TranslationCache | None = None
         self._options = options
         self._load = load
-        self._models: dict[str, Translator | ModelError] = {}
+        self._models: dict[tuple[TranslationConfig | None, str], Translator | ModelError] = {}
         self.hold_untranslated = True
         """Auto-approval waits for a person when Chinese is left in the English posts."""
         self.base_url: str | None = None
         """What a relative permalink of the next article is joined with (its source's base_url)."""
+        self.translation: Callable[[Path], TranslationConfig] | None = None
+        """The translation settings for a file (schedule.yaml's ``translation:``); None: the defaults."""
+        self.images = "none"
+        """Images for threads (:mod:`publisher.media`): "none" (the library default), "lead",
+        "points", or "off" (asked for none: text-only, with a warning). Settings give "lead"."""
+        self.fetcher = None
+        """The :class:`publisher.media.Fetcher` (made on first use)."""
+        self.wrap: Callable[[Translator], Translator] | None = None
+        """Wraps every translator loaded (the CLI's progress bar counts sentences through it)."""
 
     @property
     def glossary(self) -> Glossary:
@@ -194,15 +210,19 @@ class Pipeline:
         """The model for the article's script (zh-Hant prefers zt->en); ModelError when none."""
         if self._translator is not None:
             return self._translator
-        from .translate.argos import load_translator, source_code_for
+        from .translate.argos import source_code_for
+        from .translate.engines import load_engine
 
         code = source_code_for(article.language)
-        if code not in self._models:
+        config = self.translation(article.path) if self.translation is not None and self._load is None else None
+        key = (config, code)
+        if key not in self._models:
             try:
-                self._models[code] = (self._load or load_translator)(code, "en")
+                loaded = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                self._models[key] = self.wrap(loaded) if self.wrap is not None else loaded
             except ModelError as exc:
-                self._models[code] = exc
-        found = self._models[code]
+                self._models[key] = exc
+        found = self._models[key]
         if isinstance(found, ModelError):
             raise found
         return found
@@ -212,7 +232,9 @@ class Pipeline:
         from .translate.pipeline import translate_article
 
         if not article.is_chinese:
-            raise InputError(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+            from .errors import NotChinese
+
+            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
                                            "reposts Chinese articles, so it was not queued")
         return translate_article(article, self.translator_for(article), glossary=self.glossary, cache=self.cache)
 
@@ -225,15 +247,31 @@ class Pipeline:
         return options
 
     def threads(self, translated: TranslatedArticle, platforms: Sequence[str]) -> dict[str, Thread]:
-        return {p: d.thread for p, d in self.drafts(translated, platforms).items()}
+        return {p: d.thread for p, d in self.drafts(translated.article, translated, platforms).items()}
 
-    def drafts(self, translated: TranslatedArticle, platforms: Sequence[str],
+    def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str],
                chosen: Chosen | None = None) -> dict[str, ThreadDraft]:
+        """The thread drafts for ``chosen`` (made from the article when not given), with their
+        images and link cards when images are on (:func:`publisher.media.add_images`)."""
         from .render import build_drafts
 
-        chosen = chosen or self.choose(translated.article)
-        return build_drafts(translated, tuple(platforms), options=self.thread_options(translated),
-                            selection=chosen.selection, credit=chosen.credit)
+        chosen = chosen or self.choose(article)
+        drafts = build_drafts(translated, tuple(platforms), options=self.thread_options(translated),
+                              selection=chosen.selection, credit=chosen.credit)
+        if self.images == "none":
+            return drafts
+        from . import media
+
+        if self.fetcher is None and self.images != "off":
+            self.fetcher = media.Fetcher()
+        translator = None
+        if article.is_chinese:
+            try:
+                translator = self.translator_for(article)
+            except ModelError:
+                translator = None
+        return media.add_images(article, translated, drafts, "lead" if self.images == "off" else self.images,
+                                None if self.images == "off" else self.fetcher, translator, self.glossary)
 
     def choose(self, article: Article) -> Chosen:
         """What the thread will say, chosen on the Chinese source (no model involved), and the credit."""
@@ -252,7 +290,9 @@ class Pipeline:
         from .translate.pipeline import passthrough, translate_texts
 
         if not article.is_chinese:
-            raise InputError(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+            from .errors import NotChinese
+
+            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
                                            "reposts Chinese articles, so it was not queued")
         translator = self.translator_for(article)
         texts = [article.title] + ([article.description] if article.description else [])
@@ -270,12 +310,14 @@ class Pipeline:
     def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
         chosen = self.choose(article)
         translated = self.translate_chosen(article, chosen)
-        drafts = self.drafts(translated, platforms, chosen)
+        drafts = self.drafts(article, translated, platforms, chosen)
         return Prepared(article, translated, {p: d.thread for p, d in drafts.items()})
 
     def close(self) -> None:
         if self._cache is not None and self._cache_arg is True:
             self._cache.close()
+        if self.fetcher is not None:
+            self.fetcher.close()
 
 
 @dataclass(frozen=True)
@@ -295,7 +337,9 @@ class IngestOutcome:
     @property
     def status(self) -> str:
         if self.error is not None:
-            return "failed"
+            from .errors import NotChinese
+
+            return "skipped" if isinstance(self.error, NotChinese) else "failed"
         assert self.ingested is not None
         if self.ingested.unchanged and not self.ingested.publications:
             return "unchanged"
