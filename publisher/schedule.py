@@ -47,6 +47,7 @@ from pydantic import (
 
 from .errors import ConfigError
 from .lengths import MAX_LIMIT, MIN_LIMIT
+from .translate.engines import TranslationConfig
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -282,6 +283,8 @@ class Source(_Model):
         if every < dt.timedelta(minutes=1):
             raise ValueError("must be at least 1m (be kind to the sites you read)")
         return every
+    translation: TranslationConfig | None = None
+    """Translation settings for this folder's articles (keys set here replace the top-level ones)."""
 
     @field_validator("platforms", mode="before")
     @classmethod
@@ -404,6 +407,8 @@ class Schedule(_Model):
     sources: tuple[Source, ...] = ()
     platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
     threads: ThreadSettings = Field(default_factory=ThreadSettings)
+    translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    """Which translation engine translates, and how (publisher.translate.engines)."""
 
     # Not read from the file: where it was read from (relative source paths start there).
     _file: Path | None = PrivateAttr(default=None)
@@ -514,6 +519,13 @@ class Schedule(_Model):
                 if best is None or depth > best[0]:
                     best = (depth, source)
         return best[1] if best else None
+
+    def translation_for(self, path: Path | str) -> TranslationConfig:
+        """The translation settings for a file: its source's ``translation:`` over the top-level one."""
+        source = self.source_for(path)
+        if source is not None and source.translation is not None:
+            return source.translation.over(self.translation)
+        return self.translation
 
     def account_for(self, platform: str) -> tuple[str, Account] | None:
         """The account a platform posts through (its one enabled account), or None."""
