@@ -372,6 +372,9 @@ class ThreadSettings(_Model):
     hold_untranslated: bool = True
     """A source's auto_approve is withheld (the threads wait for a person) when Chinese is
     left in the English posts: a sign the translation failed somewhere."""
+    images: Literal["none", "lead", "points"] = "lead"
+    """Images posted with a thread: none, the lead image on the hook, or also the image next to
+    each point's paragraph (see publisher.media)."""
 
 
 class PlatformConfig(_Model):
