@@ -194,7 +194,6 @@ def m003_reported_files(db: sqlite3.Connection) -> None:
     ])
 
 
-
 @migration
 def m005_media(db: sqlite3.Connection) -> None:
     """Images of threads (content-addressed files under $PUBLISHER_HOME/media/), Bluesky link
@@ -242,6 +241,41 @@ def m005_media(db: sqlite3.Connection) -> None:
         )""",
         "CREATE INDEX media_uploads_item ON media_uploads(publication_id, idx, kind, position)",
     ])
+
+
+@migration
+def m007_feeds(db: sqlite3.Connection) -> None:
+    """Feed entries and pages already seen (publisher.feeds), and each feed's or page's polling
+    state (conditional GET validators, backoff), so that an entry is written once and an entry
+    edited upstream rewrites the same file."""
+    _run(db, [
+        """CREATE TABLE feed_entries (
+            scope TEXT NOT NULL,
+            entry_key TEXT NOT NULL,
+            link TEXT,
+            path TEXT,
+            state TEXT NOT NULL,
+            fingerprint TEXT,
+            content_hash TEXT,
+            written_hash TEXT,
+            first_seen TEXT NOT NULL,
+            last_fetched TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (scope, entry_key)
+        )""",
+        "CREATE INDEX feed_entries_link ON feed_entries(link)",
+        """CREATE TABLE feed_state (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            last_polled TEXT,
+            next_poll TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            polls INTEGER NOT NULL DEFAULT 0
+        )""",
+    ])
+
 
 def apply(db: sqlite3.Connection, now: str) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names.

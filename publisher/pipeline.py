@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .schedule import Schedule, Source
     from .translate.base import Translator
     from .translate.cache import TranslationCache
+    from .translate.engines import TranslationConfig
     from .translate.glossary import Glossary
 
 
@@ -77,6 +78,8 @@ class Settings:
         pipeline.use_options(self.options)
         pipeline.hold_untranslated = self.hold_untranslated
         pipeline.images = self.images or (self.schedule.threads.images if self.schedule is not None else "lead")
+        if self.schedule is not None:
+            pipeline.translation = self.schedule.translation_for
 
     def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
         """Platforms and approval for ``path``: explicit choices, else those of the schedule
@@ -147,7 +150,7 @@ class Pipeline:
         self._cache: TranslationCache | None = None
         self._options = options
         self._load = load
-        self._models: dict[str, Translator | ModelError] = {}
+        self._models: dict[tuple[TranslationConfig | None, str], Translator | ModelError] = {}
         self.hold_untranslated = True
         """Auto-approval waits for a person when Chinese is left in the English posts."""
         self.images = "none"
@@ -155,6 +158,8 @@ class Pipeline:
         "points", or "off" (asked for none: text-only, with a warning). Settings give "lead"."""
         self.fetcher = None
         """The :class:`publisher.media.Fetcher` (made on first use)."""
+        self.translation: Callable[[Path], TranslationConfig] | None = None
+        """The translation settings for a file (schedule.yaml's ``translation:``); None: the defaults."""
 
     @property
     def glossary(self) -> Glossary:
@@ -191,15 +196,18 @@ class Pipeline:
         """The model for the article's script (zh-Hant prefers zt->en); ModelError when none."""
         if self._translator is not None:
             return self._translator
-        from .translate.argos import load_translator, source_code_for
+        from .translate.argos import source_code_for
+        from .translate.engines import load_engine
 
         code = source_code_for(article.language)
-        if code not in self._models:
+        config = self.translation(article.path) if self.translation is not None and self._load is None else None
+        key = (config, code)
+        if key not in self._models:
             try:
-                self._models[code] = (self._load or load_translator)(code, "en")
+                self._models[key] = self._load(code, "en") if self._load else load_engine(config, code, "en")
             except ModelError as exc:
-                self._models[code] = exc
-        found = self._models[code]
+                self._models[key] = exc
+        found = self._models[key]
         if isinstance(found, ModelError):
             raise found
         return found

@@ -66,13 +66,14 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     from ..pipeline import resolve_settings
     from ..schedule import load_schedule_if_present
 
-    settings = resolve_settings(load_schedule_if_present(schedule_path),
-                                **_option_values(points, max_posts, limits, allow, templates))
+    schedule = load_schedule_if_present(schedule_path)
+    settings = resolve_settings(schedule, **_option_values(points, max_posts, limits, allow, templates))
     options = settings.options
-    images = "off" if no_images else (settings.images or (settings.schedule.threads.images if settings.schedule
-                                                          else "lead"))
+    images = "off" if no_images else (settings.images or (schedule.threads.images if schedule else "lead"))
     platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
     translation = Translation()
+    if schedule is not None:  # the engine schedule.yaml's translation: block chooses
+        translation.pipeline.translation = schedule.translation_for
     previews, failures = [], []
     for item in read_articles(paths):
         if isinstance(item, ReadFailure):
