@@ -37,13 +37,15 @@ class _Item:
     """When it may go out (None: at any time)."""
     order: int
     title: str = ""
+    thread_id: int | None = None
+    article_id: int | None = None
     sent: int = 0
     claimed_from: str | None = None
 
     def queued(self) -> QueuedThread:
         return QueuedThread(publication_id=self.publication_id, platform=self.platform,
-                            posts=self.n_posts - self.sent, thread_id=self.publication_id,
-                            article_id=self.publication_id, title=self.title, state=self.state, posted=self.sent)
+                            posts=self.n_posts - self.sent, thread_id=self.thread_id,
+                            article_id=self.article_id, title=self.title, state=self.state, posted=self.sent)
 
 
 @dataclass
@@ -66,15 +68,17 @@ class MemoryScheduleStore:
     # -- setting up --
 
     def add(self, n_posts: int, platform: str = "x", *, state: str = "approved", at: dt.datetime | None = None,
-            title: str = "") -> int:
-        """A thread of ``n_posts`` posts, and its id: ``approved`` (at ``at``: due from then; None:
-        due at any time), or ``scheduled``/``failed`` due at ``at``."""
+            title: str = "", thread_id: int | None = None, article_id: int | None = None) -> int:
+        """A thread of ``n_posts`` posts, and its publication id: ``approved`` (at ``at``: due from
+        then; None: due at any time), or ``scheduled``/``failed`` due at ``at``. ``thread_id`` and
+        ``article_id`` are what log lines show (default: the publication id)."""
         if state not in _READY:
             raise ValueError(f"add() makes approved, scheduled or failed publications, not {state!r}")
         if state != "approved" and at is None:
             raise ValueError(f"a {state} publication needs its time (at=)")
         pid = max(self.items, default=0) + 1
-        self.items[pid] = _Item(pid, platform, n_posts, state, at, pid, title)
+        self.items[pid] = _Item(pid, platform, n_posts, state, at, pid, title,
+                                thread_id if thread_id is not None else pid, article_id if article_id is not None else pid)
         return pid
 
     def post(self, publication_id: int, now: dt.datetime) -> None:

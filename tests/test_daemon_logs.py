@@ -9,41 +9,13 @@ import os
 import textwrap
 import time
 
-from publisher.daemon import Daemon, IngestResult, ManualClock, PublishOutcome, QueuedThread, ScheduleWatcher, SlotLedger
+from publisher.daemon import Daemon, IngestResult, ManualClock, PublishOutcome, ScheduleWatcher, SlotLedger
 from publisher.errors import InputError, ModelError
+from publisher.testing import MemoryScheduleStore
 from publisher.schedule import UTC
 
 NINE = dt.datetime(2024, 6, 14, 9, tzinfo=UTC)
 CREDS = {"MASTODON_API_BASE_URL": "http://127.0.0.1:1", "MASTODON_ACCESS_TOKEN": "m" * 43}
-
-
-class _Store:
-    def __init__(self, items):
-        self.items = list(items)
-
-    def recover(self, now):
-        return []
-
-    def post_times(self, platform, since):
-        return []
-
-    def waiting(self, platform, now):
-        return list(self.items)
-
-    def continuing(self, platform, now):
-        return []
-
-    def platform_remaining(self, platform, now):
-        return None
-
-    def account_problem(self, platform, now):
-        return None
-
-    def claim(self, publication_id, now, reason):
-        return True
-
-    def release(self, publication_id, now, reason):
-        pass
 
 
 def _daemon(tmp_path, store, ingest=None, schedule=None) -> Daemon:
@@ -80,7 +52,7 @@ def test_an_ingest_error_names_its_file_once(tmp_path, caplog):
             raise ModelError("no zh→en translation model installed; run `publisher models install`")
         return IngestResult("new", article_id=1, publication_ids=(1,))
 
-    daemon = _daemon(tmp_path, _Store([]), ingest)
+    daemon = _daemon(tmp_path, MemoryScheduleStore(), ingest)
     with caplog.at_level(logging.INFO, logger="publisher"):
         daemon.scan()
     lines = _messages(caplog)
@@ -91,18 +63,21 @@ def test_an_ingest_error_names_its_file_once(tmp_path, caplog):
 
 
 def test_a_slot_says_the_quota_left_or_that_there_is_none(tmp_path, caplog):
-    item = QueuedThread(7, "mastodon", 3, thread_id=107, article_id=207, title="t")
-    daemon = _daemon(tmp_path, _Store([item]))
+    store = MemoryScheduleStore()
+    pid = store.add(3, "mastodon", thread_id=107, article_id=207, title="t")
+    daemon = _daemon(tmp_path, store)
     with caplog.at_level(logging.INFO, logger="publisher"):
         daemon.tick()
     lines = _messages(caplog)
-    assert any(m.endswith("publishing article 207 thread 107 publication 7 (3 posts; no daily quota)")
+    assert any(m.endswith(f"publishing article 207 thread 107 publication {pid} (3 posts; no daily quota)")
                for m in lines), lines
     assert not any("left in the 24-hour quota" in m for m in lines), lines
 
     other = tmp_path / "other"
     other.mkdir()
-    daemon = _daemon(other, _Store([item]), schedule=textwrap.dedent("""\
+    store = MemoryScheduleStore()
+    store.add(3, "mastodon", thread_id=107, article_id=207, title="t")
+    daemon = _daemon(other, store, schedule=textwrap.dedent("""\
         timezone: UTC
         platforms:
           mastodon:

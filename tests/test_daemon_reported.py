@@ -15,6 +15,7 @@ from conftest import run_cli, subprocess_env
 from publisher.daemon import Daemon, IngestResult, ManualClock, ReportedFiles, ScheduleWatcher, SlotLedger
 from publisher.errors import InputError
 from publisher.schedule import UTC
+from publisher.testing import MemoryScheduleStore
 
 NOW = dt.datetime(2024, 6, 14, 1, tzinfo=UTC)
 SCHEDULE = textwrap.dedent("""\
@@ -35,19 +36,8 @@ def settle(path: Path) -> None:
 def _daemon(tmp_path: Path, ingest) -> Daemon:
     """A new Daemon, as a new `--once` process would make, on the same database."""
     clock = ManualClock(NOW)
-    return Daemon(watcher=ScheduleWatcher(tmp_path / "schedule.yaml"), store=_NoStore(), publish=None,  # type: ignore[arg-type]
+    return Daemon(watcher=ScheduleWatcher(tmp_path / "schedule.yaml"), store=MemoryScheduleStore(), publish=None,  # type: ignore[arg-type]
                   ingest=ingest, ledger=SlotLedger(tmp_path / "q.db"), clock=clock)
-
-
-class _NoStore:
-    def recover(self, now):
-        return []
-
-    def continuing(self, platform, now):
-        return []
-
-    def waiting(self, platform, now):
-        return []
 
 
 def _errors(caplog) -> list[str]:
