@@ -48,6 +48,7 @@ from pydantic import (
 from .errors import ConfigError
 from .lengths import MAX_LIMIT, MIN_LIMIT
 from .platforms import registry
+from .text import is_address
 from .translate.engines import TranslationConfig
 
 UTC = dt.timezone.utc
@@ -273,7 +274,7 @@ class Source(_Model):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^https?://[^\s/]+", value.strip(), re.IGNORECASE):
+        if value is not None and not is_address(value.strip()):
             raise ValueError(f"base_url must be an http(s) address such as https://example.com/blog/, not {value!r}")
         return value.strip() if value is not None else None
 

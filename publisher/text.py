@@ -14,7 +14,8 @@ ideographic space, and fullwidth letters and digits. Han and CJK punctuation nev
 Links come in the few shapes the stages need, each defined once: :data:`LINK` (``http(s)://`` up to
 the next whitespace), :data:`LINK_IN_CHINESE` (a link written inside Chinese text, which ends at
 the first Chinese character or CJK punctuation), :data:`ASCII_LINK` (``http(s)://`` or ``www.``
-and printable ASCII), and :func:`is_link` for a value that must be one link and nothing else.
+and printable ASCII), :func:`is_link` for a value that must be one link and nothing else, and :func:`is_address` for a
+setting that must start with ``http(s)://`` and a host (``base_url``).
 Platform-specific link rules (Bluesky's facets, X's status links) stay with their platform.
 """
 
@@ -50,6 +51,7 @@ LINK_IN_CHINESE = regex.compile(
 )
 """A link written inside Chinese text: ``http(s)://`` or ``www.`` up to whitespace, a quote, an angle
 bracket, a Han character or CJK punctuation (``见https://a.cn/x。`` is ``https://a.cn/x``)."""
+_ADDRESS = re.compile(r"https?://[^\s/]+", re.IGNORECASE)
 
 
 def has_han(text: str) -> bool:
@@ -65,6 +67,12 @@ def han_count(text: str) -> int:
 def is_han(ch: str) -> bool:
     """Whether the one character ``ch`` is Han."""
     return HAN.fullmatch(ch) is not None
+
+
+def is_address(value: str) -> bool:
+    """Whether ``value`` starts with ``http(s)://`` and a host: a base URL a setting may hold
+    (``https://example.com/blog/``, ``http://127.0.0.1:8080/v1``)."""
+    return _ADDRESS.match(value) is not None
 
 
 def is_link(value: str) -> bool:

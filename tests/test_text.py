@@ -95,3 +95,11 @@ def test_no_stage_defines_han_or_link_ranges_again():
     # lengths.py keeps its own CJK class until #11 (which owns that file) lands; see text.CJK.
     offenders = [o for o in offenders if not o.startswith("lengths.py")]
     assert offenders == []
+
+
+def test_is_address_is_what_base_url_settings_accept():
+    from publisher.text import is_address
+
+    assert is_address("https://example.com/blog/") and is_address("http://127.0.0.1:8080/v1")
+    assert is_address("HTTPS://Example.com")
+    assert not is_address("example.com") and not is_address("https:///path") and not is_address(" https://a.b")

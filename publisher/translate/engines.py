@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConfigError
+from ..text import is_address
 
 if TYPE_CHECKING:
     from .base import Translator
@@ -84,7 +85,7 @@ class TranslationConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/]+", value):
+        if not is_address(value):
             raise ValueError("must be an http:// or https:// URL, e.g. http://127.0.0.1:8080/v1")
         return value.rstrip("/")
 
