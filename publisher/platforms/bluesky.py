@@ -50,6 +50,7 @@ import regex
 from .. import lengths
 from ..config import Paths, env_secret
 from ..errors import ConfigError
+from . import registry
 from .base import (Account, Attachment, AuthFailed, Card, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
                    Rejected, Transient)
 
@@ -321,13 +322,15 @@ class BlueskyPlatform:
     @classmethod
     def from_env(cls, *, session_path: Path | str | None = None, **kwargs: Any) -> "BlueskyPlatform":
         """Configured from BLUESKY_HANDLE, BLUESKY_APP_PASSWORD and BLUESKY_SERVICE."""
-        handle = env_secret("BLUESKY_HANDLE")
+        names = registry.BLUESKY.roles  # BLUESKY_HANDLE, BLUESKY_APP_PASSWORD, BLUESKY_SERVICE
+        handle = env_secret(names["handle"])
         if not handle:
-            raise ConfigError("bluesky: BLUESKY_HANDLE is not set (the account handle, e.g. name.bsky.social)")
-        password = env_secret("BLUESKY_APP_PASSWORD")
+            raise ConfigError(f"bluesky: {names['handle']} is not set (the account handle, e.g. name.bsky.social)")
+        password = env_secret(names["app_password"])
         if not password:
-            raise ConfigError("bluesky: BLUESKY_APP_PASSWORD is not set (create an app password in Bluesky's settings)")
-        service = env_secret("BLUESKY_SERVICE") or DEFAULT_SERVICE
+            raise ConfigError(f"bluesky: {names['app_password']} is not set (create an app password in Bluesky's "
+                              "settings)")
+        service = env_secret(names["service"]) or DEFAULT_SERVICE
         return cls(handle, password, service=service, session_path=session_path, **kwargs)
 
     def __repr__(self) -> str:

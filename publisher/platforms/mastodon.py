@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 from .. import __version__, lengths
 from ..config import env_secret
 from ..errors import ConfigError
+from . import registry
 from .base import (Account, Attachment, AuthFailed, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
                    Rejected, Transient)
 
@@ -156,13 +157,14 @@ class MastodonPlatform:
     @classmethod
     def from_env(cls, **kwargs: Any) -> "MastodonPlatform":
         """Configured from MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN and MASTODON_VISIBILITY."""
-        base = env_secret("MASTODON_API_BASE_URL")
+        names = registry.MASTODON.credentials  # MASTODON_API_BASE_URL, MASTODON_ACCESS_TOKEN
+        base = env_secret(names["instance"])
         if not base:
-            raise ConfigError("mastodon: MASTODON_API_BASE_URL is not set (the instance, e.g. https://mastodon.social)")
-        token = env_secret("MASTODON_ACCESS_TOKEN")
+            raise ConfigError(f"mastodon: {names['instance']} is not set (the instance, e.g. https://mastodon.social)")
+        token = env_secret(names["access_token"])
         if not token:
-            raise ConfigError("mastodon: MASTODON_ACCESS_TOKEN is not set (create an application with write:statuses "
-                                   "in the instance's Development settings)")
+            raise ConfigError(f"mastodon: {names['access_token']} is not set (create an application with "
+                              "write:statuses in the instance's Development settings)")
         kwargs.setdefault("visibility", env_secret("MASTODON_VISIBILITY") or "public")
         return cls(base, token, **kwargs)
 
