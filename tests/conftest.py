@@ -62,6 +62,28 @@ def outbox():
     box.close()
 
 
+@pytest.fixture
+def models(tmp_path, tmp_path_factory, monkeypatch) -> Path:
+    """A models folder ($PUBLISHER_MODELS_DIR) with the tiny real zh->en argos package installed."""
+    from tinymodel import install_tiny_package
+
+    directory = tmp_path / "models"
+    install_tiny_package(tmp_path_factory, directory)
+    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(directory))
+    return directory
+
+
+@pytest.fixture
+def fake_x(monkeypatch):
+    """The fake X on loopback, every requests session routed to it, its credentials in the env."""
+    from fake_x import FakeX, x_env
+
+    with FakeX() as fake, fake.installed():
+        for name, value in x_env(fake).items():
+            monkeypatch.setenv(name, value)
+        yield fake
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     """Environment for a child process running this checkout's publisher, with the net guard."""
     env = dict(os.environ)

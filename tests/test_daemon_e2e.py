@@ -97,15 +97,6 @@ def settle(path: Path) -> None:
 
 
 @pytest.fixture
-def fake_x(monkeypatch):
-    """The fake X on loopback, every requests session routed to it, its credentials in the env."""
-    with FakeX() as fake, fake.installed():
-        for name, value in x_env(fake).items():
-            monkeypatch.setenv(name, value)
-        yield fake
-
-
-@pytest.fixture
 def world(tmp_path, fake_x):
     """A real outbox file, a schedule, the real X adapter and a daemon with a manual clock."""
 

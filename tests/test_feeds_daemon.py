@@ -9,9 +9,6 @@ import datetime as dt
 import hashlib
 import logging
 
-import pytest
-
-from fake_x import FakeX, x_env
 from feed_server import FeedServer
 from publisher.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, SourceScanner, default_ingest
 from publisher.ingest import read_article
@@ -59,14 +56,6 @@ class English(FakeTranslator):
 def slots(daemon) -> list[tuple[str, str]]:
     return [(r.slot_at.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%H:%M"), r.outcome)
             for r in daemon.ledger.rows("x")]
-
-
-@pytest.fixture
-def fake_x(monkeypatch):
-    with FakeX() as fake, fake.installed():
-        for name, value in x_env(fake).items():
-            monkeypatch.setenv(name, value)
-        yield fake
 
 
 def entry(server, n: int, prefix: str = "") -> dict:

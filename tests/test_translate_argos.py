@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -22,14 +21,6 @@ from tinymodel import install_tiny_package
 
 URL_RE = re.compile(r"https?://[^\s)\]>]+")
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-
-
-@pytest.fixture
-def models(tmp_path, tmp_path_factory, monkeypatch) -> Path:
-    directory = tmp_path / "models"
-    install_tiny_package(tmp_path_factory, directory)
-    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(directory))
-    return directory
 
 
 def test_load_translator_finds_the_installed_package(models):

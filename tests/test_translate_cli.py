@@ -6,23 +6,13 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from conftest import run_cli, subprocess_env
 from publisher.cli import cli
-from tinymodel import install_tiny_package
 
 URL_RE = re.compile(r"https?://[^\s)\]>]+")
-
-
-@pytest.fixture
-def models(tmp_path, tmp_path_factory, monkeypatch) -> Path:
-    directory = tmp_path / "models"
-    install_tiny_package(tmp_path_factory, directory)
-    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(directory))
-    return directory
 
 
 def read_doc(path: Path) -> tuple[dict, str]:

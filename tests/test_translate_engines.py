@@ -8,15 +8,6 @@ from publisher.errors import ConfigError, ModelError
 from publisher.translate.argos import ArgosTranslator, DecodingOptions
 from publisher.translate.engines import TranslationConfig, load_engine
 from publisher.translate.openai_engine import OpenAITranslator
-from tinymodel import install_tiny_package
-
-
-@pytest.fixture
-def models(tmp_path, tmp_path_factory, monkeypatch):
-    directory = tmp_path / "models"
-    install_tiny_package(tmp_path_factory, directory)
-    monkeypatch.setenv("PUBLISHER_MODELS_DIR", str(directory))
-    return directory
 
 
 def test_device_auto_gives_the_same_output_as_cpu_on_a_machine_without_gpu(models):
