@@ -19,6 +19,10 @@ import regex
 
 PLATFORMS = ("x", "mastodon", "bluesky")
 DEFAULT_LIMITS = {"x": 280, "mastodon": 500, "bluesky": 300}
+#: Bounds of a configured post limit, shared by ThreadOptions and schedule.yaml's schema: below
+#: MIN_LIMIT not even the attribution fits.
+MIN_LIMIT = 60
+MAX_LIMIT = 100_000
 BLUESKY_MAX_BYTES = 3000
 URL_LENGTH = 23
 

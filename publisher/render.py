@@ -38,7 +38,7 @@ import regex
 
 from . import lengths
 from .errors import ConfigError, PublisherError
-from .lengths import DEFAULT_LIMITS, PLATFORMS
+from .lengths import DEFAULT_LIMITS, MAX_LIMIT, MIN_LIMIT, PLATFORMS
 from .models import Post, PostRole, Thread, TranslatedArticle
 from .summarize import DEFAULT_POINTS, KeyPoint, ranked_points, split_sentences
 
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from jinja2 import Environment, Template
 
 DEFAULT_MAX_POSTS = 6
-#: Smallest post limit accepted: below it not even the attribution fits.
-MIN_LIMIT = 60
 DEFAULT_TEMPLATES = Path(__file__).parent / "defaults" / "templates"
 SECTIONS = ("hook", "points", "attribution")
 
@@ -87,8 +85,8 @@ class ThreadOptions:
         limits = dict(DEFAULT_LIMITS)
         for platform, limit in dict(self.limits).items():
             _check_platform(platform)
-            if not isinstance(limit, int) or isinstance(limit, bool) or limit < MIN_LIMIT:
-                raise ConfigError(f"post limit for {platform} must be a whole number of at least {MIN_LIMIT}, "
+            if not isinstance(limit, int) or isinstance(limit, bool) or not MIN_LIMIT <= limit <= MAX_LIMIT:
+                raise ConfigError(f"post limit for {platform} must be a whole number from {MIN_LIMIT} to {MAX_LIMIT}, "
                                   f"not {limit!r}")
             limits[platform] = limit
         object.__setattr__(self, "limits", MappingProxyType(limits))

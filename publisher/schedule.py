@@ -46,6 +46,7 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .lengths import MAX_LIMIT, MIN_LIMIT
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -331,7 +332,7 @@ class ThreadSettings(_Model):
 
 class PlatformConfig(_Model):
     enabled: bool = True
-    max_characters: int | None = Field(default=None, ge=50, le=100_000)
+    max_characters: int | None = Field(default=None, ge=MIN_LIMIT, le=MAX_LIMIT)
     """Post length limit: X 280 (more for long-post accounts), Mastodon 500 unless the instance
     allows more, Bluesky 300. Counted the way the platform counts."""
     max_posts: int | None = Field(default=None, ge=2, le=25)

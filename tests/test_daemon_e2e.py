@@ -491,7 +491,7 @@ def test_cli_two_articles_in_the_inbox_translated_rendered_and_posted_in_the_nex
         for chain in chains:
             assert chain[0].in_reply_to is None
             assert [t.in_reply_to for t in chain[1:]] == [t.id for t in chain[:-1]]
-            assert "machine-translated" in chain[-1].text.lower() or "translated" in chain[-1].text.lower()
+            assert "machine-translated from chinese" in chain[-1].text.lower()
         assert "example.com/articles/a" in " ".join(t.text for t in chains[0])
         assert "example.com/articles/b" in " ".join(t.text for t in chains[1])
 

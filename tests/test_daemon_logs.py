@@ -98,7 +98,7 @@ def test_a_slot_says_the_quota_left_or_that_there_is_none(tmp_path, caplog):
     lines = _messages(caplog)
     assert any(m.endswith("publishing article 207 thread 107 publication 7 (3 posts; no daily quota)")
                for m in lines), lines
-    assert not any("no limit left" in m or "left of quota" in m for m in lines)
+    assert not any("left in the 24-hour quota" in m for m in lines), lines
 
     other = tmp_path / "other"
     other.mkdir()

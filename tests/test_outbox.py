@@ -130,6 +130,28 @@ def test_a_changed_file_after_posting_is_never_a_silent_repost(outbox, tmp_path)
     assert outbox.due("x", NOW + dt.timedelta(days=1)) == []
 
 
+def test_a_changed_file_after_a_half_posted_thread_keeps_the_older_publication(outbox, tmp_path):
+    # Revision 1 failed after its first post: it is neither superseded (its rest would be lost,
+    # and nothing would say post 1 is out) nor a reason to auto-approve revision 2 (a repost).
+    from publisher.platforms.base import PostRef, Transient
+
+    first = store(outbox, tmp_path / "in", auto_approve=True)
+    pub_id = first.publications[0]
+    outbox.claim(pub_id, NOW)
+    outbox.begin_post(pub_id, 0, now=NOW)
+    outbox.record_post(pub_id, 0, PostRef(id="1001", url="https://x.com/i/status/1001"), now=NOW)
+    outbox.begin_post(pub_id, 1, now=NOW)
+    outbox.record_failure(pub_id, 1, Transient("x", "503 from the server"), now=NOW)
+    half = outbox.get(pub_id)
+    assert half.state == "failed" and half.posted_count == 1
+
+    second = store(outbox, tmp_path / "in", body="修改后的正文。", auto_approve=True)
+    assert second.superseded == () and second.earlier_posted == (pub_id,)
+    assert outbox.get(pub_id).state == "failed"
+    new = outbox.get(second.publications[0])
+    assert new.state == "draft" and second.approved == ()
+
+
 def test_auto_approve_leaves_a_too_long_thread_as_a_draft(outbox, tmp_path):
     article = make_article(tmp_path / "in")
     thread = make_thread(article, "x", ["好" * 141, "fine"])

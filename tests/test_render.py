@@ -305,7 +305,7 @@ def test_check_thread_after_editing():
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"limits": {"myspace": 100}}, "unknown platform"),
-    ({"limits": {"x": 10}}, "at least"),
+    ({"limits": {"x": 10}}, "from 60 to 100000"),
     ({"max_posts": 1}, "at least 2"),
     ({"max_posts": {"x": 0}}, "at least 2"),
     ({"points": -1}, "0 or more"),

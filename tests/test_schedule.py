@@ -140,6 +140,11 @@ def test_every_problem_is_reported_on_its_own_line():
      "schedule.yaml:5: platforms.x.accounts: 2 accounts are enabled (a, b)"),
     ("timezone: UTC\nplatforms:\n  mastodon:\n    accounts:\n      m:\n        env: {api_key: FOO}\n",
      "schedule.yaml:6: platforms.mastodon.accounts.m.env.api_key: unknown credential for mastodon"),
+    # the bound ThreadOptions enforces, refused at load time rather than at every build
+    ("timezone: UTC\nplatforms:\n  x:\n    max_characters: 55\n",
+     "schedule.yaml:4: platforms.x.max_characters: Input should be greater than or equal to 60"),
+    ("timezone: UTC\nplatforms:\n  x:\n    max_characters: 100001\n",
+     "schedule.yaml:4: platforms.x.max_characters: Input should be less than or equal to 100000"),
     ("timezone: UTC\nplatforms:\n  x:\n    accounts:\n      a: {daily_quota: 0}\n",
      "schedule.yaml:5: platforms.x.accounts.a.daily_quota: Input should be greater than 0"),
     ("timezone: UTC\nplatforms:\n  x:\n    slots:\n      - days: [mon, funday]\n        times: ['9:00']\n",
@@ -436,6 +441,20 @@ def test_quota_frees_when_enough_old_posts_leave_the_window():
     assert quota_frees_at(17, posts, now, 17) == utc(2024, 6, 15, 8)
     assert quota_frees_at(17, posts, now, 18) is None  # more than a day's quota: never
     assert quota_frees_at(None, posts, now, 100) == now
+
+
+def test_quota_frees_post_by_post_when_a_thread_went_out_over_several_minutes():
+    # Posts of a thread go out one after another; the quota frees as each one ages out, so the
+    # answer must be the exact post that lets `needed` fit (an off-by-one here posts too early).
+    now = utc(2024, 6, 14, 12)
+    posts = [utc(2024, 6, 14, 2, m) for m in (0, 1, 2, 3)]  # a 4-post thread, one post a minute
+    assert remaining_quota(4, posts, now) == 0
+    assert quota_frees_at(4, posts, now, 1) == utc(2024, 6, 15, 2, 0)
+    assert quota_frees_at(4, posts, now, 2) == utc(2024, 6, 15, 2, 1)
+    assert quota_frees_at(4, posts, now, 3) == utc(2024, 6, 15, 2, 2)
+    assert quota_frees_at(4, posts, now, 4) == utc(2024, 6, 15, 2, 3)
+    assert quota_frees_at(5, posts, now, 2) == utc(2024, 6, 15, 2, 0)
+    assert quota_frees_at(5, posts, now, 1) == now
 
 
 # --- misfires --------------------------------------------------------------------------------------
