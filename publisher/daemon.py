@@ -440,6 +440,19 @@ class ReportedFiles:
         self._paths.add(key)
         return True
 
+    def crashed(self, path: Path) -> bool:
+        """This version of ``path`` already crashed (or hung) the translation worker: it is not
+        tried again until it changes (each try could cost the whole time-out)."""
+        from .translate.isolate import is_crash_message
+
+        key = self._key(path)
+        if key not in self._paths:
+            return False
+        with self._connect() as conn:
+            row = conn.execute("SELECT message FROM reported_files WHERE path = ? AND content_hash = ?",
+                               (key, self.fingerprint(path))).fetchone()
+        return row is not None and is_crash_message(row[0])
+
     def forget(self, path: Path) -> None:
         """The file was ingested: a later bad version of it is news again."""
         key = self._key(path)
@@ -777,6 +790,10 @@ class Daemon:
             for path, source in self.scanner.changed(self.schedule):
                 if self.stopping.is_set():
                     break
+                if self.reported.crashed(path):
+                    self.scanner.done(path)
+                    log.debug("ingest %s: crashed the translation worker before; skipped until it changes", path)
+                    continue
                 try:
                     result = self.ingest(path, source, self.clock.now())
                 except (ModelError, ConfigError) as exc:

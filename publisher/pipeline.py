@@ -187,7 +187,9 @@ class Pipeline:
         code = source_code_for(article.language)
         if code not in self._models:
             try:
-                self._models[code] = (self._load or load_translator)(code, "en")
+                from .translate.isolate import isolated
+
+                self._models[code] = isolated((self._load or load_translator)(code, "en"))
             except ModelError as exc:
                 self._models[code] = exc
         found = self._models[code]
