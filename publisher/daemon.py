@@ -1146,11 +1146,20 @@ def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timed
 # --- wiring ----------------------------------------------------------------------------------
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines name files and titles: their control and bidi characters are shown as ``?``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from .textsafe import for_terminal
+
+        return for_terminal(super().format(record))
+
+
 def setup_logging(level: int = logging.INFO) -> None:
     """One line per action on stderr."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s publisher %(levelname)s %(message)s",
-                                           datefmt="%Y-%m-%dT%H:%M:%S%z"))
+    handler.setFormatter(_SafeFormatter("%(asctime)s publisher %(levelname)s %(message)s",
+                                        datefmt="%Y-%m-%dT%H:%M:%S%z"))
     root = logging.getLogger("publisher")
     root.handlers[:] = [handler]
     root.setLevel(level)

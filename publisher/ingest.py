@@ -27,7 +27,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
-from . import limits
+from . import limits, textsafe
 from .blocks import parse_blocks
 from .errors import InputError
 from .langdetect import detect_language
@@ -216,6 +216,7 @@ def normalise_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.translate(_INVISIBLE).translate(_SPACES)
     text = _CONTROL_RE.sub("", text)
+    text = textsafe.clean(text)  # C1 controls, bidi overrides and isolates, invisible format characters
     return unicodedata.normalize("NFC", text)
 
 

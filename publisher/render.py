@@ -40,6 +40,7 @@ from . import lengths
 from .errors import ConfigError, PublisherError
 from .lengths import DEFAULT_LIMITS, MAX_LIMIT, MIN_LIMIT, PLATFORMS
 from .models import Post, PostRole, Thread, TranslatedArticle
+from .textsafe import clean as clean_text
 from .summarize import DEFAULT_POINTS, KeyPoint, ranked_points, split_sentences
 
 if TYPE_CHECKING:
@@ -287,7 +288,7 @@ def make_inert(text: str, allow: Iterable[str] = ()) -> Sanitized:
         removed.append(m.group(0))
         return " "
 
-    text = _OTHER_LINK.sub(drop_link, " ".join(text.replace(INERT, "").split()))
+    text = _OTHER_LINK.sub(drop_link, " ".join(clean_text(text).replace(INERT, "").split()))
     text = " ".join(text.split())
     spans = lengths.url_spans(text) if ("http" in text or "." in text) else []
     out: list[str] = []

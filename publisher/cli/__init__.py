@@ -85,7 +85,9 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and an exit code."""
     from ..errors import PublisherError
+    from ._common import install_safe_echo
 
+    install_safe_echo()
     try:
         rc = cli.main(args=argv, prog_name="publisher", standalone_mode=False)
         # In non-standalone mode click returns the code of a ctx.exit()/Exit instead of exiting.
