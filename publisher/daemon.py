@@ -34,6 +34,7 @@ import datetime as dt
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -269,12 +270,40 @@ class DaemonLock:
     def __init__(self, db: Path):
         self.path = Path(str(db) + ".lock")
         self._fd: int | None = None
+        self._socket = None
+
+    def _bind_name(self):
+        """Also hold an abstract Unix socket named after the database (Linux): the kernel frees it
+        when the process dies, and no file operation can remove it, so deleting the .lock file
+        does not let a second run in."""
+        import hashlib
+        import socket
+
+        if not hasattr(socket, "AF_UNIX") or not sys.platform.startswith("linux"):
+            return None
+        key = hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:32]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind("\0publisher-lock-" + key)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def acquire(self) -> "DaemonLock":
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._socket = self._bind_name()
+        except OSError:
+            try:
+                owner = self.path.read_text(errors="replace").strip() or "?"
+            except OSError:
+                owner = "?"
+            raise LockHeld(f"another publisher run (pid {owner}) is using {self.path.with_suffix('')}; "
+                           "only one may post at a time") from None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -282,6 +311,9 @@ class DaemonLock:
                 owner = os.read(fd, 64).decode(errors="replace").strip() or "?"
             finally:
                 os.close(fd)
+                if self._socket is not None:
+                    self._socket.close()
+                    self._socket = None
             raise LockHeld(f"another publisher run (pid {owner}) is using {self.path.with_suffix('')}; "
                            "only one may post at a time") from None
         os.ftruncate(fd, 0)
@@ -296,6 +328,9 @@ class DaemonLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     def __enter__(self) -> "DaemonLock":
         return self.acquire()
@@ -335,13 +370,18 @@ class SlotLedger:
     def __init__(self, db: Path):
         from .migrations import apply
 
+        from .storage import create_private, private_folder
+
         self.db = Path(db)
-        self.db.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.db.parent)
+        create_private(self.db)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+        from .storage import connect_existing
+
+        conn = connect_existing(self.db)  # never a fresh empty file in place of a deleted one
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
 
@@ -397,14 +437,19 @@ class ReportedFiles:
     def __init__(self, db: Path):
         from .migrations import apply
 
+        from .storage import create_private, private_folder
+
         self.db = Path(db)
-        self.db.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(self.db.parent)
+        create_private(self.db)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
             self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+        from .storage import connect_existing
+
+        conn = connect_existing(self.db)
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
 
@@ -752,6 +797,8 @@ class Daemon:
         self.publish = publish
         self.ingest = ingest
         self.ledger = ledger
+        self.watch = None  # a storage.DatabaseWatch: the daemon stops when the database is deleted
+        self.fatal: str | None = None  # why the daemon stopped on its own
         self.clock = clock or SystemClock()
         self.scanner = scanner or SourceScanner()
         self.environ = environ
@@ -1061,7 +1108,11 @@ class Daemon:
         scheduler.start()
         try:
             while not stop.wait(0.5):
-                pass
+                problem = self.watch.problem() if self.watch is not None else None
+                if problem:  # the database was deleted or replaced: stop loudly, post nothing more
+                    log.critical("%s", problem)
+                    self.fatal = problem
+                    break
         finally:
             self.stopping.set()
             log.info("stopping: waiting for the work in flight")
@@ -1389,9 +1440,13 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                             "future?): slots until then count as handled", _local(latest, watcher.schedule))
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
-            yield Daemon(watcher=watcher, store=store, publish=store.publish,
+            daemon = Daemon(watcher=watcher, store=store, publish=store.publish,
                          ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
                          ledger=SlotLedger(db), clock=clock,
                          scanner=SourceScanner(settle))
+            from .storage import DatabaseWatch
+
+            daemon.watch = DatabaseWatch(db)
+            yield daemon
         finally:
             outbox.close()

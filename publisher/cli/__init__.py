@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "models": "models:models",
     "translate": "translate:translate",
     "ingest": "ingest:ingest",
+    "db": "db:db",
     "queue": "queue:queue",
     "show": "queue:show",
     "edit": "queue:edit",
@@ -108,6 +109,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: one line for users, the traceback when debugging
+        if type(exc).__name__ == "OperationalError" and "full" in str(exc):  # sqlite3: SQLITE_FULL
+            click.echo("error: the disk holding the database is full; nothing was lost (the change that did "
+                       "not fit was not saved): free some space and run the command again", err=True)
+            sys.exit(74)
         if os.environ.get("PUBLISHER_DEBUG"):
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc} (set PUBLISHER_DEBUG=1 for the traceback)",

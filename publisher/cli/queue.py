@@ -33,10 +33,10 @@ EDIT_HEADER = """\
 _POST_MARK = re.compile(r"^=== post (\d+)(?:\s*\(([^)]*)\))?.*===\s*$")
 
 
-def _open() -> "Outbox":
+def _open(read_only_ok: bool = False) -> "Outbox":
     from ..outbox import Outbox
 
-    return Outbox.open()
+    return Outbox.open(read_only_ok=read_only_ok)
 
 
 @dataclass(frozen=True)
@@ -194,8 +194,9 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     rejected (--all shows those too), oldest first. Publications left `publishing` by a
     process that died are settled first: a post that was on the wire becomes needs_attention.
     """
-    outbox = _open()
-    outbox.recover()
+    outbox = _open(read_only_ok=True)  # reading works on a read-only filesystem
+    if not outbox.read_only:
+        outbox.recover()
     zone = time_zone(strict=False)
     if not states and not show_all:
         states = tuple(s for s in STATES if s not in ("posted", "rejected"))
@@ -243,8 +244,9 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
 @json_option
 def show(publication_id: int, as_json: bool) -> None:
     """Show one publication: its thread, its source article and its history."""
-    outbox = _open()
-    outbox.recover()
+    outbox = _open(read_only_ok=True)
+    if not outbox.read_only:
+        outbox.recover()
     pub = outbox.get(publication_id)
     thread = outbox.thread(publication_id)
     article = outbox.article(pub.article_id)
@@ -537,8 +539,9 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
         raise click.UsageError("say --posted, --not-posted or --release-claim")
     if post_id and not posted:
         raise click.UsageError("--post-id goes with --posted")
-    outbox = _open()
-    outbox.recover()
+    outbox = _open(read_only_ok=True)
+    if not outbox.read_only:
+        outbox.recover()
     pub = outbox.get(publication_id)
     ref = None
     if post_id:

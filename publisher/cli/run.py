@@ -67,6 +67,10 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
             daemon.run_once()
         else:
             serve_forever(daemon)
+    if daemon.fatal:
+        from ..storage import DatabaseGone
+
+        raise DatabaseGone(daemon.fatal)
 
 
 @click.command(name="schedule")
