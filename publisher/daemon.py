@@ -385,10 +385,17 @@ class SlotLedger:
         conn.execute("PRAGMA busy_timeout = 30000")
         return conn
 
-    def last(self, platform: str) -> dt.datetime | None:
-        """The latest slot handled for ``platform``."""
+    def last(self, platform: str, now: dt.datetime | None = None) -> dt.datetime | None:
+        """The latest slot handled for ``platform``. With ``now``, a slot recorded later than now
+        (beyond clockfix.TOLERANCE: the clock was wrong when it was recorded) is not trusted."""
+        query, args = "SELECT max(slot_at) FROM schedule_slots WHERE platform = ?", [platform]
+        if now is not None:
+            from .clockfix import TOLERANCE
+
+            query += " AND slot_at <= ?"
+            args.append(_iso(now + TOLERANCE))
         with self._connect() as conn:
-            row = conn.execute("SELECT max(slot_at) FROM schedule_slots WHERE platform = ?", (platform,)).fetchone()
+            row = conn.execute(query, args).fetchone()
         return _from_iso(row[0]) if row and row[0] else None
 
     def begin(self, platform: str, slot_at: dt.datetime, now: dt.datetime) -> bool:
@@ -960,7 +967,7 @@ class Daemon:
                 if platform not in schedule.active_platforms():
                     continue
                 now = self.clock.now()
-                last = self.ledger.last(platform)
+                last = self.ledger.last(platform, now)
                 start = max(last, now - MAX_LOOKBACK) if last else now - schedule.misfire_grace
                 due = slots_between(schedule, start, now, platforms=[platform])
                 plan = plan_due(due, now, policy=schedule.misfire, grace=schedule.misfire_grace)
@@ -1436,8 +1443,10 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                 check_now(now, real_now, latest, watcher.schedule.zone)
                 clock = ShiftedClock(now)
             elif latest is not None and latest > real_now + NOW_GRACE and clock is None:
-                log.warning("this database recorded times up to %s, later than the clock (an earlier --now in the "
-                            "future?): slots until then count as handled", _local(latest, watcher.schedule))
+                log.warning("the clock looks wrong: this database recorded times up to %s, later than the clock "
+                            "(%s); slots recorded in the future are not counted as handled. Once the clock is "
+                            "right, run `publisher db repair-clock`", _local(latest, watcher.schedule),
+                            _local(real_now, watcher.schedule))
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
             daemon = Daemon(watcher=watcher, store=store, publish=store.publish,

@@ -51,3 +51,26 @@ def backup(target: Path) -> None:
 
     size = storage.backup(_path(), target)
     click.echo(f"backed up {_path()} to {target} ({size:,} bytes, integrity_check ok)")
+
+
+@db.command("repair-clock")
+@click.option("--dry-run", is_flag=True, help="Only say what would change.")
+def repair_clock(dry_run: bool) -> None:
+    """After a clock fault (the clock was ahead): forget slots recorded in the future, make retries
+    and pauses computed from that clock due now. Never changes what was posted."""
+    import datetime as dt
+
+    from .. import clockfix
+    from ..outbox import Outbox
+
+    now = dt.datetime.now(dt.timezone.utc)
+    with Outbox.open(_path()) as box:
+        report = clockfix.inspect(box.db, now) if dry_run else clockfix.repair(box.db, now)
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {report.slots} slot record(s) in the future"
+               + (f" (up to {report.latest})" if report.latest else "")
+               + f"; {'would make' if dry_run else 'made'} {report.retries} retr{'y' if report.retries == 1 else 'ies'}"
+               f" and {report.pauses} account pause(s) due now; nothing posted is changed")
+    if report.posts:
+        click.echo(f"note: {report.posts} post(s) were recorded with a time in the future; they are permanent "
+                   "records and keep counting against the rolling quota until that time", err=True)
