@@ -59,10 +59,8 @@ def base_timeout() -> float:
     return value
 
 
-def _argos_factory(package: Any, options: Any, notes: Sequence[str]) -> Any:
-    from .argos import ArgosTranslator
-
-    return ArgosTranslator(package, options, notes=notes)
+def _argos_factory(cls: type, package: Any, options: Any, notes: Sequence[str]) -> Any:
+    return cls(package, options, notes=notes)
 
 
 def _worker(conn: Any, factory: Callable[..., Any], args: tuple) -> None:
@@ -119,7 +117,7 @@ class IsolatedTranslator:
     @classmethod
     def for_argos(cls, translator: Any) -> "IsolatedTranslator":
         """The same ArgosTranslator, run in a worker."""
-        return cls(_argos_factory, (translator.package, translator.options, translator.notes),
+        return cls(_argos_factory, (type(translator), translator.package, translator.options, translator.notes),
                    name=translator.name, version=translator.version, identity=translator.identity,
                    notes=translator.notes)
 
@@ -189,9 +187,17 @@ class IsolatedTranslator:
 
 
 def isolated(translator: Any) -> Any:
-    """``translator`` run in a worker when it is an ArgosTranslator and isolation is on."""
+    """``translator`` run in a worker when it drives native code (CTranslate2, directly or through
+    argostranslate) and isolation is on."""
     from .argos import ArgosTranslator
 
-    if isinstance(translator, ArgosTranslator) and isolation_enabled():
+    native: tuple[type, ...] = (ArgosTranslator,)
+    try:
+        from .argostranslate_engine import ArgostranslateTranslator
+
+        native += (ArgostranslateTranslator,)
+    except ImportError:  # pragma: no cover - the module is part of publisher
+        pass
+    if isinstance(translator, native) and isolation_enabled():
         return IsolatedTranslator.for_argos(translator)
     return translator
