@@ -1114,6 +1114,13 @@ class Outbox:
                 if (ref is None or not ref.id) and index + 1 < pub.n_posts:
                     raise StoreError(f"publication {publication_id}: give the id or link of {label} (--post-id) "
                                      "so that the rest of the thread can reply to it")
+                if ref is not None and ref.id:  # another thread's post would make the rest reply under it
+                    other = db.execute("SELECT publication_id, idx FROM post_results WHERE platform = ? AND post_id = ?",
+                                       (pub.platform, ref.id)).fetchone()
+                    if other is not None:
+                        raise StoreError(f"publication {publication_id}: {ref.id} is already recorded as post "
+                                         f"{other[1] + 1} of publication {other[0]}; give the id of {label} of this "
+                                         "thread (look at the account)")
                 since = db.execute("SELECT inflight_since FROM publications WHERE id = ?",
                                    (publication_id,)).fetchone()[0] or ts(now)
                 db.execute("INSERT INTO post_results (publication_id, idx, platform, account, post_id, url, extra, "

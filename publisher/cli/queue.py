@@ -589,9 +589,8 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
         raise click.UsageError("say --posted, --not-posted or --release-claim")
     if post_id and not posted:
         raise click.UsageError("--post-id goes with --posted")
-    outbox = _open(read_only_ok=True)
-    if not outbox.read_only:
-        outbox.recover()
+    outbox = _open()
+    outbox.recover()
     pub = outbox.get(publication_id)
     ref = None
     if post_id:
@@ -603,12 +602,41 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
             parsed = parse_post_id(value)
             if parsed is None:
                 raise click.BadParameter(f"{post_id!r} is not an X post id or link", param_hint="--post-id")
+            _check_owner(outbox, pub, _x_link_user(value))
             value, url = parsed, post_url(parsed)
+        elif pub.platform == "bluesky" and value.startswith("at://"):
+            _check_owner(outbox, pub, value[len("at://"):].split("/", 1)[0])
+        elif pub.platform == "bluesky" and value.startswith(("http://", "https://")) and "/profile/" in value:
+            _check_owner(outbox, pub, value.split("/profile/", 1)[1].split("/", 1)[0])
+            url = value
         elif value.startswith(("http://", "https://")):
             url = value
         ref = PostRef(id=value, url=url)
     after = outbox.resolve(publication_id, posted, ref)
     click.echo(f"{after.id} is {after.state}: {after.note}")
+
+
+def _x_link_user(link: str) -> str | None:
+    """The user name in an X post link (x.com/NAME/status/ID), None for a bare id or an i/ link."""
+    import re
+
+    match = re.match(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/([^/]+)/status", link.strip())
+    if not match or match.group(1).lower() in ("i", "web"):
+        return None
+    return match.group(1)
+
+
+def _check_owner(outbox, pub, named: str | None) -> None:
+    """Refuse a post link that names another account than the one this thread posts as (known
+    from `publisher accounts check`); a post of someone else's thread must never become the
+    parent of the rest of ours."""
+    if not named:
+        return
+    state = outbox.account_state(pub.platform, pub.account)
+    mine = (state.handle or "").lstrip("@").lower()
+    if mine and named.lstrip("@").lower() != mine and not named.startswith("did:"):
+        raise click.BadParameter(f"that post belongs to {named}, not to this thread's account {state.handle}",
+                                 param_hint="--post-id")
 
 
 # --- publish ---------------------------------------------------------------------------------
