@@ -54,7 +54,7 @@ def test_domain_like_runs_never_abort_and_finish_fast(pattern):
     assert proc.returncode == 0, proc.stderr
     weighted, mastodon, seconds = proc.stdout.split()
     assert int(weighted) >= 30000 and int(mastodon) >= 30000  # counted, never undercounted as a link
-    assert float(seconds) < 2
+    assert float(seconds) < 10  # about 0.4 s alone (benchmarks/hostile.py); it aborted or ran for minutes before
 
 
 def test_sentence_end_after_a_name_is_a_sentence_end():
@@ -87,7 +87,8 @@ def test_a_100_kb_paragraph_is_split_well_under_a_second():
     assert pieces and all(lengths.x_length(p) <= 280 for p in pieces)
     assert " ".join(pieces).split() == text.split()  # nothing dropped
     assert max(calls) < 2000  # never measured the whole rest
-    assert elapsed < 1.0, elapsed
+    assert len(calls) < 20 * len(pieces)  # a few measurements per piece (galloping + binary search)
+    assert elapsed < 10, elapsed  # about 0.6 s alone (benchmarks/hostile.py); minutes before
 
 
 def test_a_100_kb_chinese_paragraph_without_spaces_is_split_fast():
@@ -95,19 +96,26 @@ def test_a_100_kb_chinese_paragraph_without_spaces_is_split_fast():
     started = time.perf_counter()
     pieces = lengths.split_to_fit(text, lambda p, i: lengths.x_length(p) <= 280)
     assert pieces and "".join(pieces) == text
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10  # about 0.4 s alone (benchmarks/hostile.py)
 
 
 def test_a_10_kb_title_is_shortened_well_under_a_second():
     title = ("Kuaishou releases Kling, a text-to-video model that makes two-minute clips " * 140)[:10_000]
+    calls = []
+
+    def fits(t: str) -> bool:
+        calls.append(t)
+        return lengths.x_length("Original: " + t + "\nMachine-translated.") <= 280
+
     started = time.perf_counter()
-    short = _shorten(title, lambda t: lengths.x_length("Original: " + t + "\nMachine-translated.") <= 280)
+    short = _shorten(title, fits)
     elapsed = time.perf_counter() - started
     assert short is not None and short.endswith("…") and title.startswith(short[:-1].rstrip())
     assert lengths.x_length("Original: " + short + "\nMachine-translated.") <= 280
     # the longest: one more word would not fit
     assert len(short) > 200
-    assert elapsed < 1.0, elapsed
+    assert len(calls) <= 2 * len(title).bit_length() + 2  # binary search, not one call per word
+    assert elapsed < 10, elapsed  # about 0.2 s alone (benchmarks/hostile.py); over 300 s at 4,000 characters before
 
 
 def _timed_threads(translated):
@@ -133,7 +141,7 @@ def test_a_10_kb_original_title_in_the_attribution_is_fast(tmp_path):
     for thread in threads.values():
         assert thread.posts[-1].role == "attribution" and "…" in thread.posts[-1].text
         assert all(p.length <= p.limit for p in thread.posts)
-    assert elapsed < 3.0, elapsed  # three platforms, each well under a second
+    assert elapsed < 15, elapsed  # three platforms, about 0.3 s alone (benchmarks/hostile.py)
 
 
 def test_a_100_kb_point_is_laid_out_fast(tmp_path):
@@ -157,4 +165,4 @@ def test_a_100_kb_point_is_laid_out_fast(tmp_path):
     for thread in threads.values():
         assert thread.posts[-1].role == "attribution"
         assert any("1080p" in p.text for p in thread.posts) or any("1080p" in d for d in thread.dropped)
-    assert elapsed < 3.0, elapsed
+    assert elapsed < 15, elapsed  # three platforms, about 1 s alone
