@@ -566,7 +566,11 @@ def retry(publication_id: int) -> None:
               help="Take back a `publishing` claim held by a process that is gone or cannot be checked from "
                    "here (another machine or container). A post that was in flight becomes needs_attention "
                    "(settle it next with --posted/--not-posted); otherwise the thread goes back in line.")
-def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool) -> None:
+@click.option("--check", "check_platform", is_flag=True,
+              help="Ask the platform whether the post is there, and settle it accordingly (Bluesky: the record "
+                   "under the post's derived key).")
+def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool,
+            check_platform: bool = False) -> None:
     """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out.
 
     With --release-claim: free a thread stuck in `publishing` because the process that claimed
@@ -585,8 +589,13 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
         after = outbox.release_claim(publication_id)
         click.echo(f"{after.id} is {after.state}: {after.note}")
         return
+    if check_platform:
+        if posted is not None or post_id:
+            raise click.UsageError("--check settles the post itself; it goes without --posted/--not-posted")
+        _resolve_by_asking(publication_id)
+        return
     if posted is None:
-        raise click.UsageError("say --posted, --not-posted or --release-claim")
+        raise click.UsageError("say --posted, --not-posted, --check or --release-claim")
     if post_id and not posted:
         raise click.UsageError("--post-id goes with --posted")
     outbox = _open()
@@ -613,6 +622,34 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
             url = value
         ref = PostRef(id=value, url=url)
     after = outbox.resolve(publication_id, posted, ref)
+    click.echo(f"{after.id} is {after.state}: {after.note}")
+
+
+def _resolve_by_asking(publication_id: int) -> None:
+    """``resolve --check``: look the unknown post up on the platform, and settle it from there."""
+    from ..errors import StoreError
+    from ..platforms.base import configured_platform
+    from ..publish import idempotency_key
+
+    outbox = _open()
+    outbox.recover()
+    pub = outbox.get(publication_id)
+    if pub.state != "needs_attention" or pub.unknown_index is None:
+        raise StoreError(f"publication {publication_id} has no post whose outcome is unknown (it is {pub.state})")
+    platform = configured_platform(pub.platform)
+    lookup = getattr(platform, "lookup", None)
+    label = f"post {pub.unknown_index + 1} of {pub.n_posts}"
+    if lookup is None:
+        raise StoreError(f"publication {publication_id}: {pub.platform} cannot be asked automatically yet; look at "
+                         f"the account and run `publisher resolve {publication_id} --posted --post-id LINK` or "
+                         "`--not-posted`")
+    ref = lookup(idempotency_key(pub, pub.unknown_index))
+    if ref is not None:
+        after = outbox.resolve(publication_id, True, ref)
+        click.echo(f"{pub.platform} has {label}: {ref.url or ref.id}")
+    else:  # never written: the retry uses the same record key, so it cannot make a second post
+        after = outbox.resolve(publication_id, False)
+        click.echo(f"{pub.platform} does not have {label}; it will be sent again (under the same record key)")
     click.echo(f"{after.id} is {after.state}: {after.note}")
 
 
