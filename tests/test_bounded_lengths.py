@@ -145,24 +145,20 @@ def test_a_10_kb_original_title_in_the_attribution_is_fast(tmp_path):
 
 
 def test_a_100_kb_point_is_laid_out_fast(tmp_path):
-    from dataclasses import replace
-
     from factories import fake_translate
     from publisher.ingest import parse_article
 
-    source = parse_article("---\ntitle: 快手\nurl: https://example.com/a\n---\n\n快手发布了可灵。\n".encode(),
-                           tmp_path / "a.md")
-    translated = fake_translate(source)
+    source = parse_article("---\ntitle: 快手\nurl: https://example.com/a\n---\n\n快手发布了可灵。\n\n"
+                           "研究人员分析了生成效果，结果令人满意。\n\n用户可以申请测试资格。\n".encode(), tmp_path / "a.md")
     sentence = "the model from Kuaishou makes clips of 1080p at 30 fps and users can apply today "
     huge = (sentence * (100_000 // len(sentence) + 1))[:100_000]
-    from publisher.models import Sentence
-
-    block = translated.blocks[0]
-    short = "Kuaishou released Kling this week."
-    sentences = (Sentence(source="快手发布了可灵。", text=short, block=0), Sentence(source="长", text=huge, block=0))
-    translated = replace(translated, blocks=(replace(block, text=short + " " + huge, sentences=sentences),))
+    phrasebook = {"Kuaishou 发布了 Kling。": "Kuaishou released Kling.", "研究人员分析了生成效果，结果令人满意。": huge,
+                  "用户可以申请测试资格。": "Users can apply for a test."}
+    translated = fake_translate(source, phrasebook)
+    assert huge in translated.markdown
     threads, elapsed = _timed_threads(translated)
     for thread in threads.values():
         assert thread.posts[-1].role == "attribution"
-        assert any("1080p" in p.text for p in thread.posts) or any("1080p" in d for d in thread.dropped)
+        assert all(p.length <= p.limit for p in thread.posts)
+        assert any("left out" in w and "1080p" in w for w in thread.warnings)  # it was laid out, then dropped
     assert elapsed < 15, elapsed  # three platforms, about 1 s alone
