@@ -60,6 +60,14 @@ _WORD_START = re.compile(r"(?<=\s)\S")
 _GLUE = regex.compile(r"[\p{M}\u200d\ufe0f]")
 _PROTOCOL = regex.compile(r"(?i)https?://")
 _HOST = regex.compile(r"(?i)https?://([^/?#\s]*)")
+_STOP_AFTER = regex.compile(r"(?<=[^\x00-\x7f\u2013])(?<=\p{P})")
+#: twitter-text starts no link right after these (its invalid preceding characters)
+_NO_LINK_AFTER = regex.compile(r"[A-Za-z0-9@＠$#＃\u202a-\u202e]")
+#: A link counts 23 but has at least 4 characters ("t.co"), and holds a dot: so a piece counted
+#: as plain characters is at most this much per dot short of twitter-text's count (X), and per
+#: "://" of Mastodon's (a link with its protocol has at least 11 characters).
+_X_SLACK_PER_DOT = URL_LENGTH - 4
+_MASTODON_SLACK_PER_PROTOCOL = URL_LENGTH - 11
 
 
 def segments(text: str) -> list[tuple[int, str]]:
@@ -89,15 +97,26 @@ def _pieces(segment: str) -> list[tuple[int, str, bool]]:
     run = segment.rstrip()
     if len(run) <= LONG_RUN or "." not in run:
         return [(0, segment, True)]
-    cuts = [m.start() for m in _PROTOCOL.finditer(segment)]
-    if not cuts or cuts[0] != 0:
-        cuts.insert(0, 0)
-    out = []
-    for start, end in zip(cuts, cuts[1:] + [len(segment)]):
-        piece = segment[start:end]
-        host = _HOST.match(piece)
-        exact = bool(host) and len(host.group(1)) <= 253 and len(piece) <= 4200
-        out.append((start, piece, exact))
+    # No link holds non-ASCII punctuation (，。「」…): cutting after it is exact (Chinese has no spaces)
+    stops = [0] + [m.start() for m in _STOP_AFTER.finditer(segment)]
+    out: list[tuple[int, str, bool]] = []
+    for begin, finish in zip(stops, stops[1:] + [len(segment)]):
+        chunk = segment[begin:finish]
+        if not chunk:
+            continue
+        if len(chunk.rstrip()) <= LONG_RUN or "." not in chunk:
+            out.append((begin, chunk, True))
+            continue
+        cuts = [m.start() for m in _PROTOCOL.finditer(chunk)]
+        if not cuts or cuts[0] != 0:
+            cuts.insert(0, 0)
+        for start, end in zip(cuts, cuts[1:] + [len(chunk)]):
+            piece = chunk[start:end]
+            host = _HOST.match(piece)
+            before = segment[begin + start - 1] if begin + start else ""
+            exact = (bool(host) and len(host.group(1)) <= 253 and len(piece) <= 4200
+                     and not _NO_LINK_AFTER.match(before))
+            out.append((begin + start, piece, exact))
     return out
 
 
@@ -106,8 +125,10 @@ def _x_segment(segment: str, context: int) -> int:
     tt = _twitter_text()
     total = 0
     for _, piece, exact in _pieces(segment):
-        # without its dots a piece holds no link for twitter-text; "," weighs what "." weighs
-        total += tt.parse_tweet(piece if exact else piece.replace(".", ",")).weightedLength
+        if exact:
+            total += tt.parse_tweet(piece).weightedLength
+        else:  # without its dots it holds no link ("," weighs what "." weighs); never counted short
+            total += tt.parse_tweet(piece.replace(".", ",")).weightedLength + _X_SLACK_PER_DOT * piece.count(".")
     if context:
         total -= tt.parse_tweet(segment[:context]).weightedLength
     return total
@@ -155,6 +176,8 @@ def _segment_urls(piece: str, without_protocol: bool, offset: int) -> list[tuple
 
 @functools.lru_cache(maxsize=8192)
 def _mastodon_segment(segment: str, context: int) -> int:
+    pieces = _pieces(segment)
+    slack = sum(_MASTODON_SLACK_PER_PROTOCOL * piece.count("://") for _, piece, exact in pieces if not exact)
     urls = sorted((s - context, e - context) for s, e in _tt_urls_in(segment, False) if s >= context)
     segment = segment[context:]
     out, pos = [], 0
@@ -164,7 +187,7 @@ def _mastodon_segment(segment: str, context: int) -> int:
         pos = end
     out.append(segment[pos:])
     countable = _REMOTE_MENTION.sub(lambda m: "@" + m.group(1), "".join(out))
-    return graphemes(countable)
+    return graphemes(countable) + slack
 
 
 def mastodon_length(text: str) -> int:

@@ -9,7 +9,7 @@ import time
 import warnings
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import subprocess_env
@@ -25,14 +25,46 @@ _WORDS = st.sampled_from(["Kling", "快手", "发布了", "https://example.com/a
                           "t.co/abc", "http://t.co/x", "mp.weixin.qq.com/s?x=1", "(https://e.com/(x))"])
 
 
+def _long_dotted_run(text: str) -> bool:
+    import regex
+
+    return any(len(run) > lengths.LONG_RUN and "." in run
+               for run in regex.split(r"\s|(?<=[^\x00-\x7f\u2013])(?<=\p{P})", text))
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_WORDS, max_size=30).map(lambda ws: " ".join(ws)), st.sampled_from([" ", "", "\n"]))
 def test_segmented_measuring_equals_twitter_text_on_ordinary_text(words, sep):
     text = words.replace(" ", sep) if sep != " " else words
+    assume(not _long_dotted_run(text))
     assert lengths.x_length(text) == twitter_text.parse_tweet(text).weightedLength
     urls = {tuple(u["indices"]) for u in twitter_text.extract_urls_with_indices(text)}
     urls |= {tuple(u["indices"]) for u in twitter_text.extract_urls_with_indices(text, False)}
     assert lengths.url_spans(text) == sorted(urls)
+
+
+_RUN_WORDS = st.sampled_from(["Kling", "https://example.com/a?b=1", "example.com", "x.co", "a.b", "@name", "#tag",
+                              "😀", "e\u0301", "1,080p", ".", "t.co/abc", "http://t.co/x", "mp.weixin.qq.com/s?x=1",
+                              "(https://e.com/(x))", "快手", "a.a.a.a"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_RUN_WORDS, min_size=60, max_size=120).map("".join))
+def test_a_long_run_without_spaces_is_never_counted_short(text):
+    """Runs over LONG_RUN with a dot are measured link by link: never less than the platforms count."""
+    assume(_long_dotted_run(text))
+    assert lengths.x_length(text) >= twitter_text.parse_tweet(text).weightedLength
+    urls = twitter_text.extract_urls_with_indices(text, False)
+    plain = lengths.graphemes(text) - sum(e - s for s, e in (u["indices"] for u in urls)) + 23 * len(urls)
+    assert lengths.mastodon_length(text) >= plain - 0  # Mastodon: links with a protocol count 23
+
+
+def test_a_chinese_paragraph_without_spaces_is_cut_at_its_punctuation_and_never_counted_short():
+    text = ("快手发布了可灵，访问kuaishou.com了解更多。用户可以申请测试资格，效果很好；" * 12) + "https://example.com/a?b=1。"
+    assert len(text) > lengths.LONG_RUN
+    assert all(len(piece) < 40 for _, piece, _ in lengths._pieces(text))  # measured clause by clause
+    # twitter-text over the whole run misses the bare domains that it finds clause by clause
+    assert lengths.x_length(text) >= twitter_text.parse_tweet(text).weightedLength
 
 
 def test_a_long_real_link_still_counts_23():
