@@ -72,7 +72,7 @@ def test_the_tiny_real_model_gives_the_same_output_in_the_worker(tmp_path_factor
 def test_ingest_of_a_folder_goes_on_after_a_file_that_crashes_the_engine(tmp_path):
     folder = tmp_path / "in"
     write_article(folder, "a.md", body="快手发布了可灵。")
-    write_article(folder, "b.md", body="这篇文章会崩溃。")
+    write_article(folder, "b.md", title="这篇文章会崩溃", body="快手发布了可灵大模型。")  # the title is always translated
     write_article(folder, "c.md", body="用户可以申请。")
     translator = crashing()
     outbox = Outbox.open(tmp_path / "q.db")
@@ -108,8 +108,8 @@ def _settle(path: Path) -> None:
 def test_the_daemon_reports_a_crashing_file_once_and_queues_the_next_good_one(tmp_path, caplog):
     (tmp_path / "schedule.yaml").write_text(SCHEDULE, encoding="utf-8")
     inbox = tmp_path / "inbox"
-    for name, body in (("a.md", "这篇文章会崩溃。"), ("b.md", "快手发布了可灵。")):
-        _settle(write_article(inbox, name, body=body))
+    for name, title in (("a.md", "这篇文章会崩溃"), ("b.md", "快手发布了可灵")):
+        _settle(write_article(inbox, name, title=title, body="快手发布了可灵大模型。研究人员分析了生成效果。"))
     db = tmp_path / "q.db"
     outbox = Outbox.open(db)
     translator = crashing()
