@@ -213,6 +213,21 @@ class Status:
         }
 
 
+def short(title: str, cells: int = 40) -> str:
+    """A title cut to ``cells`` terminal cells (a Chinese character is two), with an ellipsis."""
+    from rich.cells import cell_len
+
+    if cell_len(title) <= cells:
+        return title
+    out, used = "", 0
+    for ch in title:
+        width = cell_len(ch)
+        if used + width > cells - 1:
+            break
+        out, used = out + ch, used + width
+    return out.rstrip() + "…"
+
+
 def _ago(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
@@ -271,7 +286,7 @@ def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | No
     # Publications that wait for a person.
     sources = schedule.sources if schedule is not None else ()
     for row in outbox.rows(["needs_attention", "publishing", "draft", "failed"]):
-        label = f"publication {row.id} ({row.platform}, {row.title})"
+        label = f"publication {row.id} ({row.platform}, {short(row.title)})"
         if row.state == "needs_attention":
             unknown = row.unknown_index is not None
             kind = "needs_attention" if unknown else "failed"
@@ -322,9 +337,14 @@ def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ,
         if first is None:
             next_post = None if posting else "no slots"
         elif first.item is not None:
-            next_post = f"publication {first.item.publication_id} ({first.item.posts} posts): {first.item.title}"
+            next_post = f"publication {first.item.publication_id} ({first.item.posts} posts): {short(first.item.title)}"
         else:
             next_post = f"{first.outcome}: {first.detail}"
+            taker = next((p for p in mine if p.item is not None), None)
+            if taker is not None:
+                when = taker.slot.local.strftime("%Y-%m-%d %H:%M %Z")
+                next_post += (f"; then {when}: publication {taker.item.publication_id} ({taker.item.posts} posts): "
+                              f"{short(taker.item.title)}")
         missing = tuple(schedule.missing_credentials(platform, environ)) if posting else ()
         budget = account.daily_budget
         spent = spent_since(outbox, platform, now - DAY, prices) if budget is not None else 0.0
@@ -351,7 +371,7 @@ def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ,
             item = waiting[0]
             detail = next(p.detail for p in day if p.outcome in ("quota", "budget"))
             status.problems.append(Problem(
-                "quota_blocked", f"{who}: publication {item.publication_id} ({item.title}) is held back by the "
+                "quota_blocked", f"{who}: publication {item.publication_id} ({short(item.title)}) is held back by the "
                                  f"quota or budget for the next 24 hours: {detail}",
                 key=f"quota:{item.publication_id}:{(now.astimezone(schedule.zone)).date().isoformat()}",
                 publication_id=item.publication_id, platform=platform, account=name))

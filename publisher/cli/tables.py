@@ -33,7 +33,6 @@ def posted_info(outbox: "Outbox", ids: Sequence[int]) -> dict[int, tuple[dt.date
 
 def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: dict[str, int], more: bool,
                  limit: int, claim_text) -> None:
-    from rich.console import Group
     from rich.table import Table
     from rich.cells import cell_len
     from rich.text import Text
@@ -57,7 +56,6 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
     if not rows:
         console.print("Nothing in the queue." if not counts else "Nothing matches.")
     else:
-        table = Table(box=None, show_edge=False, pad_edge=False, expand=False, header_style="bold")
         cells: list[tuple] = []
         for r in rows:
             if r.state == "posted" and r.id in posted:
@@ -74,44 +72,56 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
                     when = zone.show(posted[r.id][0])
             flag = "" if r.approved or r.state in ("draft", "rejected", "posted") else " (approval withdrawn)"
             title = Text(r.title + flag, no_wrap=True, overflow="ellipsis")
-            lines = [title]
-            extra = None
+            below: list[Text] = []
             if r.state in ("needs_attention", "failed") and r.note:
-                extra = f"↳ {r.note}"
+                below.append(Text(f"↳ {r.note}", style="dim"))
             elif r.state == "publishing":
-                extra = f"↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}"
-            parts = list(lines)
-            if extra:
-                parts.append(Text(extra, style="dim", no_wrap=False, overflow="fold"))
+                below.append(Text(f"↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}",
+                                  style="dim"))
             url = posted.get(r.id, (None, None))[1]
             if url and r.state in ("posted", "needs_attention", "failed", "approved"):
-                # one link even when folded: terminals that know OSC 8 keep it clickable
-                parts.append(Text.assemble("↳ ", (url, f"link {url}"), no_wrap=False, overflow="fold"))
-            cell = Group(*parts) if len(parts) > 1 else parts[0]
-            cells.append((str(r.id), r.state, r.platform, f"{r.posted_count}/{r.n_posts}", when, cell))
-        # The short columns keep their full width (never squeezed by a long note); the title
-        # takes what is left, cut with an ellipsis, measured in cells.
+                # a terminal that knows OSC 8 keeps it one clickable link even when wrapped
+                below.append(Text.assemble("↳ ", (url, f"link {url}")))
+            cells.append(((str(r.id), r.state, r.platform, f"{r.posted_count}/{r.n_posts}", when, title), below))
+        # Every column has a fixed width (the short ones their longest value, the title what is
+        # left, cut with an ellipsis, measured in cells), so the pieces of the table printed
+        # between the notes line up. Notes and links go under their row at the full width.
         heads = ("ID", "STATE", "PLATFORM", "POSTS", "WHEN")
-        used = 2 * len(heads)  # one cell of padding on each side between columns
-        for i, head in enumerate(heads):
-            width = max([len(head)] + [cell_len(c[i]) for c in cells])
-            used += width
-            table.add_column(head, justify="right" if head in ("ID", "POSTS") else "left", no_wrap=True,
+        widths = [max([len(head)] + [cell_len(c[0][i]) for c in cells]) for i, head in enumerate(heads)]
+        used = sum(widths) + 2 * len(heads)  # one cell of padding on each side between columns
+        titles = max(cell_len(c[0][5].plain) for c in cells)
+        title_width = max(5, min(max(12, console.width - used), titles))
+        indent = widths[0] + 2
+
+        def new_table(header: bool) -> Table:
+            t = Table(box=None, show_edge=False, pad_edge=False, expand=False, header_style="bold",
+                      show_header=header)
+            for head, width in zip(heads, widths):
+                t.add_column(head, justify="right" if head in ("ID", "POSTS") else "left", no_wrap=True,
                              width=width)
-        titles = max(cell_len(c[5].plain) if isinstance(c[5], Text) else 0 for c in cells)
-        has_notes = any(not isinstance(c[5], Text) for c in cells)
-        room = max(12, console.width - used)
-        table.add_column("TITLE", no_wrap=True, overflow="ellipsis",
-                         width=room if has_notes else min(room, max(titles, 5)))
-        for c in cells:
-            table.add_row(*c)
-        console.print(table)
+            t.add_column("TITLE", no_wrap=True, overflow="ellipsis", width=title_width)
+            return t
+
+        from rich.padding import Padding
+
+        table = new_table(True)
+        pending = False
+        for row, below in cells:
+            table.add_row(*row)
+            pending = True
+            if below:
+                console.print(table)
+                for line in below:
+                    console.print(Padding(line, (0, 0, 0, indent)))
+                table, pending = new_table(False), False
+        if pending:
+            console.print(table)
     total = sum(counts.values())
     summary = " · ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
     if more:
         console.print(f"… showing the first {limit}; --limit 0 shows all.")
     if total:
-        console.print(f"{total} publications: {summary}", soft_wrap=True)
+        console.print(f"{total} publications: {summary}")
     if any(r.state in ("scheduled", "publishing", "posted", "approved") or (r.state == "failed" and r.when)
            for r in rows):
         console.print(f"Times in {zone.label}.", soft_wrap=True, highlight=False, markup=False)
