@@ -64,12 +64,14 @@ def _show(st) -> None:
         text = Text.from_markup(markup)
         if hang:
             lines = text.wrap(console, max(20, console.width - indent - hang))
+            for line in lines:
+                line.rstrip()
             first, *rest = lines or [Text("")]
-            console.print(Padding(first, (0, 0, 0, indent)))
+            console.print(Padding(first, (0, 0, 0, indent), expand=False))
             for line in rest:
-                console.print(Padding(line, (0, 0, 0, indent + hang)))
+                console.print(Padding(line, (0, 0, 0, indent + hang), expand=False))
         else:
-            console.print(Padding(text, (0, 0, 0, indent)))
+            console.print(Padding(text, (0, 0, 0, indent), expand=False))
 
     hb = st.heartbeat
     if st.daemon_alive and hb is not None:

@@ -112,7 +112,7 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
             if below:
                 console.print(table)
                 for line in below:
-                    console.print(Padding(line, (0, 0, 0, indent)))
+                    console.print(Padding(line, (0, 0, 0, indent), expand=False))
                 table, pending = new_table(False), False
         if pending:
             console.print(table)
