@@ -1365,7 +1365,7 @@ def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
         detail.append("not auto-approved, waits for a person: " + "; ".join(ingested.held))
     if ingested.earlier_posted:
         detail.append("an earlier revision was already posted (" + ",".join(map(str, ingested.earlier_posted))
-                      + "): this one waits for a person")
+                      + "): this one waits for a person, and goes out as a reply to that thread")
     return IngestResult(status, ingested.article_id, tuple(ingested.publications), tuple(ingested.approved),
                         "; ".join(detail), thread_ids)
 

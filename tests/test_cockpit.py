@@ -474,3 +474,49 @@ def test_no_progress_when_not_a_terminal_or_with_json(tmp_path):
         proc = run_cli("ingest", str(article.path), *args, env=subprocess_env(
             PUBLISHER_MODELS_DIR=str(tmp_path / "none")), cwd=tmp_path)
         assert "ingesting" not in proc.stderr and "\x1b[" not in proc.stderr and "sentences" not in proc.stderr
+
+
+# --- a correction replies to the thread it corrects ------------------------------------------------
+
+
+def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_thread(tmp_path, outbox, monkeypatch):
+    from factories import write_article
+    from publisher.pipeline import Pipeline, ingest_file
+    from publisher.platforms.x import XPlatform
+    from publisher.publish import publish_publication
+    from publisher.translate.base import FakeTranslator
+
+    body = "快手发布了可灵。它可以生成两分钟的视频。很多人在排队。"
+    path = write_article(tmp_path / "in", "a.md", body=body)
+    pipeline = Pipeline(translator=FakeTranslator())
+    with FakeX() as fake, fake.installed():
+        for key, value in x_env(fake).items():
+            monkeypatch.setenv(key, value)
+        first = ingest_file(path, outbox, pipeline, ("x",)).publications[0]
+        outbox.approve(first)
+        assert publish_publication(outbox, first, XPlatform.from_env()).complete
+        original = list(fake.tweets)
+        write_article(tmp_path / "in", "a.md", body=body.replace("两分钟", "三分钟"))  # the correction
+        second = ingest_file(path, outbox, pipeline, ("x",))
+        assert second.revision == 2 and second.earlier_posted == (first,)
+        fix = second.publications[0]
+        assert outbox.get(fix).state == "draft"  # still waits for a person
+        shown = invoke("show", str(fix)).output
+        assert f"a correction of publication {first}: it goes out as a reply to that thread" in shown
+        assert "word for word as already posted" in shown and f"`publisher edit {fix}`" in shown
+        # The operator says what changed (X refuses a post identical to one on the account).
+        from publisher.outbox import EditedPost
+
+        posts = outbox.thread(fix).posts
+        outbox.edit(fix, [EditedPost(("Correction: " + p.text) if p.role != "attribution" else
+                                     p.text.replace("Machine-translated", "Corrected, machine-translated"), p.role)
+                          for p in posts])
+        approved = invoke("approve", str(fix)).output
+        assert f"It is a correction of publication {first}" in approved
+        assert "word for word" not in approved
+        dry = invoke("publish", str(fix), "--dry-run").output
+        assert f"in reply to {original[-1].id}" in dry and "as a new thread" not in dry
+        assert publish_publication(outbox, fix, XPlatform.from_env()).complete
+        replies = fake.tweets[len(original):]
+        assert replies[0].in_reply_to == original[-1].id  # under the original thread, not a new one
+        assert [t.in_reply_to for t in replies[1:]] == [t.id for t in replies[:-1]]

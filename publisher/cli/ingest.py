@@ -94,7 +94,8 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         if ing.earlier_posted:
             emit("           an earlier revision was already posted ("
                        + ", ".join(f"#{p}" for p in ing.earlier_posted)
-                       + "): this one waits for a person, even with --approve")
+                       + "): this one waits for a person, even with --approve, and goes out as a reply to "
+                       "that thread (a correction, not a new thread)")
 
     def shown(outcome: IngestOutcome) -> None:
         show(outcome)

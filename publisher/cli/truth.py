@@ -40,11 +40,16 @@ def approval_lines(outbox: "Outbox", pubs: Sequence["Publication"], *, verb: str
     lines = []
     for pub in pubs:
         got = expect(schedule, outbox, pub.id, now)
+        from ..corrections import describe
+
         head = f"{verb} {pub.id} ({pub.platform}, {pub.n_posts} posts{cost_text(outbox, pub, schedule)})"
         if got.at is not None:
             lines.append(f"{head}: expected to go out {got.text}.")
         else:
             lines.append(f"{head}: {got.text}.")
+        correction = describe(outbox, pub.id)
+        if correction:
+            lines.append(f"  It is {correction}.")
     return lines
 
 
