@@ -6,9 +6,10 @@ int8. Random weights never emit end-of-sentence, so every engine gets the same d
 On the same ~200 Chinese sentences at beam 4 it measures, each engine in its own subprocess
 (so that peak RSS is its own):
 
-  (a) argostranslate 1.11's translate path (``argostranslate.translate``), with its sentence
-      splitter replaced by "one paragraph = one sentence" so that it runs offline, and the
-      decoding cap added to its ``translate_batch`` calls;
+  (a) argostranslate 1.11's translate path (``argostranslate.translate``) through publisher's
+      ``argos`` engine (publisher.translate.argostranslate_engine: its sentence splitter replaced
+      by publisher's sentences so that it runs offline), the decoding cap added to its
+      ``translate_batch`` calls;
   (b) raw CTranslate2: a sweep of thread/batch settings, the best one reported;
   (c) publisher's engine (``ArgosTranslator.translate_sentences``) with its default settings;
 
@@ -18,6 +19,24 @@ with this model. Targets: c/a >= 3.5 with >= 95% identical outputs, c/b >= 0.9, 
 ``publisher translate`` <= 500 MB.
 
     python benchmarks/translate.py [--work DIR] [--cap 64] [--beam 4] [--quick]
+
+Document mode (``--document``): real article paragraphs written for it (benchmarks/corpus/*.md:
+numbers, dates, Latin names, links, images, code, emphasis), copied ``--copies`` times with
+their numbers changed so that no sentence repeats, through the whole ``publisher translate``
+path (``translate_files``: read, split, protect, translate, verify, fall back, write the .en.md
+files), against raw CTranslate2 on the same model inputs in the same run, with the same model
+and decoding cap. Two runs of the document path:
+
+  (r) the random-weight model as it is: it drops every placeholder, so its fallback rate is
+      the worst case;
+  (e) the same model run for its time, its outputs then replaced by an *echo* that keeps the
+      placeholders, names and numbers (tests/fake_openai.py's ``fake_english``): a stand-in for
+      a model that keeps them, to measure the path's own cost. Target: (e) >= 0.8 x raw.
+
+It also prints how many of the corpus's reference translations (correct English written by
+hand, benchmarks/corpus/reference.json) the verifier would send to the fallback.
+
+    python benchmarks/translate.py --document [--copies 10] [--cap 64] [--beam 4]
 """
 
 from __future__ import annotations
@@ -108,16 +127,17 @@ def _peak_rss_mb() -> float:
 
 
 def child_argos(package: Path, sentences: list[str], cap: int, beam: int) -> dict:
-    """(a) argostranslate's own translate path, made offline, with the common decoding cap."""
+    """(a) argostranslate's own translate path through publisher's ``argos`` engine (its sentence
+    splitter replaced by publisher's sentences so that it runs offline), with the common decoding cap."""
     t0 = time.perf_counter()
-    import argostranslate.sbd as sbd
-
-    sbd.MiniSBDSentencizer.split_sentences = lambda self, text: [text]
-    sbd.StanzaSentencizer.split_sentences = lambda self, text: [text]
+    sys.path.insert(0, str(ROOT))
     import ctranslate2
-    from argostranslate import settings, translate
+    from argostranslate import translate  # noqa: F401  (timed: torch, Stanza, spaCy)
 
-    settings.beam_size = beam
+    from publisher.translate.argos import DecodingOptions
+    from publisher.translate.argostranslate_engine import ArgostranslateTranslator
+    from publisher.translate.packages import read_package
+
     real = ctranslate2.Translator
 
     class Capped:
@@ -130,10 +150,10 @@ def child_argos(package: Path, sentences: list[str], cap: int, beam: int) -> dic
 
     ctranslate2.Translator = Capped
     imported = time.perf_counter() - t0
-    translation = translate.get_translation_from_codes("zh", "en")
-    translation.translate("你好。")  # loads the model
+    translator = ArgostranslateTranslator(read_package(package), DecodingOptions(beam_size=beam))
+    translator.translate_sentences(["你好。"])  # loads the model
     t1 = time.perf_counter()
-    outputs = translation.translate("\n".join(sentences)).split("\n")
+    outputs = translator.translate_sentences(sentences)
     seconds = time.perf_counter() - t1
     return {"seconds": seconds, "import_seconds": imported, "outputs": outputs, "peak_rss_mb": _peak_rss_mb(),
             "heavy": sorted(m for m in ("torch", "stanza", "spacy") if m in sys.modules)}
@@ -179,6 +199,153 @@ def child_publisher(package: Path, sentences: list[str], cap: int, beam: int) ->
     return {"seconds": seconds, "import_seconds": imported, "outputs": outputs, "peak_rss_mb": _peak_rss_mb(),
             "options": repr(translator.options),
             "heavy": sorted(m for m in ("torch", "stanza", "spacy", "argostranslate") if m in sys.modules)}
+
+
+# --- document mode -------------------------------------------------------------------------
+
+CORPUS = ROOT / "benchmarks" / "corpus"
+
+
+def build_documents(work: Path, copies: int) -> Path:
+    """``copies`` of the corpus articles, numbers changed in each copy so that no sentence repeats."""
+    import re
+
+    folder = work / "documents"
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for k in range(copies):
+        for article in sorted(CORPUS.glob("*.md")):
+            text = article.read_text(encoding="utf-8")
+            head, body = text.split("\n---\n", 1)
+            if k:  # change the numbers of the body (not URLs' digits): 100 -> 101 + k...
+                parts = re.split(r"(https?://\S+|\(https?://[^)]*\))", body)
+                body = "".join(p if i % 2 else re.sub(r"(?<![\d.])(\d+)", lambda m: _bump(m.group(1), k), p)
+                               for i, p in enumerate(parts))
+            (folder / f"{k:02d}_{article.name}").write_text(f"{head}\n---\n{body}", encoding="utf-8")
+    return folder
+
+
+def _bump(digits: str, k: int) -> str:
+    value = int(digits)
+    if 1 <= value <= 12:  # keep months and small counts valid
+        return str((value + k - 1) % 12 + 1)
+    return str(value + k)
+
+
+def document_inputs(folder: Path) -> list[str]:
+    sys.path.insert(0, str(ROOT))
+    from publisher.ingest import read_article
+    from publisher.translate.pipeline import model_inputs
+
+    inputs: list[str] = []
+    for path in sorted(folder.glob("*.md")):
+        inputs.extend(model_inputs(read_article(path)))
+    return inputs
+
+
+def child_document(package: Path, work: Path, cap: int, beam: int, echo: bool) -> dict:
+    """The publisher translate path over the document folder (model loaded first, no cache)."""
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "tests"))
+    from publisher.pipeline import Pipeline
+    from publisher.translate.argos import ArgosTranslator, DecodingOptions
+    from publisher.translate.document import translate_files
+    from publisher.translate.packages import read_package
+
+    class Echo(ArgosTranslator):
+        """Runs the model for its time, then answers like a model that keeps placeholders."""
+
+        def translate_sentences(self, sentences):
+            from fake_openai import fake_english
+
+            super().translate_sentences(sentences)
+            return [fake_english(s) for s in sentences]
+
+    cls = Echo if echo else ArgosTranslator
+    translator = cls(read_package(package), DecodingOptions(beam_size=beam, max_decoding_length=cap))
+    translator.translate_sentences(["你好。"])  # loads the model
+    calls = {"n": 0, "items": 0}
+    real = translator.translate_sentences
+
+    def counted(sentences):
+        calls["n"] += 1
+        calls["items"] += len(sentences)
+        return real(sentences)
+
+    translator.translate_sentences = counted  # type: ignore[method-assign]
+    out = work / ("doc-out-echo" if echo else "doc-out-random")
+    t1 = time.perf_counter()
+    results = translate_files([work / "documents"], out, translators=Pipeline(translator=translator), cache=None)
+    seconds = time.perf_counter() - t1
+    pieces = sentences = 0
+    import re
+
+    for r in results:
+        m = re.search(r"(\d+) sentences, \d+ from the cache(?:, (\d+) in pieces)?", r.message)
+        if r.status != "written" or not m:
+            raise SystemExit(f"{r.path}: {r.status} {r.message}")
+        sentences += int(m.group(1))
+        pieces += int(m.group(2) or 0)
+    return {"seconds": seconds, "files": len(results), "sentences": sentences, "pieces": pieces,
+            "calls": calls["n"], "items": calls["items"], "peak_rss_mb": _peak_rss_mb()}
+
+
+def reference_fallbacks() -> tuple[int, int]:
+    """(correct reference translations the verifier refuses, sentences) on the corpus."""
+    sys.path.insert(0, str(ROOT))
+    from publisher.ingest import read_article
+    from publisher.translate.base import FakeTranslator
+    from publisher.translate.pipeline import TranslationStats, translate_article
+
+    fake = FakeTranslator(json.loads((CORPUS / "reference.json").read_text(encoding="utf-8")))
+    pieces = total = 0
+    for path in sorted(CORPUS.glob("*.md")):
+        stats = TranslationStats()
+        translate_article(read_article(path), fake, stats=stats)
+        pieces += stats.pieces
+        total += stats.sentences
+    return pieces, total
+
+
+def document_main(args, work: Path) -> None:
+    package = build_model(work, args.rebuild)
+    build_documents(work, args.copies)
+    inputs = document_inputs(work / "documents")
+    (work / "sentences.json").write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
+    n = len(inputs)
+    print(f"document mode: {args.copies} x {len(list(CORPUS.glob('*.md')))} articles, {n} model inputs, beam "
+          f"{args.beam}, max_decoding_length {args.cap}, model {package}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} at start", flush=True)
+    raw_results = []
+    for config in RAW_SWEEP[:2]:
+        r = run_child(work, "raw", args.cap, args.beam, config)
+        raw_results.append((config, r))
+        print(f"    raw CTranslate2 {config}: {n / r['seconds']:6.2f} sentences/s", flush=True)
+    best_config, b = min(raw_results, key=lambda cr: cr[1]["seconds"])
+    print(f"(b) raw CTranslate2, best: {n / b['seconds']:7.2f} sentences/s  {b['seconds']:6.1f} s", flush=True)
+    figures = {}
+    for mode in args.modes.split(","):
+        d = run_child(work, f"doc-{mode}", args.cap, args.beam)
+        figures[mode] = d
+        ratio = b["seconds"] / d["seconds"]
+        print(f"({mode[0]}) publisher translate, {mode} model: {n / d['seconds']:7.2f} sentences/s  "
+              f"{d['seconds']:6.1f} s  {ratio:.2f} x raw  fallback {d['pieces']}/{d['sentences']} sentences "
+              f"({d['pieces'] / max(d['sentences'], 1):.0%}), {d['calls']} model calls for {d['items']} items, "
+              f"{d['files']} files", flush=True)
+    refused, total = reference_fallbacks()
+    print()
+    if "echo" in figures:
+        ratio = b["seconds"] / figures["echo"]["seconds"]
+        print(f"(e)/raw speed ratio        {ratio:6.2f}   (target >= 0.8)  {'OK' if ratio >= 0.8 else 'MISSED'}   "
+              "(echo: the model runs, its output replaced by one that keeps placeholders, names and numbers)")
+    if "random" in figures:
+        print(f"(r)/raw speed ratio        {b['seconds'] / figures['random']['seconds']:6.2f}   "
+              f"(random model: fallback {figures['random']['pieces']}/{figures['random']['sentences']})")
+    print(f"correct reference translations sent to the fallback: {refused}/{total}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end (other processes share the CPUs)")
 
 
 def run_child(work: Path, engine: str, cap: int, beam: int, config: dict | None = None) -> dict:
@@ -231,14 +398,20 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="only the first two raw CTranslate2 settings")
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--child", choices=["argos", "raw", "publisher"], help=argparse.SUPPRESS)
+    parser.add_argument("--document", action="store_true", help="document mode (see above)")
+    parser.add_argument("--copies", type=int, default=10, help="document mode: copies of the corpus")
+    parser.add_argument("--modes", default="random,echo", help="document mode: which runs (random,echo)")
+    parser.add_argument("--child", choices=["argos", "raw", "publisher", "doc-random", "doc-echo"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--config", type=json.loads, help=argparse.SUPPRESS)
     args = parser.parse_args()
     work: Path = args.work.resolve()
     if args.child:
         sentences = json.loads((work / "sentences.json").read_text(encoding="utf-8"))
         package = next((work / "packages").glob("*/metadata.json")).parent
-        if args.child == "argos":
+        if args.child.startswith("doc-"):
+            result = child_document(package, work, args.cap, args.beam, echo=args.child == "doc-echo")
+        elif args.child == "argos":
             result = child_argos(package, sentences, args.cap, args.beam)
         elif args.child == "raw":
             result = child_raw(package, sentences, args.cap, args.beam, args.config)
@@ -248,6 +421,9 @@ def main() -> None:
         return
     if ROOT in work.parents or work == ROOT:
         raise SystemExit("--work must be outside the repository (the model is not to be committed)")
+    if args.document:
+        document_main(args, work)
+        return
     package = build_model(work, args.rebuild)
     sentences = bench_sentences(args.sentences)
     (work / "sentences.json").write_text(json.dumps(sentences, ensure_ascii=False), encoding="utf-8")

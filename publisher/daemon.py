@@ -718,7 +718,7 @@ def schedule_problems(schedule: Schedule, store: ScheduleStore | None = None,
     problems: list[str] = []
     for source in schedule.sources:
         folder = schedule.source_dir(source)
-        if not folder.is_dir():
+        if not folder.is_dir() and not (source.feed or source.pages):  # fetching creates it
             what = "is not a folder" if folder.exists() else "does not exist"
             problems.append(f"source {source.path}: {folder} {what}; nothing is ingested from it")
     now = now or dt.datetime.now(UTC)
@@ -787,7 +787,16 @@ class Daemon:
     # --- sources ---
 
     def scan(self) -> list[IngestResult]:
-        """Ingest new or changed files from every source; one bad file never stops the others."""
+        """Ingest new or changed files from every source; one bad file never stops the others.
+
+        Feeds and pages of the sources whose poll time came are fetched first (publisher.feeds);
+        the files they write are ingested by the next scan, once settled like any other file."""
+        if any(s.feed or s.pages for s in self.schedule.sources):
+            from .feeds import poll_sources
+
+            with self._work:
+                poll_sources(self.schedule, self.ledger.db, self.clock.now(), between=self.tick,
+                             should_stop=self.stopping.is_set)
         if self.ingest is None:
             return []
         results: list[IngestResult] = []

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .schedule import Schedule, Source
     from .translate.base import Translator
     from .translate.cache import TranslationCache
+    from .translate.engines import TranslationConfig
     from .translate.glossary import Glossary
 
 
@@ -63,6 +64,9 @@ class Settings:
     """Chosen on the command line (``--platform``); empty: decided per file by :meth:`plan`."""
     approve: bool | None = None
     """Chosen on the command line (``--approve`` / ``--no-approve``); None: decided per file."""
+    images: str | None = None
+    """Which images go with a thread: "none", "lead" or "points" (schedule.yaml's
+    ``threads.images``, default "lead"); "off" for ``--no-images`` (text-only, with a warning)."""
 
     @property
     def hold_untranslated(self) -> bool:
@@ -73,6 +77,9 @@ class Settings:
         """Make ``pipeline`` build and hold threads the way these settings say."""
         pipeline.use_options(self.options)
         pipeline.hold_untranslated = self.hold_untranslated
+        if self.schedule is not None:
+            pipeline.translation = self.schedule.translation_for
+        pipeline.images = self.images or (self.schedule.threads.images if self.schedule is not None else "lead")
 
     def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
         """Platforms and approval for ``path``: explicit choices, else those of the schedule
@@ -95,7 +102,7 @@ class Settings:
 def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = (), approve: bool | None = None,
                      points: int | None = None, max_posts: int | None = None,
                      limits: dict[str, int] | None = None, allow: Iterable[str] = (),
-                     templates: Path | None = None) -> Settings:
+                     templates: Path | None = None, images: str | None = None) -> Settings:
     """The one place thread settings are decided: the schedule's (or the defaults), then each
     explicit option replacing its counterpart (``limits`` per platform)."""
     from .render import ThreadOptions
@@ -115,7 +122,7 @@ def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = ()
         changes["templates"] = templates
     if changes:
         options = replace(options, **changes)
-    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve)
+    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve, images)
 
 
 @dataclass(frozen=True)
@@ -143,9 +150,18 @@ class Pipeline:
         self._cache: TranslationCache | None = None
         self._options = options
         self._load = load
-        self._models: dict[str, Translator | ModelError] = {}
+        self._models: dict[tuple[TranslationConfig | None, str], Translator | ModelError] = {}
         self.hold_untranslated = True
         """Auto-approval waits for a person when Chinese is left in the English posts."""
+        self.translation: Callable[[Path], TranslationConfig] | None = None
+        """The translation settings for a file (schedule.yaml's ``translation:``); None: the defaults."""
+        self.images = "none"
+        """Images for threads (:mod:`publisher.media`): "none" (the library default), "lead",
+        "points", or "off" (asked for none: text-only, with a warning). Settings give "lead"."""
+        self.fetcher = None
+        """The :class:`publisher.media.Fetcher` (made on first use)."""
+        self.wrap: Callable[[Translator], Translator] | None = None
+        """Wraps every translator loaded (the CLI's progress bar counts sentences through it)."""
 
     @property
     def glossary(self) -> Glossary:
@@ -182,15 +198,19 @@ class Pipeline:
         """The model for the article's script (zh-Hant prefers zt->en); ModelError when none."""
         if self._translator is not None:
             return self._translator
-        from .translate.argos import load_translator, source_code_for
+        from .translate.argos import source_code_for
+        from .translate.engines import load_engine
 
         code = source_code_for(article.language)
-        if code not in self._models:
+        config = self.translation(article.path) if self.translation is not None and self._load is None else None
+        key = (config, code)
+        if key not in self._models:
             try:
-                self._models[code] = (self._load or load_translator)(code, "en")
+                loaded = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                self._models[key] = self.wrap(loaded) if self.wrap is not None else loaded
             except ModelError as exc:
-                self._models[code] = exc
-        found = self._models[code]
+                self._models[key] = exc
+        found = self._models[key]
         if isinstance(found, ModelError):
             raise found
         return found
@@ -221,11 +241,35 @@ class Pipeline:
 
     def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
         translated = self.translate(article)
-        return Prepared(article, translated, self.threads(translated, platforms))
+        if self.images == "none":
+            return Prepared(article, translated, self.threads(translated, platforms))
+        drafts = self.drafts(article, translated, platforms)
+        return Prepared(article, translated, {p: d.thread for p, d in drafts.items()})
+
+    def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str]) -> dict:
+        """The thread drafts with their images and link cards (:func:`publisher.media.add_images`)."""
+        from . import media
+        from .render import build_drafts
+
+        drafts = build_drafts(translated, tuple(platforms), options=self.thread_options(translated))
+        if self.images == "none":
+            return drafts
+        if self.fetcher is None and self.images != "off":
+            self.fetcher = media.Fetcher()
+        translator = None
+        if article.is_chinese:
+            try:
+                translator = self.translator_for(article)
+            except ModelError:
+                translator = None
+        return media.add_images(article, translated, drafts, "lead" if self.images == "off" else self.images,
+                                None if self.images == "off" else self.fetcher, translator, self.glossary)
 
     def close(self) -> None:
         if self._cache is not None and self._cache_arg is True:
             self._cache.close()
+        if self.fetcher is not None:
+            self.fetcher.close()
 
 
 @dataclass(frozen=True)

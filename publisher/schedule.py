@@ -47,6 +47,7 @@ from pydantic import (
 
 from .errors import ConfigError
 from .lengths import MAX_LIMIT, MIN_LIMIT
+from .translate.engines import TranslationConfig
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -245,13 +246,45 @@ class QuietHours(_Model):
 
 
 class Source(_Model):
-    """A folder watched for article files."""
+    """A folder watched for article files (and, with ``feed``/``pages``, where fetched ones go)."""
 
     path: Path
     auto_approve: bool = False
     """Approve the threads made from this folder's articles at once (no review step)."""
     platforms: tuple[str, ...] = Field(min_length=1)
     """Platforms a thread is made for."""
+    feed: str | None = None
+    """An RSS or Atom feed whose new entries are fetched into ``path`` (publisher.feeds)."""
+    pages: tuple[str, ...] = ()
+    """Article URLs fetched into ``path`` (and fetched again when they change)."""
+    poll_every: dt.timedelta = dt.timedelta(minutes=30)
+    """How often ``feed`` and ``pages`` are polled (later and later after errors)."""
+    backfill: int = Field(default=3, ge=0, le=100)
+    """On a feed's first poll, how many of its newest entries are fetched (the rest are only remembered)."""
+
+    @field_validator("feed")
+    @classmethod
+    def _feed(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @field_validator("pages", mode="before")
+    @classmethod
+    def _pages(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            return tuple(dict.fromkeys(_http_url(v) for v in value))
+        return value
+
+    @field_validator("poll_every", mode="before")
+    @classmethod
+    def _poll_every(cls, value: Any) -> dt.timedelta:
+        every = parse_duration(value)
+        if every < dt.timedelta(minutes=1):
+            raise ValueError("must be at least 1m (be kind to the sites you read)")
+        return every
+    translation: TranslationConfig | None = None
+    """Translation settings for this folder's articles (keys set here replace the top-level ones)."""
 
     @field_validator("platforms", mode="before")
     @classmethod
@@ -267,6 +300,17 @@ class Source(_Model):
                     seen.append(item.strip().lower())
             return tuple(seen)
         return value
+
+
+def _http_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an http(s) URL")
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value.strip()!r} is not an http(s) URL")
+    return value.strip()
 
 
 class Account(_Model):
@@ -331,6 +375,9 @@ class ThreadSettings(_Model):
     hold_untranslated: bool = True
     """A source's auto_approve is withheld (the threads wait for a person) when Chinese is
     left in the English posts: a sign the translation failed somewhere."""
+    images: Literal["none", "lead", "points"] = "lead"
+    """Images posted with a thread: none, the lead image on the hook, or also the image next to
+    each point's paragraph (see publisher.media)."""
 
 
 class PlatformConfig(_Model):
@@ -404,6 +451,8 @@ class Schedule(_Model):
     sources: tuple[Source, ...] = ()
     platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
     threads: ThreadSettings = Field(default_factory=ThreadSettings)
+    translation: TranslationConfig = Field(default_factory=TranslationConfig)
+    """Which translation engine translates, and how (publisher.translate.engines)."""
     notify: NotifySettings | None = None
     costs: Costs = Field(default_factory=Costs)
 
@@ -516,6 +565,13 @@ class Schedule(_Model):
                 if best is None or depth > best[0]:
                     best = (depth, source)
         return best[1] if best else None
+
+    def translation_for(self, path: Path | str) -> TranslationConfig:
+        """The translation settings for a file: its source's ``translation:`` over the top-level one."""
+        source = self.source_for(path)
+        if source is not None and source.translation is not None:
+            return source.translation.over(self.translation)
+        return self.translation
 
     def account_for(self, platform: str) -> tuple[str, Account] | None:
         """The account a platform posts through (its one enabled account), or None."""

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "models": "models:models",
     "translate": "translate:translate",
     "ingest": "ingest:ingest",
+    "fetch": "fetch:fetch",
     "queue": "queue:queue",
     "show": "queue:show",
     "edit": "queue:edit",

@@ -24,9 +24,12 @@ PLATFORM_NAMES = ("x", "mastodon", "bluesky")
 @click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where thread settings (limits, posts, points, allow-list) and sources are read from "
                    "(default: $PUBLISHER_SCHEDULE, else ./schedule.yaml if it exists).")
+@click.option("--no-images", is_flag=True,
+              help="Fetch no images: text-only threads, with a warning (default: schedule.yaml's threads.images, "
+                   "else the lead image on the hook).")
 @json_option
 def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | None, schedule_path: Path | None,
-           as_json: bool) -> None:
+           no_images: bool, as_json: bool) -> None:
     """Translate article files and folders and queue their threads for approval.
 
     Each article is translated offline, summarised into a thread per platform and stored as
@@ -45,15 +48,12 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
 
     from ..progress import Progress, ProgressTranslator, count_articles, wanted
 
-    settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve)
+    settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve,
+                                images="off" if no_images else None)
     bar = Progress(count_articles(paths), what="ingesting") if wanted(as_json) else None
-    load = None
+    pipeline = Pipeline(options=settings.options, cache=True)
     if bar is not None:
-        from ..translate.argos import load_translator
-
-        def load(src: str, dst: str):
-            return ProgressTranslator(load_translator(src, dst), bar)
-    pipeline = Pipeline(options=settings.options, cache=True, load=load)
+        pipeline.wrap = lambda translator: ProgressTranslator(translator, bar)
     outbox = Outbox.open()
 
     import sys
@@ -83,12 +83,18 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         parts = []
         for pub_id in ing.publications:
             pub = outbox.get(pub_id)
-            parts.append(f"{pub.platform} #{pub_id} ({pub.state}, {len(outbox.thread(pub_id).posts)} posts)")
+            stored = outbox.thread(pub_id)
+            pictures = f", {len(stored.media)} image{'s' if len(stored.media) != 1 else ''}" if stored.media else ""
+            parts.append(f"{pub.platform} #{pub_id} ({pub.state}, {len(stored.posts)} posts{pictures})")
         label = "new" if outcome.status == "new" else f"rev {ing.revision}"
         emit(f"{label:<9}  {outcome.path}  article {ing.article_id}: " + ", ".join(parts))
         if ing.superseded:
             emit("           withdrew the unposted threads of the earlier revision: "
                        + ", ".join(f"#{p}" for p in ing.superseded))
+        image_notes = {w for pub_id in ing.publications for w in outbox.thread(pub_id).warnings
+                       if w.startswith(("images ", "image ", "no usable lead image"))}
+        for note in sorted(image_notes):
+            click.echo(f"           warning: {note}")
         if ing.held:
             emit("           not approved, waits for a person: " + "; ".join(ing.held))
         if ing.earlier_posted:

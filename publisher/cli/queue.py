@@ -250,6 +250,7 @@ def show(publication_id: int, as_json: bool) -> None:
             "posts": [{"index": p.index, "text": p.text, "role": p.role, "length": p.length, "limit": p.limit,
                        "post_id": p.post_id, "url": p.url, "posted_at": p.posted_at.isoformat() if p.posted_at else None,
                        "settled_by": p.settled_by} for p in thread.posts],
+            **_media_json(outbox, publication_id, thread),
             "history": [{"at": e.at.isoformat(), "from": e.from_state, "to": e.to_state,
                          "post": None if e.post_index is None else e.post_index + 1, "reason": e.reason}
                         for e in history],
@@ -305,6 +306,7 @@ def show(publication_id: int, as_json: bool) -> None:
             status = "not posted"
         out.append(f"  [{p.index + 1}/{pub.n_posts}] {p.role} · {p.length}/{p.limit} · {status}")
         out.extend(f"      {line}" for line in p.text.splitlines())
+        out.extend(_media_lines(outbox, publication_id, thread, p.index))
     out.append("")
     out.append("History:")
     for e in history:
@@ -313,6 +315,35 @@ def show(publication_id: int, as_json: bool) -> None:
     out.append("")
     out.append(f"Times in {zone.label}.")
     click.echo("\n".join(out))
+
+
+def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int) -> list[str]:
+    """The images (and card) of one post, and their uploads, for `show`."""
+    from ..media import describe, uploads_of
+
+    images = [m for m in thread.media if m.post == index]
+    card = thread.card if thread.card is not None and thread.card.post == index else None
+    if not images and card is None:
+        return []
+    lines = [f"      ▸ {line.strip()}" if not line.startswith(" ") else f"        {line.strip()}"
+             for line in describe(images, card)]
+    for u in uploads_of(outbox.db, publication_id):
+        if u["post"] == index + 1:
+            lines.append(f"        uploaded as {u['media_id']} at {u['uploaded_at']}"
+                         + (f" (kept by the platform until {u['expires_at']})" if u["expires_at"] else ""))
+    return lines
+
+
+def _media_json(outbox: "Outbox", publication_id: int, thread: Any) -> dict:
+    from ..media import uploads_of
+
+    card = thread.card
+    return {"images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,
+                        "height": m.height, "bytes_before": m.original_size, "bytes_after": m.size,
+                        "animated": m.animated, "alt": m.alt, "credit": m.credit} for m in thread.media],
+            "card": ({"post": card.post + 1, "uri": card.uri, "title": card.title, "description": card.description,
+                      "thumb": card.thumb.sha256 if card.thumb else None} if card else None),
+            "uploads": uploads_of(outbox.db, publication_id)}
 
 
 # --- edit ------------------------------------------------------------------------------------
@@ -355,19 +386,56 @@ def parse_edit(text: str, before: "list[EditedPost]") -> "list[EditedPost]":
     return [EditedPost(text="\n".join(lines).strip(), role=role) for role, lines in zip(marks, bodies)]
 
 
+def _numbered(values: tuple[str, ...], option: str) -> dict[int, str]:
+    out = {}
+    for value in values:
+        number, sep, rest = value.partition("=")
+        if not sep or not number.strip().isdigit() or not rest.strip():
+            raise click.BadParameter(f"{value!r}: expected POST=VALUE, e.g. 1=picture.png", param_hint=option)
+        out[int(number)] = rest.strip()
+    return out
+
+
 @click.command("edit")
 @click.argument("publication_id", type=int)
-def edit(publication_id: int) -> None:
+@click.option("--drop-image", "drop_images", multiple=True, type=click.IntRange(min=1), metavar="POST",
+              help="Post no image on post POST (its credit line goes too). Repeatable.")
+@click.option("--image", "images", multiple=True, metavar="POST=FILE_OR_URL",
+              help="Put this image on post POST instead of its images (fetched now, fitted to the platform).")
+@click.option("--credit", metavar="TEXT", help="With --image: whose image it is (added to the post and the alt text).")
+@click.option("--alt", "alts", multiple=True, metavar="POST=TEXT", help="New alt text for the images of post POST.")
+def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, ...], credit: str | None,
+         alts: tuple[str, ...]) -> None:
     """Edit a thread in $EDITOR; saving re-checks lengths and withdraws any approval.
 
     Posts are separated by "=== post N ===" lines. When a post is too long the editor opens
     again with the problem noted at the top; saving the same text again gives up without
-    changing anything.
+    changing anything. With --drop-image, --image or --alt the images are edited instead
+    (no editor opens); that withdraws the approval too.
     """
     from ..errors import ConfigError, StoreError
     from ..outbox import EditedPost
 
     outbox = _open()
+    if drop_images or images or alts:
+        from ..media import edit_images
+
+        if credit and not images:
+            raise click.UsageError("--credit goes with --image")
+        pub = outbox.get(publication_id)
+        after = edit_images(outbox, publication_id, drop=drop_images, add=_numbered(images, "--image"),
+                            alt=_numbered(alts, "--alt"), credit=credit)
+        if after.thread_id == pub.thread_id:
+            click.echo("No changes.")
+            return
+        withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
+        click.echo(f"Saved the images of publication {publication_id}; it is now a draft.{withdrawn}")
+        from ..media import describe
+
+        stored = outbox.thread(publication_id)
+        for line in describe(stored.media, stored.card):
+            click.echo(f"  {line}")
+        return
     pub = outbox.get(publication_id)
     thread = outbox.thread(publication_id)
     max_posts = _max_posts(pub.platform)
@@ -614,6 +682,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
         click.echo(f"note: the outcome of post {pub.unknown_index + 1} is unknown; a real publish would refuse "
                    "until it is resolved.")
     refs = outbox.posted_refs(publication_id)
+    stored = outbox.thread(publication_id)
     dry = DryRunPlatform()
     from ..corrections import anchor, describe
 
@@ -628,5 +697,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
         target = f"in reply to {last.id}" if last else "as a new thread"
         click.echo(f"\n[{post.index + 1}/{pub.n_posts}] {post.length}/{post.limit} · {target} → {ref.id}")
         click.echo(post.text)
+        for line in _media_lines(outbox, publication_id, stored, post.index):
+            click.echo(line)
         root = root or ref
         last = ref

@@ -14,33 +14,48 @@ import click
               help="Folder for the .en.md files (default: next to each article).")
 @click.option("--beam", type=click.IntRange(1, 16), help="Beam size (default 4, as argostranslate).")
 @click.option("--threads", type=click.IntRange(0, 256), help="CPU threads (default: all cores).")
+@click.option("--engine", type=click.Choice(["ctranslate2", "argos", "openai"]),
+              help="Translation engine (default: schedule.yaml's translation: block, else ctranslate2).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the translation cache.")
 def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, threads: int | None,
-              no_cache: bool) -> None:
+              engine: str | None, no_cache: bool) -> None:
     """Translate Chinese articles to English Markdown, offline, keeping their structure.
 
     Writes <name>.en.md for each article, with the translated title, the original title,
     author, date, source URL, source file hash, model and `machine_translated: true` in its
     frontmatter. Files that are not Chinese are skipped with a message; bad files are reported
     one line each and the others still translated; the exit code is 1 if any file failed.
-    Sentences already translated (same model, glossary and sentence) come from the cache
-    ($PUBLISHER_HOME/translations.db).
+    Sentences already translated (same engine, model, glossary and sentence) come from the
+    cache ($PUBLISHER_HOME/translations.db). The engine and its settings come from
+    schedule.yaml's translation: block when there is one (per source), with --engine, --beam
+    and --threads on top.
     """
-    from ..translate.argos import DecodingOptions, load_translator
+    from ..errors import PublisherError
     from ..pipeline import Pipeline
+    from ..schedule import load_schedule_if_present
     from ..translate.document import FileResult, translate_files
+    from ..translate.engines import TranslationConfig
+
+    try:
+        schedule = load_schedule_if_present()
+    except PublisherError as exc:
+        raise click.ClickException(str(exc)) from None
+    changes = {k: v for k, v in (("engine", engine), ("beam", beam), ("threads", threads)) if v is not None}
+
+    def config_for(path: Path) -> TranslationConfig:
+        config = schedule.translation_for(path) if schedule is not None else TranslationConfig()
+        return config.model_copy(update=changes) if changes else config
+
+    translators = Pipeline()
+    translators.translation = config_for
 
     from contextlib import nullcontext
 
     from ..progress import Progress, ProgressTranslator, count_articles, wanted
 
-    options = DecodingOptions.from_env(beam_size=beam, threads=threads)
     bar = Progress(count_articles(paths), what="translating") if wanted(False) else None
     if bar is not None:
-        translators = Pipeline(load=lambda src, dst: ProgressTranslator(load_translator(src, dst, options=options),
-                                                                        bar))
-    else:
-        translators = Pipeline(load=lambda src, dst: load_translator(src, dst, options=options))
+        translators.wrap = lambda translator: ProgressTranslator(translator, bar)
     cache = None
     if not no_cache:
         from ..translate.cache import TranslationCache

@@ -56,6 +56,10 @@ class DecodingOptions:
     step keeps keys and values for every step so far, so memory grows with both; this keeps
     the peak of a worst case (a model that never stops) under about 400 MB."""
     compute_type: str = "auto"
+    """CTranslate2 picks the fastest type the device supports (int8 on CPU for an int8 model)."""
+    device: str = "auto"
+    """CTranslate2's device: "auto" is CUDA when CTranslate2 finds a GPU, else the CPU (where
+    nothing changes); "cpu" or "cuda" to choose."""
     length_ratio: float = 2.0
     length_extra: int = 10
     max_decoding_length: int | None = None
@@ -72,6 +76,11 @@ class DecodingOptions:
     def from_env(cls, **overrides: object) -> "DecodingOptions":
         """Options from PUBLISHER_TRANSLATE_BEAM / _THREADS / _INTER_THREADS / _BATCH, then overrides."""
         values: dict[str, object] = {}
+        device = os.environ.get("PUBLISHER_TRANSLATE_DEVICE")
+        if device:
+            if device not in ("auto", "cpu", "cuda"):
+                raise ConfigError(f"PUBLISHER_TRANSLATE_DEVICE must be auto, cpu or cuda, not {device!r}")
+            values["device"] = device
         for env, key in (("PUBLISHER_TRANSLATE_BEAM", "beam_size"), ("PUBLISHER_TRANSLATE_THREADS", "threads"),
                          ("PUBLISHER_TRANSLATE_INTER_THREADS", "inter_threads"),
                          ("PUBLISHER_TRANSLATE_BATCH", "max_batch_size")):
@@ -96,6 +105,8 @@ class ArgosTranslator:
     Nothing is loaded until the first sentence is translated, so a run answered entirely from
     the cache never loads the model.
     """
+
+    engine = "ctranslate2"
 
     def __init__(self, package: InstalledPackage, options: DecodingOptions | None = None,
                  notes: Sequence[str] = ()):
@@ -130,7 +141,7 @@ class ArgosTranslator:
             try:
                 self._model = ctranslate2.Translator(
                     str(path / "model"),
-                    device="cpu",
+                    device=self.options.device,
                     compute_type=self.options.compute_type,
                     inter_threads=inter,
                     intra_threads=intra,
@@ -144,9 +155,15 @@ class ArgosTranslator:
         longest = max((len(t) for t in tokens), default=0)
         return max(1, min(HARD_DECODING_CAP, int(longest * self.options.length_ratio) + self.options.length_extra))
 
-    def batch_size(self, cap: int) -> int:
-        """Sentences per batch for a decoding bound (see DecodingOptions.step_budget)."""
-        return max(1, min(self.options.max_batch_size, self.options.step_budget // max(cap, 1)))
+    def batch_size(self, cap: int, count: int | None = None) -> int:
+        """Sentences per batch for a decoding bound (see DecodingOptions.step_budget); with
+        ``count`` sentences, small enough that every parallel worker gets a batch (an article of
+        7 sentences is 2 batches of 4 on 2 workers, not 1 batch of 7 and an idle core)."""
+        size = max(1, min(self.options.max_batch_size, self.options.step_budget // max(cap, 1)))
+        if count:
+            inter, _ = self.options.thread_split()
+            size = min(size, max(1, -(-count // inter)))
+        return size
 
     def translate_sentences(self, sentences: Sequence[str]) -> list[str]:
         """Translate all ``sentences`` in one batched CTranslate2 call."""
@@ -170,7 +187,7 @@ class ArgosTranslator:
                 num_hypotheses=1,
                 length_penalty=0.2,
                 replace_unknowns=True,
-                max_batch_size=self.batch_size(cap),
+                max_batch_size=self.batch_size(cap, len(batch)),
                 batch_type="examples",
                 max_decoding_length=cap,
                 return_scores=False,

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Sequence
 from ..errors import ModelError
 from ..models import Article, Block, Sentence, TranslatedArticle, TranslatedBlock
 from . import markup
+from . import numbers as num
 from .markup import Part, Protected, Rendered, Segment, Unit
 from .splitter import has_han, split_sentences
 
@@ -152,6 +153,9 @@ class _Sentence:
     keys: dict[int, Protected] = field(default_factory=dict)
     pairs: list[tuple[int, int]] = field(default_factory=list)
     anchors: list[str] = field(default_factory=list)
+    """Latin-script names of the source, checked by token."""
+    numbers: list[num.Number] = field(default_factory=list)
+    """Numbers of the source written with digits, checked by value."""
     terms: list[str] = field(default_factory=list)
     pieces: list[_Piece] = field(default_factory=list)
     """The sentence cut at every protected item, glossary term and name (the fallback)."""
@@ -205,16 +209,24 @@ def _prepare(segments: list[Segment], block: int | None, glossary: Glossary) -> 
 
 def _text_token(text: str, tokens: list[tuple[str, str]], sent: _Sentence) -> None:
     tokens.append(("text", text))
-    pos = 0
+    cuts: list[tuple[int, int, str]] = []  # (start, end, what a piece keeps) for the fallback
+    for number in num.find_numbers(text):
+        sent.numbers.append(number)
+        cuts.append((number.start, number.end, number.english))
     for m in _ANCHOR_RE.finditer(text):
         word = m.group(0)
-        if not any(c.isupper() or c.isdigit() for c in word):
+        if not any(c.isupper() or c.isdigit() for c in word) or not any(c.isalpha() for c in word):
+            continue  # lower-case words are not names; numbers are checked by value
+        if any(start < m.end() and m.start() < end for start, end, _ in cuts):
             continue
         sent.anchors.append(word)
-        if m.start() > pos:
-            sent.pieces.append(_Piece("translate", text[pos:m.start()]))
-        sent.pieces.append(_Piece("keep", word))
-        pos = m.end()
+        cuts.append((m.start(), m.end(), word))
+    pos = 0
+    for start, end, keep in sorted(cuts):
+        if start > pos:
+            sent.pieces.append(_Piece("translate", text[pos:start]))
+        sent.pieces.append(_Piece("keep", keep))
+        pos = end
     if pos < len(text):
         sent.pieces.append(_Piece("translate", text[pos:]))
 
@@ -260,12 +272,15 @@ def _verify(output: str, sent: _Sentence) -> str | None:
     order = {n: text.index(f"{sent.prefix}{n}") for n in sent.keys}
     if any(order[o] > order[c] for o, c in sent.pairs):
         return None
+    if sent.numbers:
+        values = num.english_values(rx.sub(" ", text))
+        if not all(num.number_kept(n, values) for n in sent.numbers):
+            return None
     for word in sent.anchors + sent.terms:
         exact = re.compile(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])")
         if exact.search(text):
             continue
-        loose = re.compile(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", re.IGNORECASE)
-        m = loose.search(text)
+        m = num.name_pattern(word).search(text)  # by token: "GPT 4o" for "GPT-4o", any case
         if m is None:
             return None
         if word in sent.terms and word == word.lower():
