@@ -364,10 +364,12 @@ def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ,
                                            key=f"credentials:{platform}:{name}:{','.join(missing)}",
                                            platform=platform, account=name))
         # An approved thread the quota keeps out of every slot of the next 24 hours.
-        waiting = list(store.waiting(platform, now)) if posting else []
         day = [p for p in mine if p.slot.at <= now + DAY]
-        if waiting and not missing and not state.blocked_reason and day \
-                and not any(p.item is not None for p in day) and any(p.outcome in ("quota", "budget") for p in day):
+        blocked = (posting and not missing and not state.blocked_reason and day
+                   and not any(p.item is not None for p in day)
+                   and any(p.outcome in ("quota", "budget") for p in day))
+        waiting = list(store.waiting(platform, now)) if blocked else []  # (only then: it is the slow query)
+        if waiting:
             item = waiting[0]
             detail = next(p.detail for p in day if p.outcome in ("quota", "budget"))
             status.problems.append(Problem(
