@@ -124,6 +124,19 @@ def read_heartbeat(db: sqlite3.Connection) -> Heartbeat | None:
                      _from_ts(row[7]), row[8], _from_ts(row[9]))
 
 
+def daemon_line(hb: Heartbeat | None, now: dt.datetime, zone) -> str:
+    """One line on the daemon for `publisher schedule`: running (pid, host), or not, since when."""
+    if hb is None:
+        return "`publisher run` has never run on this database: nothing posts these slots"
+    alive, note = hb.verdict(now)
+    beat = hb.beat_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    if alive and hb.mode == "once":
+        return f"`publisher run --once` last ran {beat} (pid {hb.pid} on {hb.host})"
+    if alive:
+        return f"`publisher run` is running: pid {hb.pid} on {hb.host}, last heartbeat {beat}"
+    return f"`publisher run` is NOT running ({note}; last heartbeat {beat}): nothing posts these slots"
+
+
 # --- what needs a person ---------------------------------------------------------------------
 
 

@@ -152,6 +152,16 @@ def test_status_lists_what_waits_for_a_person(tmp_path, outbox, creds):
     assert "Needs a person (4)" in text and "结果未知" in text
 
 
+def test_schedule_says_whether_a_daemon_is_running(tmp_path, outbox, creds):
+    write_schedule(tmp_path)
+    assert "daemon: `publisher run` has never run on this database" in invoke("schedule").output
+    beat(outbox, pid=os.getpid())
+    assert f"daemon: `publisher run` is running: pid {os.getpid()}" in invoke("schedule").output
+    beat(outbox, pid=dead_pid())
+    data = json.loads(invoke("schedule", "--json").output)
+    assert "is NOT running" in data["daemon"] and "is gone" in data["daemon"]
+
+
 def test_a_stopped_account_is_named_with_the_reason(tmp_path, outbox, creds):
     write_schedule(tmp_path)
     beat(outbox, pid=os.getpid())
