@@ -530,3 +530,24 @@ def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_th
         replies = fake.tweets[len(original):]
         assert replies[0].in_reply_to == original[-1].id  # under the original thread, not a new one
         assert [t.in_reply_to for t in replies[1:]] == [t.id for t in replies[:-1]]
+
+
+def test_a_database_the_daemon_cannot_write_is_one_alert_not_a_crash(tmp_path, monkeypatch, caplog):
+    from publisher.monitor import Monitor
+
+    schedule = parse_schedule("timezone: UTC\nnotify:\n  targets: [ALERTS]\n", tmp_path / "schedule.yaml")
+    outbox = Outbox.open(tmp_path / "q.db")
+    with AlertSink() as sink:
+        monkeypatch.setenv("ALERTS", sink.url)
+        monitor = Monitor(outbox, schedule=lambda: schedule, schedule_file="schedule.yaml",
+                          clock=lambda: dt.datetime.now(UTC))
+        monitor.beat()
+        assert sink.messages == []
+        outbox.db.execute("PRAGMA query_only = ON")  # writes now fail as on a full or read-only disk
+        with caplog.at_level(logging.ERROR, logger="publisher.monitor"):
+            for _ in range(3):
+                monitor.beat()  # never raises
+        assert len(sink.messages) == 1, sink.messages
+        assert "cannot be written" in sink.messages[0]["message"] and "q.db" in sink.messages[0]["message"]
+        assert caplog.text.count("cannot be written") == 1
+    outbox.close()
