@@ -687,7 +687,16 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     from .budget import gate as budget_gate
 
     gates = {p: budget_gate(schedule, p, store, now) for p in queues}
+    # Threads approved for a set time (`approve --at`) go out then, outside the slots: their
+    # posts count against the quota (and min_gap) of the slots after them.
+    outbox = getattr(store, "outbox", None)
+    timed = sorted(((r.when, r.platform, r.n_posts - r.posted_count) for r in outbox.rows(["scheduled"])
+                    if r.when is not None and r.when <= until and r.platform in queues),
+                   key=lambda t: t[0]) if outbox is not None else []
     for slot in next_slots(schedule, now, until=until):
+        while timed and timed[0][0] <= slot.at:
+            at, platform, posts = timed.pop(0)
+            times[platform].extend([max(at, now)] * posts)
         p = slot.platform
         if missing[p]:
             planned.append(PlannedSlot(slot, "credentials", detail="missing environment variable "

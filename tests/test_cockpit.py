@@ -551,3 +551,17 @@ def test_a_database_the_daemon_cannot_write_is_one_alert_not_a_crash(tmp_path, m
         assert "cannot be written" in sink.messages[0]["message"] and "q.db" in sink.messages[0]["message"]
         assert caplog.text.count("cannot be written") == 1
     outbox.close()
+
+
+def test_a_thread_set_for_a_time_uses_the_quota_of_the_slots_after_it(tmp_path, outbox, creds):
+    write_schedule(tmp_path, quota=4)
+    timed = store(outbox, tmp_path / "a", title="定时").publications[0]
+    waiting = store(outbox, tmp_path / "b", title="排队").publications[0]
+    day_before = dt.datetime(2024, 6, 13, 0, 0, tzinfo=UTC)
+    outbox.approve(timed, dt.datetime(2024, 6, 14, 0, 30, tzinfo=UTC), now=day_before)  # 08:30 Shanghai
+    outbox.approve(waiting, now=day_before)
+    data = json.loads(invoke("schedule", "--now", "2024-06-14T08:00", "--days", "2", "--json").output)
+    first = data["slots"][0]
+    # 3 posts at 08:30 leave 1 of 4: the 3-post thread waits for the next day's slot
+    assert first["at"] == "2024-06-14T09:00:00+08:00" and first["outcome"] == "quota", first
+    assert data["slots"][1]["publication_id"] == waiting
