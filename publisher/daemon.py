@@ -752,7 +752,16 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     from .budget import gate as budget_gate
 
     gates = {p: budget_gate(schedule, p, store, now) for p in queues}
+    # Threads approved for a set time (`approve --at`) go out then, outside the slots: their
+    # posts count against the quota (and min_gap) of the slots after them.
+    outbox = getattr(store, "outbox", None)
+    timed = sorted(((r.when, r.platform, r.n_posts - r.posted_count) for r in outbox.rows(["scheduled"])
+                    if r.when is not None and r.when <= until and r.platform in queues),
+                   key=lambda t: t[0]) if outbox is not None else []
     for slot in next_slots(schedule, now, until=until):
+        while timed and timed[0][0] <= slot.at:
+            at, platform, posts = timed.pop(0)
+            times[platform].extend([max(at, now)] * posts)
         p = slot.platform
         if missing[p]:
             planned.append(PlannedSlot(slot, "credentials", detail="missing environment variable "
@@ -1003,7 +1012,6 @@ class Daemon:
         """Handle every slot that is due now (misfire policy applied), for all or some platforms."""
         outcomes: list[SlotOutcome] = []
         with self._work:
-            self._beat()
             schedule = self.schedule
             names = list(platforms) if platforms is not None else schedule.active_platforms()
             for platform in names:
@@ -1017,6 +1025,7 @@ class Daemon:
                 due = slots_between(schedule, start, now, platforms=[platform])
                 plan = plan_due(due, now, policy=schedule.misfire, grace=schedule.misfire_grace)
                 outcomes.extend(self._carry_out(platform, plan, now))
+            self._beat()  # after the slots: the monitor's look at the queue never makes a slot late
         return outcomes
 
     def _carry_out(self, platform: str, plan: DuePlan, now: dt.datetime) -> list[SlotOutcome]:
@@ -1462,7 +1471,7 @@ def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
         detail.append("not auto-approved, waits for a person: " + "; ".join(ingested.held))
     if ingested.earlier_posted:
         detail.append("an earlier revision was already posted (" + ",".join(map(str, ingested.earlier_posted))
-                      + "): this one waits for a person")
+                      + "): this one waits for a person, and goes out as a reply to that thread")
     return IngestResult(status, ingested.article_id, tuple(ingested.publications), tuple(ingested.approved),
                         "; ".join(detail), thread_ids)
 

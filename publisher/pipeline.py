@@ -377,6 +377,9 @@ def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Seque
     held = review_reasons(prepared, untranslated=pipeline.hold_untranslated) if auto_approve else ()
     ingested = outbox.add_article(article, prepared.translated, prepared.threads,
                                   auto_approve=auto_approve and not held, now=now)
+    from .corrections import link
+
+    link(outbox, ingested, now)  # a correction of a posted thread replies to it
     return replace(ingested, held=held) if held else ingested
 
 

@@ -267,6 +267,11 @@ def show(publication_id: int, as_json: bool) -> None:
         out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts, zone)}")
     if account.blocked_reason:
         out.append(f"  account stopped: {account.blocked_reason}")
+    from ..corrections import describe
+
+    correction = describe(outbox, pub.id)
+    if correction:
+        out.append(f"  {correction}")
     if pub.approved:
         out.append(f"  approved {zone.show(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
     elif pub.approved_hash:
@@ -747,8 +752,13 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
     refs = outbox.posted_refs(publication_id)
     stored = outbox.thread(publication_id)
     dry = DryRunPlatform()
-    last: PostRef | None = refs[-1] if refs else None
-    root: PostRef | None = refs[0] if refs else None
+    from ..corrections import anchor, describe
+
+    base = anchor(outbox, publication_id)
+    last: PostRef | None = refs[-1] if refs else (base.last if base else None)
+    root: PostRef | None = base.root if base else (refs[0] if refs else None)
+    if base is not None:
+        click.echo(f"note: publication {pub.id} is {describe(outbox, pub.id)}.")
     click.echo(f"Dry run of publication {pub.id} on {pub.platform}: {len(posts)} of {pub.n_posts} posts would go out.")
     for post in posts:
         ref = dry.post(post.text, reply_to=last, root=root, idempotency_key=idempotency_key(pub, post.index))
