@@ -38,8 +38,10 @@ CJK_PUNCT = regex.compile(f"[{CJK_PUNCT_CLASS}]")
 """One CJK punctuation character (see the module docstring)."""
 HAN_OR_CJK_PUNCT = regex.compile(f"[{HAN_CLASS}{CJK_PUNCT_CLASS}]")
 """One character of Chinese writing: Han or CJK punctuation (no space between two of them)."""
-CJK = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
-"""One character of Chinese, Japanese or Korean script (Han, kana, Hangul)."""
+CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
+"""Chinese, Japanese or Korean script (Han, kana, Hangul), to put inside a :mod:`regex` character class."""
+CJK = regex.compile(f"[{CJK_CLASS}]")
+"""One character of Chinese, Japanese or Korean script."""
 
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 """An http(s) link, up to the next whitespace."""

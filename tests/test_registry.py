@@ -96,3 +96,19 @@ def test_load_with_custom_names_reads_those_variables_and_never_shows_values(mon
 def test_custom_names_where_the_adapter_does_not_take_them_are_refused():
     with pytest.raises(ConfigError, match="mastodon: custom environment variable names are not supported"):
         spec("mastodon").load({"access_token": "MY_TOKEN"})
+
+
+@pytest.mark.parametrize("name, value, author", [
+    ("x", "https://x.com/someone/status/42", "someone"),
+    ("x", "https://twitter.com/i/web/status/7", None),
+    ("x", "42", None),
+    ("bluesky", "at://did:plc:abc/app.bsky.feed.post/3k", "did:plc:abc"),
+    ("bluesky", "https://bsky.app/profile/me.bsky.social/post/3k", "me.bsky.social"),
+    ("bluesky", "3k", None),
+])
+def test_the_account_a_post_link_names(name, value, author):
+    assert spec(name).post_author(value) == author
+
+
+def test_mastodon_links_name_no_account_we_check():
+    assert spec("mastodon").post_author is None

@@ -55,6 +55,9 @@ class PlatformSpec:
     """A post id from what a person pasted (an id or a link); None for "take it as it is"."""
     post_link: Callable[[str], str] | None = None
     """The public link of a post id, when the id alone makes one."""
+    post_author: Callable[[str], str | None] | None = None
+    """The account a pasted post link names (a handle or a DID), None when it names none: so that
+    a post of someone else's thread never becomes the parent of the rest of ours."""
 
     @property
     def roles(self) -> Mapping[str, str]:
@@ -124,6 +127,27 @@ def x_post_url(post_id: str) -> str:
     return f"https://x.com/i/status/{post_id}"
 
 
+_X_AUTHOR = re.compile(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/([^/]+)/status")
+
+
+def x_post_author(value: str) -> str | None:
+    """The user name in an X post link (x.com/NAME/status/ID), None for a bare id or an i/ link."""
+    match = _X_AUTHOR.match(value.strip())
+    if not match or match.group(1).lower() in ("i", "web"):
+        return None
+    return match.group(1)
+
+
+def bluesky_post_author(value: str) -> str | None:
+    """The DID of an at:// post URI, or the handle of a bsky.app/profile/NAME/post/… link."""
+    value = value.strip()
+    if value.startswith("at://"):
+        return value[len("at://"):].split("/", 1)[0]
+    if value.startswith(("http://", "https://")) and "/profile/" in value:
+        return value.split("/profile/", 1)[1].split("/", 1)[0]
+    return None
+
+
 # --- the networks --------------------------------------------------------------------------
 
 X = PlatformSpec(
@@ -132,7 +156,7 @@ X = PlatformSpec(
                          "access_token": "X_ACCESS_TOKEN", "access_token_secret": "X_ACCESS_TOKEN_SECRET"}),
     custom_names=True, default_limit=280,
     daily_quota=17,  # the free tier's 17 posts per 24 hours
-    post_id=x_post_id, post_link=x_post_url,
+    post_id=x_post_id, post_link=x_post_url, post_author=x_post_author,
 )
 MASTODON = PlatformSpec(
     name="mastodon", title="Mastodon", adapter="publisher.platforms.mastodon:MastodonPlatform",
@@ -143,7 +167,7 @@ BLUESKY = PlatformSpec(
     name="bluesky", title="Bluesky", adapter="publisher.platforms.bluesky:BlueskyPlatform",
     credentials=_frozen({"handle": "BLUESKY_HANDLE", "app_password": "BLUESKY_APP_PASSWORD"}),
     optional=_frozen({"service": "BLUESKY_SERVICE"}),
-    default_limit=300,
+    default_limit=300, post_author=bluesky_post_author,
 )
 # Mastodon and Bluesky have hourly rate limits that the adapters handle; a daily quota can still
 # be set for them in schedule.yaml.
