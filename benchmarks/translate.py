@@ -313,10 +313,12 @@ def reference_fallbacks() -> tuple[int, int]:
 def document_main(args, work: Path) -> None:
     package = build_model(work, args.rebuild)
     build_documents(work, args.copies)
-    inputs = document_inputs(work / "documents")
+    all_inputs = document_inputs(work / "documents")
+    inputs = list(dict.fromkeys(all_inputs))  # raw CTranslate2 gets each distinct sentence once, like publisher
     (work / "sentences.json").write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
     n = len(inputs)
-    print(f"document mode: {args.copies} x {len(list(CORPUS.glob('*.md')))} articles, {n} model inputs, beam "
+    print(f"document mode: {args.copies} x {len(list(CORPUS.glob('*.md')))} articles, {n} distinct model inputs "
+          f"(of {len(all_inputs)}), beam "
           f"{args.beam}, max_decoding_length {args.cap}, model {package}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} at start", flush=True)
     # Other processes share the CPUs: raw and document runs alternate, --repeat times, and the
