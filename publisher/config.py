@@ -9,7 +9,8 @@ Environment:
   PUBLISHER_DB          queue database (default: $PUBLISHER_HOME/publisher.db)
   PUBLISHER_MODELS_DIR  translation packages (default: $ARGOS_PACKAGES_DIR, else $PUBLISHER_HOME/models)
   PUBLISHER_MAX_FILE_BYTES  largest article file accepted (default 2 MB)
-  PUBLISHER_SCHEDULE    the schedule file (default: ./schedule.yaml)
+  PUBLISHER_SCHEDULE    the schedule file (default: the workspace's schedule.yaml, see publisher.workspace)
+  PUBLISHER_WORKSPACE   the workspace folder (default: found from the current folder upward)
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _ENV_LOADED = False
+#: Set by the commands that only read the queue: opening a database that is not there is an
+#: error (see require_database) instead of creating an empty one.
+DATABASE_MUST_EXIST = False
 
 
 def load_dotenv_once(path: Path | None = None) -> None:
@@ -28,6 +32,11 @@ def load_dotenv_once(path: Path | None = None) -> None:
         return
     _ENV_LOADED = True
     env_file = path or Path.cwd() / ".env"
+    if path is None:
+        from . import workspace
+
+        if workspace.activate() is not None:  # the workspace's .env, relative paths from there
+            return
     if env_file.is_file():
         from dotenv import load_dotenv
 
@@ -42,6 +51,7 @@ class Paths:
 
     @classmethod
     def from_env(cls) -> "Paths":
+        load_dotenv_once()  # PUBLISHER_* settings from the workspace's .env count
         home_env = os.environ.get("PUBLISHER_HOME")
         if home_env:
             home = Path(home_env).expanduser()
@@ -56,10 +66,19 @@ class Paths:
 
 
 def schedule_path(given: Path | str | None = None) -> Path:
-    """The schedule file every command uses: ``given``, else $PUBLISHER_SCHEDULE, else ./schedule.yaml."""
+    """The schedule file every command uses: ``given``, else $PUBLISHER_SCHEDULE, else the
+    workspace's schedule.yaml (found from the current folder upward), else ./schedule.yaml."""
     if given is not None:
         return Path(given)
-    return Path(os.environ.get("PUBLISHER_SCHEDULE") or "schedule.yaml")
+    load_dotenv_once()
+    if os.environ.get("PUBLISHER_SCHEDULE"):
+        return Path(os.environ["PUBLISHER_SCHEDULE"])
+    from . import workspace
+
+    ws = workspace.active()
+    if ws is None or ws.root == Path.cwd().resolve():
+        return Path("schedule.yaml")
+    return ws.schedule
 
 
 def env_secret(name: str) -> str | None:
@@ -67,3 +86,31 @@ def env_secret(name: str) -> str | None:
     load_dotenv_once()
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+def database_origin() -> str:
+    """Where the queue database's path comes from, for messages."""
+    from . import workspace
+
+    if os.environ.get("PUBLISHER_DB"):
+        ws = workspace.active()
+        if ws is not None and ws.env_file.is_file():
+            from dotenv import dotenv_values
+
+            if "PUBLISHER_DB" in dotenv_values(ws.env_file):
+                return f"PUBLISHER_DB in {ws.env_file}"
+        return "PUBLISHER_DB"
+    if os.environ.get("PUBLISHER_HOME"):
+        return "$PUBLISHER_HOME/publisher.db"
+    return "the default location"
+
+
+def require_database() -> Path:
+    """The queue database's path; a ConfigError when there is no file there."""
+    from .errors import ConfigError
+
+    db = Paths.from_env().db
+    if not db.exists():
+        raise ConfigError(f"{db}: no queue database there ({database_origin()}); `publisher init` or the first "
+                          "`publisher ingest` creates it — or fix the path if it is mistyped")
+    return db

@@ -111,7 +111,7 @@ class IngestResult:
     """What ingesting one file did (the outbox's answer, reduced to what is logged)."""
 
     status: str
-    """new, revised, unchanged or failed."""
+    """new, revised, unchanged, skipped (not Chinese) or failed."""
     article_id: int | None = None
     publication_ids: tuple[int, ...] = ()
     approved: tuple[int, ...] = ()
@@ -464,6 +464,8 @@ class ScheduleWatcher:
         self._stamp = self._stat()
         self.schedule: Schedule = load_schedule(self.path)
         self._bad_stamp: tuple | None = None
+        self.problems: list[str] = []
+        """Why the file on disk is not in force (it does not validate, or it disappeared)."""
 
     def _stat(self) -> tuple | None:
         try:
@@ -480,16 +482,19 @@ class ScheduleWatcher:
         if stamp is None:
             self._bad_stamp = None
             log.error("%s: the schedule file disappeared; keeping the previous schedule", self.path)
+            self.problems = [f"{self.path}: the schedule file disappeared"]
             self._stamp = None
             return False
         try:
             new = load_schedule(self.path)
         except ScheduleError as exc:
             self._bad_stamp = stamp
+            self.problems = list(exc.problems)
             for problem in exc.problems:
                 log.error("%s (keeping the previous schedule)", problem)
             return False
         self._stamp, self._bad_stamp = stamp, None
+        self.problems = []
         self.schedule = new
         log.info("schedule reloaded from %s", self.path)
         return True
@@ -572,10 +577,12 @@ def _local(instant: dt.datetime, schedule: Schedule) -> str:
     return instant.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def choose(candidates: Sequence[QueuedThread], remaining: int | None) -> QueuedThread | None:
-    """The first queued thread whose WHOLE thread fits the remaining quota (None: no quota)."""
+def choose(candidates: Sequence[QueuedThread], remaining: int | None,
+           fits: Callable[[QueuedThread], bool] | None = None) -> QueuedThread | None:
+    """The first queued thread whose WHOLE thread fits the remaining quota (None: no quota)
+    and, when ``fits`` is given, the budget (see publisher.budget)."""
     for candidate in candidates:
-        if remaining is None or candidate.posts <= remaining:
+        if (remaining is None or candidate.posts <= remaining) and (fits is None or fits(candidate)):
             return candidate
     return None
 
@@ -590,7 +597,7 @@ class Decision:
 
 
 def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Sequence[dt.datetime],
-           candidates: Sequence[QueuedThread], platform_left: int | None = None) -> Decision:
+           candidates: Sequence[QueuedThread], platform_left: int | None = None, gate=None) -> Decision:
     """The slot rules, shared by the daemon and the `publisher schedule` forecast.
 
     Nothing in the quiet hours; nothing within ``min_gap`` of the account's last post; else the
@@ -606,9 +613,13 @@ def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Seque
         return Decision("idle", detail="nothing approved")
     quota = schedule.quota_for(platform)
     remaining = remaining_quota(quota, recent, at)
-    item = choose(candidates, _min(remaining, platform_left))
+    item = choose(candidates, _min(remaining, platform_left), None if gate is None else lambda c: gate.fits(c, at))
     if item is not None:
         return Decision("post", item)
+    if gate is not None:  # the quota would take one, the daily budget does not (publisher.budget)
+        within = choose(candidates, _min(remaining, platform_left))
+        if within is not None:
+            return Decision("budget", detail=gate.detail(within, at))
     first = candidates[0]
     if platform_left is not None and (remaining is None or platform_left < remaining):
         return Decision("quota", detail=f"next thread {first.thread_id} needs {first.posts} posts; {platform} says "
@@ -673,6 +684,9 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     times = {p: list(store.post_times(p, now - DAY)) for p in queues}
     missing = {p: schedule.missing_credentials(p, environ) for p in queues}
     problems = {p: store.account_problem(p, now) for p in queues}
+    from .budget import gate as budget_gate
+
+    gates = {p: budget_gate(schedule, p, store, now) for p in queues}
     for slot in next_slots(schedule, now, until=until):
         p = slot.platform
         if missing[p]:
@@ -682,10 +696,12 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
         if problems[p] and not problems[p].startswith("paused"):
             planned.append(PlannedSlot(slot, "account", detail=problems[p]))
             continue
-        decision = decide(schedule, p, slot.at, times[p], queues[p])
+        decision = decide(schedule, p, slot.at, times[p], queues[p], gate=gates[p])
         if decision.item is not None:
             queues[p].remove(decision.item)
             times[p].extend([slot.at] * decision.item.posts)
+            if gates[p] is not None:
+                gates[p].add(decision.item, slot.at)
         planned.append(PlannedSlot(slot, decision.outcome, decision.item, decision.detail))
     return planned
 
@@ -702,7 +718,7 @@ def schedule_problems(schedule: Schedule, store: ScheduleStore | None = None,
     problems: list[str] = []
     for source in schedule.sources:
         folder = schedule.source_dir(source)
-        if not folder.is_dir():
+        if not folder.is_dir() and not (source.feed or source.pages):  # fetching creates it
             what = "is not a folder" if folder.exists() else "does not exist"
             problems.append(f"source {source.path}: {folder} {what}; nothing is ingested from it")
     now = now or dt.datetime.now(UTC)
@@ -733,8 +749,10 @@ class Daemon:
     def __init__(self, *, watcher: ScheduleWatcher, store: ScheduleStore, publish: PublishFn,
                  ingest: IngestFn | None, ledger: SlotLedger, clock: Clock | None = None,
                  scanner: SourceScanner | None = None, environ: dict[str, str] | None = None,
-                 reported: ReportedFiles | None = None):
+                 reported: ReportedFiles | None = None, monitor=None):
         self.watcher = watcher
+        self.monitor = monitor
+        """A :class:`publisher.monitor.Monitor` (heartbeat, systemd, alerts), or None."""
         self.store = store
         self.publish = publish
         self.ingest = ingest
@@ -769,7 +787,16 @@ class Daemon:
     # --- sources ---
 
     def scan(self) -> list[IngestResult]:
-        """Ingest new or changed files from every source; one bad file never stops the others."""
+        """Ingest new or changed files from every source; one bad file never stops the others.
+
+        Feeds and pages of the sources whose poll time came are fetched first (publisher.feeds);
+        the files they write are ingested by the next scan, once settled like any other file."""
+        if any(s.feed or s.pages for s in self.schedule.sources):
+            from .feeds import poll_sources
+
+            with self._work:
+                poll_sources(self.schedule, self.ledger.db, self.clock.now(), between=self.tick,
+                             should_stop=self.stopping.is_set)
         if self.ingest is None:
             return []
         results: list[IngestResult] = []
@@ -785,14 +812,17 @@ class Daemon:
                     results.append(IngestResult("failed", detail=str(exc)))
                     continue
                 except PublisherError as exc:
-                    result = IngestResult("failed", detail=str(exc))
+                    from .errors import NotChinese
+
+                    # not Chinese: skipped, the verdict `publisher ingest` and `translate` give
+                    result = IngestResult("skipped" if isinstance(exc, NotChinese) else "failed", detail=str(exc))
                 except Exception as exc:  # a bug; report it and go on with the other files
                     if os.environ.get("PUBLISHER_DEBUG"):
                         log.exception("ingest %s: internal error (traceback follows)", path)
                     result = IngestResult("failed", detail=f"internal error {type(exc).__name__}: {exc}")
                 self.scanner.done(path)
                 results.append(result)
-                if result.status != "failed":
+                if result.status not in ("failed", "skipped"):
                     self.reported.forget(path)
                     self._log_ingest(path, result)
                 elif self.reported.first_report(path, result.detail, self.clock.now()):
@@ -800,6 +830,7 @@ class Daemon:
                 else:  # this version of the file was reported by an earlier run (cron's --once)
                     log.debug("ingest %s (still failing, already reported)", _about(path, result.detail))
                 self.tick()  # a long scan (translating many files) must not make a slot late
+            self._beat(scanned=True)
         return results
 
     def _log_ingest(self, path: Path, result: IngestResult) -> None:
@@ -807,6 +838,8 @@ class Daemon:
                         zip(result.publication_ids, result.thread_ids or [None] * len(result.publication_ids))) or "-"
         if result.status == "failed":
             log.error("ingest %s", _about(path, result.detail))
+        elif result.status == "skipped":
+            log.info("ingest %s (skipped)", _about(path, result.detail))
         elif result.status == "unchanged" and not result.publication_ids:
             log.debug("ingest %s: unchanged (article %s)", path, result.article_id)
         else:
@@ -864,6 +897,13 @@ class Daemon:
                                         f"{platform}: {item.ids()} waits for quota: {item.posts} posts to send, "
                                         f"{left} left", logging.WARNING)
                         continue
+                    from .budget import gate as budget_gate
+
+                    gate = budget_gate(schedule, platform, self.store, now)
+                    if gate is not None and not gate.fits(item, now):
+                        self._note_once(("budget", item.publication_id), f"{platform}: {item.ids()} waits for "
+                                        f"budget: {gate.detail(item, now)}", logging.WARNING)
+                        continue
                     what = "resuming" if item.posted else "retrying" if item.state == "failed" else "publishing"
                     if not self.store.claim(item.publication_id, now, f"{what} ({item.state}) by publisher run"):
                         continue
@@ -884,10 +924,15 @@ class Daemon:
                 platform, what, item.ids(), result.state, result.posts_sent,
                 f"; {result.detail}" if result.detail else "")
 
+    def _beat(self, scanned: bool = False) -> None:
+        if self.monitor is not None:
+            self.monitor.beat(scanned=scanned)
+
     def tick(self, platforms: Iterable[str] | None = None) -> list[SlotOutcome]:
         """Handle every slot that is due now (misfire policy applied), for all or some platforms."""
         outcomes: list[SlotOutcome] = []
         with self._work:
+            self._beat()
             schedule = self.schedule
             names = list(platforms) if platforms is not None else schedule.active_platforms()
             for platform in names:
@@ -958,11 +1003,14 @@ class Daemon:
         recent = list(self.store.post_times(platform, now - DAY))
         candidates = list(self.store.waiting(platform, now))
         platform_left = self.store.platform_remaining(platform, now)
+        from .budget import gate as budget_gate
+
+        gate = budget_gate(schedule, platform, self.store, now)
         while True:
-            decision = decide(schedule, platform, now, recent, candidates, platform_left)
+            decision = decide(schedule, platform, now, recent, candidates, platform_left, gate=gate)
             if decision.item is None:
                 return close(decision.outcome, decision.detail,
-                             level=logging.WARNING if decision.outcome == "quota" else logging.INFO)
+                             level=logging.WARNING if decision.outcome in ("quota", "budget") else logging.INFO)
             item = decision.item
             if self.store.claim(item.publication_id, now, f"slot {when} by publisher run"):
                 break
@@ -1038,6 +1086,8 @@ class Daemon:
                 log.error("%s: missing environment variable %s: its slots will not post", platform, ", ".join(missing))
         self.announce()
         scan_job()
+        if self.monitor is not None:
+            self.monitor.ready()
         scheduler.add_job(scan_job, IntervalTrigger(seconds=schedule.scan_every.total_seconds(), timezone=UTC),
                           id="scan", name="scan sources")
         self._install_slot_jobs(scheduler)
@@ -1049,6 +1099,8 @@ class Daemon:
             self.stopping.set()
             log.info("stopping: waiting for the work in flight")
             scheduler.shutdown(wait=True)
+            if self.monitor is not None:
+                self.monitor.stopped()
             log.info("stopped")
 
     def _install_slot_jobs(self, scheduler) -> None:
@@ -1132,8 +1184,10 @@ def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timed
 def setup_logging(level: int = logging.INFO) -> None:
     """One line per action on stderr."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s publisher %(levelname)s %(message)s",
-                                           datefmt="%Y-%m-%dT%H:%M:%S%z"))
+    from .zone import ZoneFormatter
+
+    handler.setFormatter(ZoneFormatter("%(asctime)s publisher %(levelname)s %(message)s",
+                                       datefmt="%Y-%m-%dT%H:%M:%S%z"))
     root = logging.getLogger("publisher")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -1218,7 +1272,10 @@ class OutboxStore:
         if state.blocked_reason:
             return f"blocked: {state.blocked_reason}"
         if state.paused_until is not None and state.paused_until > now:
-            return f"paused until {state.paused_until.strftime('%Y-%m-%d %H:%M:%S UTC')}: {state.pause_reason or ''}".rstrip(": ")
+            from .zone import local_text
+
+            until = local_text(state.paused_until, "%Y-%m-%d %H:%M:%S %Z")
+            return f"paused until {until}: {state.pause_reason or ''}".rstrip(": ")
         return None
 
     def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
@@ -1338,7 +1395,7 @@ def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
 def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | None = None,
                  settle: float = 2.0, ingest: IngestFn | None = None,
                  make_platform: Callable[[PostingAccount], object] | None = None,
-                 now: dt.datetime | None = None) -> Iterator[Daemon]:
+                 now: dt.datetime | None = None, mode: str = "daemon") -> Iterator[Daemon]:
     """A Daemon on the real database, holding the lock for as long as the block runs.
 
     ``now`` (``--now``) starts the daemon's clock at that instant, after :func:`check_now`
@@ -1363,9 +1420,13 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                             "future?): slots until then count as handled", _local(latest, watcher.schedule))
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
+            from .monitor import Monitor
+
+            monitor = Monitor(outbox, schedule=lambda: watcher.schedule, schedule_file=str(Path(schedule_path).resolve()),
+                              clock=clock.now, mode=mode, schedule_problems=lambda: watcher.problems)
             yield Daemon(watcher=watcher, store=store, publish=store.publish,
                          ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
                          ledger=SlotLedger(db), clock=clock,
-                         scanner=SourceScanner(settle))
+                         scanner=SourceScanner(settle), monitor=monitor)
         finally:
             outbox.close()

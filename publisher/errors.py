@@ -25,6 +25,10 @@ class InputError(PublisherError):
         super().__init__(f"{where}: {problem}")
 
 
+class NotChinese(InputError):
+    """An article that is not Chinese: skipped (not queued, not translated), not a failure."""
+
+
 class ConfigError(PublisherError):
     """A configuration file or environment setting is invalid."""
 

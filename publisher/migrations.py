@@ -194,6 +194,117 @@ def m003_reported_files(db: sqlite3.Connection) -> None:
     ])
 
 
+@migration
+def m005_media(db: sqlite3.Connection) -> None:
+    """Images of threads (content-addressed files under $PUBLISHER_HOME/media/), Bluesky link
+    cards, and the upload ledger: a platform's media id is stored before the post using it is sent."""
+    _run(db, [
+        """CREATE TABLE thread_media (
+            thread_id INTEGER NOT NULL REFERENCES threads(id),
+            kind TEXT NOT NULL CHECK (kind IN ('image', 'thumb')),
+            idx INTEGER NOT NULL,
+            position INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            mime TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            original_sha256 TEXT NOT NULL,
+            original_size INTEGER NOT NULL,
+            alt TEXT NOT NULL,
+            credit TEXT,
+            source TEXT NOT NULL,
+            animated INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (thread_id, kind, idx, position)
+        )""",
+        """CREATE TABLE thread_cards (
+            thread_id INTEGER PRIMARY KEY REFERENCES threads(id),
+            idx INTEGER NOT NULL,
+            uri TEXT NOT NULL,
+            title TEXT NOT NULL,
+            description TEXT NOT NULL
+        )""",
+        """CREATE TABLE media_uploads (
+            id INTEGER PRIMARY KEY,
+            publication_id INTEGER NOT NULL REFERENCES publications(id),
+            platform TEXT NOT NULL,
+            account TEXT NOT NULL,
+            idx INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            alt_hash TEXT NOT NULL,
+            media_id TEXT NOT NULL,
+            extra TEXT NOT NULL DEFAULT '{}',
+            uploaded_at TEXT NOT NULL,
+            expires_at TEXT
+        )""",
+        "CREATE INDEX media_uploads_item ON media_uploads(publication_id, idx, kind, position)",
+    ])
+
+
+@migration
+def m006_cockpit(db: sqlite3.Connection) -> None:
+    """What `publisher status` and the alerts read: the daemon's heartbeat (one row per database,
+    written at every tick) and the alerts already sent (each event is sent once, across runs)."""
+    _run(db, [
+        """CREATE TABLE heartbeat (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            mode TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            version TEXT NOT NULL,
+            schedule TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            beat_at TEXT NOT NULL,
+            scan_at TEXT,
+            interval_s REAL NOT NULL,
+            stopped_at TEXT
+        )""",
+        """CREATE TABLE alerts_sent (
+            key TEXT PRIMARY KEY,
+            event TEXT NOT NULL,
+            message TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            delivered INTEGER NOT NULL
+        )""",
+    ])
+
+
+@migration
+def m007_feeds(db: sqlite3.Connection) -> None:
+    """Feed entries and pages already seen (publisher.feeds), and each feed's or page's polling
+    state (conditional GET validators, backoff), so that an entry is written once and an entry
+    edited upstream rewrites the same file."""
+    _run(db, [
+        """CREATE TABLE feed_entries (
+            scope TEXT NOT NULL,
+            entry_key TEXT NOT NULL,
+            link TEXT,
+            path TEXT,
+            state TEXT NOT NULL,
+            fingerprint TEXT,
+            content_hash TEXT,
+            written_hash TEXT,
+            first_seen TEXT NOT NULL,
+            last_fetched TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (scope, entry_key)
+        )""",
+        "CREATE INDEX feed_entries_link ON feed_entries(link)",
+        """CREATE TABLE feed_state (
+            url TEXT PRIMARY KEY,
+            etag TEXT,
+            last_modified TEXT,
+            last_polled TEXT,
+            next_poll TEXT,
+            failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            polls INTEGER NOT NULL DEFAULT 0
+        )""",
+    ])
+
+
 def apply(db: sqlite3.Connection, now: str) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names.
 

@@ -165,6 +165,44 @@ class Post:
 
 
 @dataclass(frozen=True)
+class PostImage:
+    """An image attached to one post of a thread (see :mod:`publisher.media`).
+
+    ``sha256`` names the bytes fitted for the thread's platform, as stored under
+    ``$PUBLISHER_HOME/media/``: what is uploaded, and what approval covers."""
+
+    post: int
+    """0-based index of the post that carries it."""
+    sha256: str
+    mime: str
+    width: int
+    height: int
+    size: int
+    """Bytes after fitting."""
+    original_sha256: str
+    original_size: int
+    """Bytes as fetched."""
+    alt: str
+    """Alt text as sent (the credit included)."""
+    credit: str | None
+    """Who the image is from (the 图源 line: a link or a name), None when the article names nobody."""
+    source: str
+    """Where it was fetched from (URL, or path relative to the article)."""
+    animated: bool = False
+
+
+@dataclass(frozen=True)
+class LinkCard:
+    """A link card for the original article (Bluesky ``app.bsky.embed.external``)."""
+
+    post: int
+    uri: str
+    title: str
+    description: str
+    thumb: PostImage | None = None
+
+
+@dataclass(frozen=True)
 class Thread:
     platform: str
     """"x", "mastodon" or "bluesky"."""
@@ -175,13 +213,21 @@ class Thread:
     dropped: tuple[str, ...] = ()
     """Key points left out because they did not fit."""
     warnings: tuple[str, ...] = ()
+    media: tuple[PostImage, ...] = ()
+    """Images attached to posts, in post order."""
+    card: LinkCard | None = None
 
     @property
     def content_hash(self) -> str:
-        """Identity of exactly what would be posted: approval is bound to it."""
+        """Identity of exactly what would be posted: approval is bound to it (the images'
+        fitted bytes, alt text and credit and the link card included, when there are any)."""
         import hashlib
 
         h = hashlib.sha256(self.platform.encode())
         for post in self.posts:
             h.update(b"\x00" + post.text.encode())
+        if self.media or self.card:
+            from .media import media_identity
+
+            h.update(b"\x01" + media_identity(self.media, self.card).encode())
         return h.hexdigest()

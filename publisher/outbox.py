@@ -175,6 +175,10 @@ class StoredThread:
     posts: tuple[StoredPost, ...]
     dropped: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    media: tuple[Any, ...] = ()
+    """The images of the posts (:class:`publisher.models.PostImage`), see :mod:`publisher.media`."""
+    card: Any = None
+    """The link card (:class:`publisher.models.LinkCard`), Bluesky only."""
 
 
 #: What a post can be in a thread (publisher.models.PostRole).
@@ -523,9 +527,9 @@ class Outbox:
         -shm files the database file's permissions. An existing file keeps its permissions.
         """
         if path is None:
-            from .config import Paths
+            from . import config
 
-            path = Paths.from_env().db
+            path = config.require_database() if config.DATABASE_MUST_EXIST else config.Paths.from_env().db
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -614,8 +618,11 @@ class Outbox:
                 index=idx, text=text, role=role, length=length, limit=lim,
                 post_id=r[0] if r else None, url=r[1] if r else None, posted_at=from_ts(r[2]) if r else None,
                 settled_by=r[3] if r else None, extra=json.loads(r[4]) if r else None))
+        from .media import load_thread_media
+
+        media, card = load_thread_media(self.db, thread_id)
         return StoredThread(id=t[0], platform=t[1], title=t[2], content_hash=t[3], origin=t[4], posts=tuple(posts),
-                            dropped=tuple(json.loads(t[5])), warnings=tuple(json.loads(t[6])))
+                            dropped=tuple(json.loads(t[5])), warnings=tuple(json.loads(t[6])), media=media, card=card)
 
     def posted_refs(self, publication_id: int) -> list["PostRef"]:
         """What the platform returned for each posted post, in thread order."""
@@ -811,6 +818,10 @@ class Outbox:
         self.db.executemany(
             "INSERT INTO thread_posts (thread_id, idx, text, role, length, lim) VALUES (?, ?, ?, ?, ?, ?)",
             [(thread_id, i, p.text, p.role, p.length, p.limit) for i, p in enumerate(thread.posts)])
+        if thread.media or thread.card:
+            from .media import store_thread_media
+
+            store_thread_media(self.db, thread_id, thread)  # type: ignore[arg-type]
         return thread_id  # type: ignore[return-value]
 
     # -- transitions --------------------------------------------------------------------------
@@ -892,7 +903,9 @@ class Outbox:
             self._transition(pub_id, "approved", now, reason or "approved", approved_hash=content_hash,
                              approved_at=ts(now), scheduled_at=None, attempts=0)
         else:
-            local = at.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+            from .zone import local_text
+
+            local = local_text(at)
             self._transition(pub_id, "scheduled", now, reason or f"approved for {local}", approved_hash=content_hash,
                              approved_at=ts(now), scheduled_at=ts(at), attempts=0)
 
@@ -1000,15 +1013,19 @@ class Outbox:
             limit = current.posts[0].limit if current.posts else lengths.DEFAULT_LIMITS[pub.platform]
             article_hash = self.db.execute("SELECT source_hash FROM articles WHERE id = ?",
                                            (pub.article_id,)).fetchone()[0]
+            from .media import carried_media
+
+            media, card, media_problems = carried_media(current.media, current.card, [p.text for p in current.posts],
+                                                        texts, roles)
             thread = Thread(platform=pub.platform, title=current.title, article_hash=article_hash,
-                            dropped=current.dropped, warnings=current.warnings,
+                            dropped=current.dropped, warnings=current.warnings, media=media, card=card,
                             posts=tuple(Post(text=t, role=r, length=lengths.measure(pub.platform, t),  # type: ignore[arg-type]
                                              limit=limit) for t, r in zip(texts, roles)))
             before = Thread(platform=pub.platform, title=current.title, article_hash=article_hash,
                             posts=tuple(Post(text=p.text, role=p.role, length=p.length, limit=p.limit)  # type: ignore[arg-type]
                                         for p in current.posts))
             options = ThreadOptions(limits={pub.platform: limit}, max_posts=max_posts or DEFAULT_MAX_POSTS)
-            problems = check_thread(thread, options, edited_from=before)
+            problems = check_thread(thread, options, edited_from=before) + media_problems
             if problems:
                 raise StoreError(f"publication {publication_id} not saved: {'; '.join(problems)}")
             thread_id = self._insert_thread(pub.article_id, thread, "edit", now)
@@ -1378,7 +1395,9 @@ class Outbox:
                 if reset <= now:
                     reset = now + dt.timedelta(seconds=5)
                 kind = "daily cap" if error.daily else "rate limit"
-                local = reset.astimezone().strftime("%Y-%m-%d %H:%M %Z")
+                from .zone import local_text
+
+                local = local_text(reset)
                 why = f"{kind} reached before {label}: rescheduled for {local} ({error})"
                 self._account_update(pub.platform, pub.account, paused_until=ts(reset), pause_reason=why)
                 self._transition(publication_id, "scheduled", now, why, post_index=index, scheduled_at=ts(reset))
@@ -1551,4 +1570,7 @@ def claimed_message(pub: Publication) -> str:
 
 
 def _utc_text(value: dt.datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """An instant in the display zone (schedule.yaml's), named."""
+    from .zone import local_text
+
+    return local_text(value)

@@ -64,6 +64,9 @@ class Settings:
     """Chosen on the command line (``--platform``); empty: decided per file by :meth:`plan`."""
     approve: bool | None = None
     """Chosen on the command line (``--approve`` / ``--no-approve``); None: decided per file."""
+    images: str | None = None
+    """Which images go with a thread: "none", "lead" or "points" (schedule.yaml's
+    ``threads.images``, default "lead"); "off" for ``--no-images`` (text-only, with a warning)."""
 
     @property
     def hold_untranslated(self) -> bool:
@@ -76,6 +79,7 @@ class Settings:
         pipeline.hold_untranslated = self.hold_untranslated
         if self.schedule is not None:
             pipeline.translation = self.schedule.translation_for
+        pipeline.images = self.images or (self.schedule.threads.images if self.schedule is not None else "lead")
 
     def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
         """Platforms and approval for ``path``: explicit choices, else those of the schedule
@@ -98,7 +102,7 @@ class Settings:
 def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = (), approve: bool | None = None,
                      points: int | None = None, max_posts: int | None = None,
                      limits: dict[str, int] | None = None, allow: Iterable[str] = (),
-                     templates: Path | None = None) -> Settings:
+                     templates: Path | None = None, images: str | None = None) -> Settings:
     """The one place thread settings are decided: the schedule's (or the defaults), then each
     explicit option replacing its counterpart (``limits`` per platform)."""
     from .render import ThreadOptions
@@ -118,7 +122,7 @@ def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = ()
         changes["templates"] = templates
     if changes:
         options = replace(options, **changes)
-    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve)
+    return Settings(options, schedule, tuple(dict.fromkeys(platforms)), approve, images)
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,13 @@ class Pipeline:
         """Auto-approval waits for a person when Chinese is left in the English posts."""
         self.translation: Callable[[Path], TranslationConfig] | None = None
         """The translation settings for a file (schedule.yaml's ``translation:``); None: the defaults."""
+        self.images = "none"
+        """Images for threads (:mod:`publisher.media`): "none" (the library default), "lead",
+        "points", or "off" (asked for none: text-only, with a warning). Settings give "lead"."""
+        self.fetcher = None
+        """The :class:`publisher.media.Fetcher` (made on first use)."""
+        self.wrap: Callable[[Translator], Translator] | None = None
+        """Wraps every translator loaded (the CLI's progress bar counts sentences through it)."""
 
     @property
     def glossary(self) -> Glossary:
@@ -195,7 +206,8 @@ class Pipeline:
         key = (config, code)
         if key not in self._models:
             try:
-                self._models[key] = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                loaded = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                self._models[key] = self.wrap(loaded) if self.wrap is not None else loaded
             except ModelError as exc:
                 self._models[key] = exc
         found = self._models[key]
@@ -208,7 +220,9 @@ class Pipeline:
         from .translate.pipeline import translate_article
 
         if not article.is_chinese:
-            raise InputError(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+            from .errors import NotChinese
+
+            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
                                            "reposts Chinese articles, so it was not queued")
         return translate_article(article, self.translator_for(article), glossary=self.glossary, cache=self.cache)
 
@@ -227,11 +241,35 @@ class Pipeline:
 
     def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
         translated = self.translate(article)
-        return Prepared(article, translated, self.threads(translated, platforms))
+        if self.images == "none":
+            return Prepared(article, translated, self.threads(translated, platforms))
+        drafts = self.drafts(article, translated, platforms)
+        return Prepared(article, translated, {p: d.thread for p, d in drafts.items()})
+
+    def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str]) -> dict:
+        """The thread drafts with their images and link cards (:func:`publisher.media.add_images`)."""
+        from . import media
+        from .render import build_drafts
+
+        drafts = build_drafts(translated, tuple(platforms), options=self.thread_options(translated))
+        if self.images == "none":
+            return drafts
+        if self.fetcher is None and self.images != "off":
+            self.fetcher = media.Fetcher()
+        translator = None
+        if article.is_chinese:
+            try:
+                translator = self.translator_for(article)
+            except ModelError:
+                translator = None
+        return media.add_images(article, translated, drafts, "lead" if self.images == "off" else self.images,
+                                None if self.images == "off" else self.fetcher, translator, self.glossary)
 
     def close(self) -> None:
         if self._cache is not None and self._cache_arg is True:
             self._cache.close()
+        if self.fetcher is not None:
+            self.fetcher.close()
 
 
 @dataclass(frozen=True)
@@ -251,7 +289,9 @@ class IngestOutcome:
     @property
     def status(self) -> str:
         if self.error is not None:
-            return "failed"
+            from .errors import NotChinese
+
+            return "skipped" if isinstance(self.error, NotChinese) else "failed"
         assert self.ingested is not None
         if self.ingested.unchanged and not self.ingested.publications:
             return "unchanged"

@@ -3,6 +3,9 @@
 :func:`publish_publication` is the only code that calls :meth:`Platform.post`. For each post
 not yet on the platform, in order:
 
+0. upload its images (or reuse the ids an interrupted attempt stored), storing each media id
+   (committed) before going on — an upload is invisible until a post uses it, so uploading
+   again after a crash can never show anything twice;
 1. mark it in flight (committed) — BEFORE the request, so a crash mid-call is found later;
 2. send it, as a reply to the previous post (``root`` is the first post);
 3. store the returned id and clear the mark in one transaction, or map the failure to the
@@ -20,8 +23,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .errors import StoreError
+from .media import attachments_for, forget_uploads
 from .outbox import Outbox, Publication, StoredPost, utcnow
-from .platforms.base import Platform, PostFailed, PostRef
+from .platforms.base import Platform, PostFailed, PostRef, Rejected
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,24 @@ def publish_publication(outbox: Outbox, publication_id: int, platform: Platform,
             outbox.release(publication_id, f"post {index} has no known id to reply to", now=clock())
             raise StoreError(f"publication {publication_id}: post {index} has no known id; cannot continue the "
                              "reply chain")
+        try:  # images first: their ids are stored before the post that uses them is sent
+            attached = attachments_for(outbox, publication_id, thread, index, platform, clock) \
+                if thread.media or thread.card else {}
+        except PostFailed as failure:  # nothing was posted: the post fails as it would have
+            outbox.begin_post(publication_id, index, now=clock())
+            after = outbox.record_failure(publication_id, index, failure, now=clock())
+            return PublishResult(publication=after, sent=tuple(sent), error=failure)
+        except Exception as exc:
+            outbox.release(publication_id, f"uploading the images of post {index + 1} failed: "
+                                           f"{type(exc).__name__}: {exc}", now=clock())
+            raise
         outbox.begin_post(publication_id, index, now=clock())
         try:
-            ref = platform.post(post.text, reply_to=reply_to, root=root, idempotency_key=idempotency_key(pub, index))
+            ref = platform.post(post.text, reply_to=reply_to, root=root, idempotency_key=idempotency_key(pub, index),
+                                **attached)
         except PostFailed as failure:
+            if attached and isinstance(failure, Rejected):  # perhaps the media expired early: upload anew next time
+                forget_uploads(outbox, publication_id, index, clock())
             after = outbox.record_failure(publication_id, index, failure, now=clock())
             return PublishResult(publication=after, sent=tuple(sent), error=failure)
         except BaseException as exc:

@@ -154,12 +154,14 @@ def templates_folder(options: ThreadOptions | None = None) -> Path:
     """The user's template folder: options.templates, else ``templates/`` in the working directory."""
     if options is not None and options.templates is not None:
         return Path(options.templates)
-    return Path.cwd() / "templates"
+    from .workspace import folder
+
+    return folder() / "templates"
 
 
 def environment(user_templates: Path | None = None) -> Environment:
     """The one jinja2 environment: the user's folder ahead of the packaged defaults."""
-    folder = (user_templates or Path.cwd() / "templates").resolve()
+    folder = (user_templates or templates_folder()).resolve()
     return _environment(str(folder))
 
 

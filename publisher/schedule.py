@@ -246,13 +246,43 @@ class QuietHours(_Model):
 
 
 class Source(_Model):
-    """A folder watched for article files."""
+    """A folder watched for article files (and, with ``feed``/``pages``, where fetched ones go)."""
 
     path: Path
     auto_approve: bool = False
     """Approve the threads made from this folder's articles at once (no review step)."""
     platforms: tuple[str, ...] = Field(min_length=1)
     """Platforms a thread is made for."""
+    feed: str | None = None
+    """An RSS or Atom feed whose new entries are fetched into ``path`` (publisher.feeds)."""
+    pages: tuple[str, ...] = ()
+    """Article URLs fetched into ``path`` (and fetched again when they change)."""
+    poll_every: dt.timedelta = dt.timedelta(minutes=30)
+    """How often ``feed`` and ``pages`` are polled (later and later after errors)."""
+    backfill: int = Field(default=3, ge=0, le=100)
+    """On a feed's first poll, how many of its newest entries are fetched (the rest are only remembered)."""
+
+    @field_validator("feed")
+    @classmethod
+    def _feed(cls, value: str | None) -> str | None:
+        return None if value is None else _http_url(value)
+
+    @field_validator("pages", mode="before")
+    @classmethod
+    def _pages(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            return tuple(dict.fromkeys(_http_url(v) for v in value))
+        return value
+
+    @field_validator("poll_every", mode="before")
+    @classmethod
+    def _poll_every(cls, value: Any) -> dt.timedelta:
+        every = parse_duration(value)
+        if every < dt.timedelta(minutes=1):
+            raise ValueError("must be at least 1m (be kind to the sites you read)")
+        return every
     translation: TranslationConfig | None = None
     """Translation settings for this folder's articles (keys set here replace the top-level ones)."""
 
@@ -272,6 +302,17 @@ class Source(_Model):
         return value
 
 
+def _http_url(value: Any) -> str:
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected an http(s) URL")
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value.strip()!r} is not an http(s) URL")
+    return value.strip()
+
+
 class Account(_Model):
     """One account on a platform: whether it posts, its quota, and where its credentials are."""
 
@@ -280,6 +321,9 @@ class Account(_Model):
     """Posts per rolling 24 hours; a thread of n posts uses n. Default: X 17, others none."""
     env: dict[str, str] = Field(default_factory=dict)
     """Credential role -> NAME of the environment variable that holds it (never the secret)."""
+    daily_budget: float | None = Field(default=None, gt=0)
+    """US dollars this account may spend on posts per rolling 24 hours (X charges per post; see
+    publisher.cost). A thread is only started when its whole estimated cost fits."""
 
     @field_validator("env")
     @classmethod
@@ -331,6 +375,9 @@ class ThreadSettings(_Model):
     hold_untranslated: bool = True
     """A source's auto_approve is withheld (the threads wait for a person) when Chinese is
     left in the English posts: a sign the translation failed somewhere."""
+    images: Literal["none", "lead", "points"] = "lead"
+    """Images posted with a thread: none, the lead image on the hook, or also the image next to
+    each point's paragraph (see publisher.media)."""
 
 
 class PlatformConfig(_Model):
@@ -351,6 +398,44 @@ class PlatformConfig(_Model):
         return None if value is None else parse_duration(value)
 
 
+NOTIFY_EVENTS = ("needs_person", "account_stopped", "failed", "unusable", "quota_blocked")
+"""Events `notify:` can send (see publisher.notify)."""
+
+
+class NotifySettings(_Model):
+    """Where alerts go: apprise URLs, each read from the environment variable named here."""
+
+    targets: tuple[str, ...] = Field(min_length=1)
+    """NAMES of environment variables (or .env entries) each holding one apprise URL
+    (mailto://, ntfy://, matrix://, slack://, tgram://, json://...): URLs carry tokens."""
+    events: tuple[Literal[NOTIFY_EVENTS], ...] = NOTIFY_EVENTS  # type: ignore[valid-type]
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, (list, tuple)):
+            for i, name in enumerate(value):
+                if not isinstance(name, str) or "://" in name or looks_like_secret(name.strip()):
+                    # Never repeat the value: an apprise URL holds its service's token.
+                    raise _At((i,), "this is not the NAME of an environment variable; put the apprise URL "
+                                    "in the environment (or .env), e.g. PUBLISHER_ALERT_URL=ntfy://..., and "
+                                    "write the variable's NAME here")
+        return value
+
+
+class XPrices(_Model):
+    post: float = Field(default=0.015, ge=0)
+    post_with_url: float = Field(default=0.20, ge=0)
+
+
+class Costs(_Model):
+    """What posting costs (US dollars); the defaults live in publisher.cost."""
+
+    x: XPrices = Field(default_factory=XPrices)
+
+
 class Schedule(_Model):
     """A validated schedule.yaml."""
 
@@ -368,6 +453,8 @@ class Schedule(_Model):
     threads: ThreadSettings = Field(default_factory=ThreadSettings)
     translation: TranslationConfig = Field(default_factory=TranslationConfig)
     """Which translation engine translates, and how (publisher.translate.engines)."""
+    notify: NotifySettings | None = None
+    costs: Costs = Field(default_factory=Costs)
 
     # Not read from the file: where it was read from (relative source paths start there).
     _file: Path | None = PrivateAttr(default=None)
@@ -573,7 +660,7 @@ def load_schedule(path: Path | str) -> Schedule:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise ScheduleError([f"{path}: no such file (copy the example schedule.yaml from the repository)"]) from None
+        raise ScheduleError([f"{path}: no such file (`publisher init` makes a workspace with a commented schedule.yaml)"]) from None
     except UnicodeDecodeError:
         raise ScheduleError([f"{path}: not UTF-8 text"]) from None
     except OSError as exc:

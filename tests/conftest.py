@@ -39,6 +39,11 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("PUBLISHER_DEBUG", "1")
     monkeypatch.setenv("PUBLISHER_TEST_NETGUARD", "1")
     monkeypatch.chdir(tmp_path)
+    from publisher import config, workspace, zone
+
+    workspace.reset()  # found again from this test's folder
+    zone.reset()
+    monkeypatch.setattr(config, "DATABASE_MUST_EXIST", False)
     return home
 
 

@@ -12,6 +12,12 @@ documentation (docs.joinmastodon.org) for the few endpoints publisher uses:
   PostStatusService does with its Redis key); 401 for a bad token, 403 without the
   ``write:statuses`` scope, 404 when ``in_reply_to_id`` does not exist, 422 for an empty or
   too long status;
+* ``POST /api/v2/media`` — multipart ``file``, ``description`` (at most
+  ``media_attachments.description_limit``, 1,500), ``focus``; answers 200 with the
+  MediaAttachment when it is processed at once, 202 with ``url: null`` while it is processed
+  (``processing_polls`` sets how many ``GET /api/v1/media/:id`` answer 206 before 200);
+  ``POST /api/v1/statuses`` with ``media_ids[]`` (at most 4, each processed and not yet attached
+  elsewhere, else 422) attaches them (:attr:`FakeMastodon.media` holds every upload);
 * every response carries ``X-RateLimit-Limit``, ``X-RateLimit-Remaining`` and
   ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it).
 
@@ -99,6 +105,11 @@ class FakeMastodon:
         self.ratelimit_limit = 300
         self.ratelimit_remaining = 300
         self._idempotency: dict[str, tuple[str, float]] = {}
+        self.media: dict[str, dict] = {}
+        """Uploads by id: the MediaAttachment plus "data" (bytes), "polls_left", "status_id"."""
+        self.processing_polls = 0
+        """GET /api/v1/media/:id answers 206 this many times before 200 (0: ready at once, 200)."""
+        self.description_limit = 1500
         self._next_id = 113_000_000_000_000_000
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -159,14 +170,18 @@ class FakeMastodon:
     def instance(self) -> dict:
         host = urlsplit(self.base_url).netloc
         return {
-            "domain": host, "title": "Fake Mastodon", "version": "4.3.0", "source_url": "", "description": "",
+            "domain": host, "title": "Fake Mastodon", "version": "4.3.0", "api_versions": {"mastodon": 2},
+            "source_url": "", "description": "",
             "usage": {"users": {"active_month": 1}}, "thumbnail": {"url": ""}, "languages": ["en"],
             "configuration": {
                 "urls": {"streaming": f"ws://{host}"},
                 "accounts": {"max_featured_tags": 10},
                 "statuses": {"max_characters": self.max_characters, "max_media_attachments": 4,
                              "characters_reserved_per_url": 23},
-                "media_attachments": {}, "polls": {}, "translation": {"enabled": False},
+                "media_attachments": {"supported_mime_types": ["image/jpeg", "image/png", "image/gif", "image/webp"],
+                                      "description_limit": self.description_limit, "image_size_limit": 16777216,
+                                      "image_matrix_limit": 33177600},
+                "polls": {}, "translation": {"enabled": False},
             },
             "registrations": {"enabled": False, "approval_required": False, "message": None},
             "contact": {"email": "", "account": None}, "rules": [],
@@ -186,6 +201,19 @@ class FakeMastodon:
             return 422, {"error": "Validation failed: Text can't be blank"}
         if status_length(text) + len(params.get("spoiler_text", "")) > self.max_characters:
             return 422, {"error": f"Validation failed: Text character limit of {self.max_characters} exceeded"}
+        media_ids = [m for m in (params.get("media_ids[]") or params.get("media_ids") or []) if m]
+        if isinstance(media_ids, str):
+            media_ids = [media_ids]
+        if len(media_ids) > 4:
+            return 422, {"error": "Validation failed: You can attach at most 4 images"}
+        for media_id in media_ids:
+            item = self.media.get(str(media_id))
+            if item is None:
+                return 422, {"error": f"Validation failed: media {media_id} not found"}
+            if item["url"] is None:
+                return 422, {"error": "Cannot attach files that have not finished processing. Try again in a moment!"}
+            if item["status_id"] is not None:
+                return 422, {"error": "Validation failed: media already attached to another status"}
         reply_to = params.get("in_reply_to_id") or None
         if reply_to and reply_to not in self.statuses:
             return 404, {"error": "The post you are trying to reply to does not appear to exist."}
@@ -206,13 +234,57 @@ class FakeMastodon:
                 "replies_count": 0, "reblogs_count": 0, "favourites_count": 0, "edited_at": None,
                 "content": "<p>" + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>",
                 "text": None, "reblog": None, "application": {"name": "publisher", "website": None},
-                "account": self.account(), "media_attachments": [], "mentions": [], "tags": [], "emojis": [],
+                "account": self.account(), "mentions": [], "tags": [], "emojis": [],
+                "media_attachments": [self._public_media(self.media[str(m)]) for m in media_ids],
                 "card": None, "poll": None,
             }
             self.statuses[status_id] = status
+            for media_id in media_ids:
+                self.media[str(media_id)]["status_id"] = status_id
             if key:
                 self._idempotency[key] = (status_id, self.now())
         return 200, status
+
+    def _upload(self, form: dict, files: dict) -> tuple[int, Any]:
+        """POST /api/v2/media."""
+        upload = files.get("file")
+        if upload is None:
+            return 422, {"error": "Validation failed: File can't be blank"}
+        data, mime = upload
+        if mime not in ("image/jpeg", "image/png", "image/gif", "image/webp"):
+            return 422, {"error": "Validation failed: File content type is invalid"}
+        description = form.get("description") or None
+        if description and len(description) > self.description_limit:
+            return 422, {"error": f"Validation failed: Description is too long (maximum is {self.description_limit} "
+                                  "characters)"}
+        with self._lock:
+            self._next_id += 1
+            media_id = str(self._next_id)
+            ready = self.processing_polls == 0
+            item = {"id": media_id, "type": "gifv" if mime == "image/gif" else "image",
+                    "url": f"{self.base_url}/media/{media_id}" if ready else None,
+                    "preview_url": f"{self.base_url}/media/{media_id}/small", "remote_url": None,
+                    "text_url": None, "meta": {}, "description": description, "blurhash": None,
+                    "data": data, "mime": mime, "polls_left": self.processing_polls, "status_id": None}
+            self.media[media_id] = item
+        return (200 if ready else 202), self._public_media(item)
+
+    def _poll(self, media_id: str) -> tuple[int, Any]:
+        """GET /api/v1/media/:id: 206 while processing, then 200 with the url."""
+        item = self.media.get(media_id)
+        if item is None:
+            return 404, {"error": "Record not found"}
+        if item["url"] is None:
+            if item["polls_left"] > 1:
+                item["polls_left"] -= 1
+                return 206, self._public_media(item)
+            item["polls_left"] = 0
+            item["url"] = f"{self.base_url}/media/{media_id}"
+        return 200, self._public_media(item)
+
+    @staticmethod
+    def _public_media(item: dict) -> dict:
+        return {k: v for k, v in item.items() if k not in ("data", "mime", "polls_left", "status_id")}
 
     def _handler_class(self):
         fake = self
@@ -243,13 +315,17 @@ class FakeMastodon:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
                 ctype = self.headers.get("Content-Type", "")
-                form: dict[str, str] = {}
+                form: dict[str, Any] = {}
+                files: dict[str, tuple[bytes, str]] = {}
                 body_json = None
                 if "json" in ctype and raw:
                     body_json = json.loads(raw)
-                    form = {k: ("" if v is None else str(v)) for k, v in body_json.items()}
+                    form = {k: (v if isinstance(v, list) else "" if v is None else str(v)) for k, v in body_json.items()}
+                elif "multipart/form-data" in ctype and raw:
+                    form, files = _multipart(ctype, raw)
                 elif raw:
-                    form = {k: v[-1] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+                    parsed = parse_qs(raw.decode(), keep_blank_values=True)
+                    form = {k: (v if k.endswith("[]") else v[-1]) for k, v in parsed.items()}
                 if method == "GET" and url.query:
                     form.update({k: v[-1] for k, v in parse_qs(url.query).items()})
                 fake.requests.append(Recorded(method, path, {k.lower(): v for k, v in self.headers.items()},
@@ -268,6 +344,10 @@ class FakeMastodon:
                     return self._reply(200, {**fake.account(), "source": {"privacy": "public", "language": "en"}})
                 if method == "GET" and path in ("/api/v2/instance", "/api/v1/instance"):
                     return self._reply(200, fake.instance())
+                if method == "POST" and path == "/api/v2/media":
+                    return self._reply(*fake._upload(form, files))
+                if method == "GET" and path.startswith("/api/v1/media/"):
+                    return self._reply(*fake._poll(path.rsplit("/", 1)[1]))
                 if method == "POST" and path == "/api/v1/statuses":
                     if not {"write", "write:statuses"} & fake.scopes:
                         return self._reply(403, {"error": "This action is outside the authorized scopes"})
@@ -289,3 +369,22 @@ class FakeMastodon:
 
         return Handler
 
+
+
+def _multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[bytes, str]]]:
+    """Fields and files of a multipart/form-data body."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields: dict[str, Any] = {}
+    files: dict[str, tuple[bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename() is not None:
+            files[name] = (payload, part.get_content_type())
+        else:
+            fields[name] = payload.decode()
+    return fields, files

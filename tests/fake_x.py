@@ -11,6 +11,15 @@ X does:
   name an existing post; identical text twice -> 403 duplicate content; every answer carries
   ``x-rate-limit-*`` and ``x-user-limit-24hour-*`` headers; a daily cap gives 429.
 * ``GET /2/users/me`` -> the account.
+* Media, v2 (docs.x.com "Media upload"): ``POST /2/media/upload/initialize`` (JSON
+  ``media_type``, ``total_bytes``, ``media_category``) -> ``{"data": {"id", "media_key",
+  "expires_after_secs"}}``; ``POST /2/media/upload/{id}/append`` (multipart ``media`` and
+  ``segment_index``); ``POST /2/media/upload/{id}/finalize`` -> the media, with
+  ``processing_info`` for ``tweet_gif`` (``pending`` until polled with
+  ``GET /2/media/upload?command=STATUS&media_id=``); ``POST /2/media/metadata`` (JSON ``id`` and
+  ``metadata.alt_text.text``, at most 1,000 characters). A tweet's ``media.media_ids`` must
+  name finalized, processed, unexpired uploads (else 400); :attr:`FakeX.media` holds every
+  upload with its bytes and alt text, and each :class:`Tweet` records the media it carries.
 * Wrong credentials -> 401.
 
 Faults are queued per endpoint with :meth:`FakeX.fail_next` (429 with reset headers, 5xx,
@@ -59,6 +68,27 @@ class Tweet:
     text: str
     in_reply_to: str | None
     at: float
+    media_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Media:
+    """One upload (POST /2/media/upload/...)."""
+
+    id: str
+    media_key: str
+    media_type: str
+    total_bytes: int
+    category: str
+    segments: dict[int, bytes] = field(default_factory=dict)
+    finalized: bool = False
+    processed: bool = False
+    alt: str | None = None
+    expires_at: float = 0.0
+
+    @property
+    def data(self) -> bytes:
+        return b"".join(self.segments[i] for i in sorted(self.segments))
 
 
 @dataclass
@@ -100,6 +130,8 @@ class _State:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 1790000000000000000
+    media: dict[str, Media] = field(default_factory=dict)
+    next_media_id: int = 1880000000000000000
 
 
 class FakeX:
@@ -207,6 +239,17 @@ class FakeX:
         with self._lock:
             return list(self._state.requests)
 
+    @property
+    def media(self) -> dict[str, Media]:
+        with self._lock:
+            return dict(self._state.media)
+
+    def expire_media(self) -> None:
+        """Every upload so far expires now (X forgets unused media after about a day)."""
+        with self._lock:
+            for item in self._state.media.values():
+                item.expires_at = time.time() - 1
+
     def tweet(self, tweet_id: str) -> Tweet | None:
         return next((t for t in self.tweets if t.id == tweet_id), None)
 
@@ -227,10 +270,10 @@ class FakeX:
 
     # -- inside the server --------------------------------------------------------------------
 
-    def _create(self, text: str, in_reply_to: str | None) -> Tweet:
+    def _create(self, text: str, in_reply_to: str | None, media_ids: tuple[str, ...] = ()) -> Tweet:
         s = self._state
         s.next_id += random.randint(1, 1000)
-        tweet = Tweet(id=str(s.next_id), text=text, in_reply_to=in_reply_to, at=time.time())
+        tweet = Tweet(id=str(s.next_id), text=text, in_reply_to=in_reply_to, at=time.time(), media_ids=media_ids)
         s.tweets.append(tweet)
         return tweet
 
@@ -431,9 +474,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         authorization = self.headers.get("Authorization")
         with fake._lock:
             fake._state.requests.append((endpoint, (authorization or "").split(" ", 1)[0]))
-        fault = fake._take_fault(endpoint)
+        fault = fake._take_fault(_media_endpoint(endpoint))
         if endpoint == TWEETS:
             self._tweets(fault, authorization)
+        elif path.startswith("/2/media/"):
+            self._media(method, path, fault, authorization)
         elif endpoint == ME:
             if fault is not None and (self._fault_before(fault) or self._drop(fault)):
                 return
@@ -479,6 +524,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     answer = (403, {"title": "Forbidden", "type": "about:blank", "status": 403,
                                     "detail": "You attempted to reply to a Tweet that is deleted or not visible to you."},
                               {})
+                elif self._bad_media(body) is not None:
+                    state.received.append(Received(text, reply_to, "bad_media"))
+                    answer = (400, {"title": "Invalid Request", "type": "about:blank", "status": 400,
+                                    "detail": "One or more parameters to your request was invalid.",
+                                    "errors": [{"message": self._bad_media(body)}]}, {})
                 elif fake.daily_limit is not None and len(state.tweets) >= fake.daily_limit:
                     state.received.append(Received(text, reply_to, "rate_limited"))
                     headers = fake._limit_headers()
@@ -486,7 +536,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     answer = (429, {"title": "Too Many Requests", "detail": "Too Many Requests", "type": "about:blank",
                                     "status": 429}, headers)
                 else:
-                    tweet = fake._create(text, reply_to)
+                    tweet = fake._create(text, reply_to, _media_ids(body))
                     state.received.append(Received(text, reply_to, "created" if not drop else f"created+{fault.kind}",  # type: ignore[union-attr]
                                                    tweet.id))
                     answer = (201, {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}},
@@ -503,6 +553,123 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._answer(*answer)
         except OSError:
             self.close_connection = True
+
+
+    # -- media --------------------------------------------------------------------------------
+
+    def _bad_media(self, body: Any) -> str | None:
+        """Why a tweet's media ids are refused (called under the lock), or None."""
+        ids = _media_ids(body)
+        if not ids:
+            return None
+        if len(ids) > 4:
+            return "Your media IDs are invalid: at most 4 media per post."
+        found = [self.fake._state.media.get(i) for i in ids]
+        if any(m is None or not m.finalized or not m.processed or m.expires_at < time.time() for m in found):
+            return "Your media IDs are invalid."
+        if len(ids) > 1 and any(m.category == "tweet_gif" for m in found):  # type: ignore[union-attr]
+            return "Your media IDs are invalid: a GIF goes alone."
+        return None
+
+    def _media(self, method: str, path: str, fault: Fault | None, authorization: str | None) -> None:
+        fake = self.fake
+        if fault is not None and (self._fault_before(fault) or self._drop(fault)):
+            return
+        if not fake._signature_ok(method, self.path, authorization):
+            self._problem(401, "Unauthorized", "Unauthorized")
+            return
+        self._sleep(fake.process_delay)
+        parts = path.strip("/").split("/")  # 2 media upload [id] [append|finalize]
+        body = self._json if isinstance(getattr(self, "_json", None), dict) else {}
+        with fake._lock:
+            state = fake._state
+            if method == "POST" and path == "/2/media/upload/initialize":
+                media_type, total = body.get("media_type"), body.get("total_bytes")
+                category = body.get("media_category") or "tweet_image"
+                if media_type not in ("image/jpeg", "image/png", "image/gif", "image/webp") \
+                        or not isinstance(total, int) or total <= 0:
+                    return self._problem(400, "Invalid Request", "media_type and total_bytes are required")
+                limit = 15 * 1024 * 1024 if category == "tweet_gif" else 5 * 1024 * 1024
+                if total > limit:
+                    return self._problem(400, "Invalid Request", f"File size exceeds {limit} bytes.")
+                state.next_media_id += random.randint(1, 1000)
+                media_id = str(state.next_media_id)
+                item = Media(id=media_id, media_key=f"3_{media_id}", media_type=media_type, total_bytes=total,
+                             category=category, expires_at=time.time() + 86400)
+                state.media[media_id] = item
+                return self._answer(200, {"data": {"id": media_id, "media_key": item.media_key,
+                                                   "expires_after_secs": 86400}})
+            if method == "GET" and path == "/2/media/upload":
+                from urllib.parse import parse_qs
+
+                query = parse_qs(urlsplit(self.path).query)
+                item = state.media.get((query.get("media_id") or [""])[0])
+                if item is None or (query.get("command") or [""])[0] != "STATUS":
+                    return self._problem(400, "Invalid Request", "unknown media_id")
+                item.processed = True
+                return self._answer(200, {"data": {"id": item.id, "media_key": item.media_key,
+                                                   "processing_info": {"state": "succeeded", "progress_percent": 100}}})
+            if method == "POST" and path == "/2/media/metadata":
+                item = state.media.get(str(body.get("id")))
+                alt = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+                if item is None or not isinstance(alt, str):
+                    return self._problem(400, "Invalid Request", "id and metadata.alt_text.text are required")
+                if len(alt) > 1000:
+                    return self._problem(400, "Invalid Request", "alt_text.text is longer than 1000 characters")
+                item.alt = alt
+                return self._answer(200, {"data": {"id": item.id, "associated_metadata": True}})
+            if method == "POST" and len(parts) == 5 and parts[:3] == ["2", "media", "upload"]:
+                item = state.media.get(parts[3])
+                if item is None or item.expires_at < time.time():
+                    return self._problem(400, "Invalid Request", "unknown or expired media id")
+                if parts[4] == "append":
+                    fields = _multipart(self.headers.get("content-type") or "", self._body)
+                    if "media" not in fields or "segment_index" not in fields:
+                        return self._problem(400, "Invalid Request", "media and segment_index are required")
+                    item.segments[int(fields["segment_index"])] = fields["media"]
+                    return self._answer(200, {"data": {"expires_at": int(item.expires_at)}})
+                if parts[4] == "finalize":
+                    if len(item.data) != item.total_bytes:
+                        return self._problem(400, "Invalid Request",
+                                             f"got {len(item.data)} bytes, total_bytes said {item.total_bytes}")
+                    item.finalized = True
+                    data: dict[str, Any] = {"id": item.id, "media_key": item.media_key, "size": item.total_bytes,
+                                            "expires_after_secs": int(item.expires_at - time.time())}
+                    if item.category == "tweet_gif":
+                        data["processing_info"] = {"state": "pending", "check_after_secs": 0.1}
+                    else:
+                        item.processed = True
+                    return self._answer(200, {"data": data})
+        self._problem(404, "Not Found", f"no route {method} {path} in the fake")
+
+
+def _media_ids(body: Any) -> tuple[str, ...]:
+    if not isinstance(body, dict):
+        return ()
+    return tuple(str(i) for i in ((body.get("media") or {}).get("media_ids") or []))
+
+
+def _media_endpoint(endpoint: str) -> str:
+    """Fault queues name append/finalize without the id: "POST /2/media/upload/append"."""
+    parts = endpoint.split("/")
+    if len(parts) == 6 and parts[1:4] == ["2", "media", "upload"]:
+        return "/".join(parts[:4] + [parts[5]])
+    return endpoint
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """The fields of a multipart/form-data body (file contents as bytes, others as text)."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        fields[name] = payload if part.get_filename() else payload.decode()
+    return fields
 
 
 # --- routing ---------------------------------------------------------------------------------

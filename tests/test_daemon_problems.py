@@ -82,6 +82,7 @@ def test_publisher_schedule_shows_the_problems(tmp_path):
     path = tmp_path / "schedule.yaml"
     path.write_text(SCHEDULE, encoding="utf-8")
     env = subprocess_env(PUBLISHER_DB=str(tmp_path / "q.db"))
+    Outbox.open(tmp_path / "q.db").close()
     proc = run_cli("schedule", "--schedule", str(path), "--now", "2024-06-14T08:00", "--json", env=env)
     assert proc.returncode == 0, proc.stderr
     problems = json.loads(proc.stdout)["problems"]

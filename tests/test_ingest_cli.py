@@ -62,7 +62,7 @@ def test_not_chinese_and_bad_files_are_refused_one_line_each_and_the_rest_goes_o
     (folder / "3.md").write_bytes(b"\x00\x01")
     write_article(folder, "4.md", body="字节跳动推出了即梦。即梦支持文字生成图片和视频。", title="即梦")
     outcomes = ingest_paths([folder], outbox, Pipeline(translator=FakeTranslator()), ("x",))
-    assert [o.status for o in outcomes] == ["new", "failed", "failed", "new"]
+    assert [o.status for o in outcomes] == ["new", "skipped", "failed", "new"]  # not Chinese: skipped, as translate
     assert isinstance(outcomes[1].error, InputError) and "not Chinese" in outcomes[1].message
     assert outcomes[1].message.startswith(str(folder / "2.md"))
     assert "NUL" in outcomes[2].message

@@ -35,10 +35,11 @@ def test_open_uses_publisher_db_with_wal_and_named_migrations(tmp_path, monkeypa
         assert box.path == tmp_path / "sub" / "q.db"
         assert box.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         names = [r[0] for r in box.db.execute("SELECT name FROM migrations")]
-        assert names == [name for name, _ in migrations.MIGRATIONS] == ["m001_initial", "m002_schedule_slots",
-                                                                        "m003_reported_files"]
+        assert names == [name for name, _ in migrations.MIGRATIONS]
+        assert names[:3] == ["m001_initial", "m002_schedule_slots", "m003_reported_files"]
+        assert "m006_cockpit" in names
     with Outbox.open() as again:  # nothing applied twice
-        assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == 3
+        assert again.db.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(migrations.MIGRATIONS)
 
 
 def test_a_database_from_a_newer_version_is_refused(tmp_path):

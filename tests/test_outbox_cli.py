@@ -81,7 +81,7 @@ def test_show_thread_source_and_history(outbox, pub_id):
     result = invoke("show", str(pub_id))
     assert result.exit_code == 0
     out = result.stdout
-    assert f"Publication {pub_id} · x (x) · approved" in out
+    assert f"Publication {pub_id} · x · approved" in out  # no schedule: no account name to give
     assert "for this exact content" in out
     assert "快手「可灵」爆火" in out and "机器之心" in out and "https://example.com/articles/article" in out
     for text in thread_texts("article", 3):
@@ -93,6 +93,7 @@ def test_show_thread_source_and_history(outbox, pub_id):
 
 
 def test_unknown_id_is_one_line():
+    Outbox.open().close()
     result = CliRunner().invoke(cli, ["show", "999"])
     assert result.exit_code == 1
     assert result.output.strip() == "error: no publication 999"
@@ -175,7 +176,10 @@ def test_edit_without_saving_changes_nothing(outbox, pub_id, editor):
 
 def test_approve_and_approve_at(outbox, pub_id, tmp_path):
     result = invoke("approve", str(pub_id))
-    assert result.exit_code == 0 and "next x slot" in result.stdout
+    # No schedule.yaml: no slot will take it, and approve says so (not "the next x slot").
+    assert result.exit_code == 0 and "next x slot" not in result.stdout
+    assert "there is no schedule.yaml" in result.stdout and "no slot will take it" in result.stdout
+    assert f"`publisher publish {pub_id}`" in result.stdout
     assert outbox.get(pub_id).state == "approved"
     result = invoke("approve", str(pub_id), "--at", "+2h")
     assert result.exit_code == 0 and "Scheduled" in result.stdout

@@ -154,7 +154,7 @@ def test_queue_and_show_say_who_holds_a_claim_and_release_it(outbox, tmp_path):
     outbox.approve(pub_id)
     claimed_at = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
     claimed_elsewhere(outbox, pub_id, in_flight=0, now=claimed_at)
-    listing = invoke("queue").stdout
+    listing = " ".join(invoke("queue").stdout.split())  # the note is wrapped under the title
     local = claimed_at.astimezone().strftime("%Y-%m-%d %H:%M")
     assert f"claimed by pid 4242 on oldcontainer since {local}, post 1 of 3 in flight" in listing
     assert f"publisher resolve {pub_id} --release-claim" in listing
@@ -331,14 +331,21 @@ def test_approve_one_mentions_the_siblings_then_article_approves_the_rest(outbox
     assert f"(article {ing.article_id}, revision 1," in shown  # where the article id is found
 
 
-def test_approve_article_by_path_takes_the_latest_revision_and_a_time(outbox, tmp_path):
+def test_approve_article_by_id_is_bound_to_that_revision_by_path_takes_the_latest(outbox, tmp_path):
     first = store(outbox, tmp_path / "in", platforms=PLATFORMS)
     second = store(outbox, tmp_path / "in", platforms=PLATFORMS, body="快手发布了可灵。它很快。")
     assert second.revision == 2
-    result = invoke("approve", "--article", str(first.article_id), "--at", "+3h")
+    # The operator reviewed article 1; revision 2 came in since: approving 1 must not approve 2.
+    result = fails("approve", "--article", str(first.article_id), "--at", "+3h")
+    assert result.exit_code == 1
+    assert (f"article {first.article_id} is revision 1 of" in result.output
+            and f"revision 2 (article {second.article_id}" in result.output
+            and "is not what you reviewed" in result.output
+            and f"`publisher approve --article {second.article_id}`" in result.output), result.output
+    assert {outbox.get(p).state for p in second.publications} == {"draft"}
+    result = invoke("approve", "--article", str(second.article_id), "--at", "+3h")
     assert result.exit_code == 0, result.output
     assert f"Scheduled 3 publications of article {second.article_id}" in result.stdout
-    assert "older revision" in result.stderr
     assert {outbox.get(p).state for p in second.publications} == {"scheduled"}
     third = store(outbox, tmp_path / "in", platforms=PLATFORMS, body="快手发布了可灵。它很慢。")
     result = invoke("approve", "--article", "in/article.md")
@@ -395,7 +402,7 @@ def test_times_are_read_and_shown_in_the_schedule_zone(outbox, tmp_path):
     pub_id = store(outbox, tmp_path / "in").publications[0]
     result = invoke("approve", str(pub_id), "--at", "2031-05-06T07:08")
     assert result.exit_code == 0, result.output
-    assert "for 2031-05-06 07:08 Asia/Shanghai" in result.stdout
+    assert "set for Tue 2031-05-06 07:08 Asia/Shanghai" in result.stdout
     assert outbox.get(pub_id).scheduled_at == dt.datetime(2031, 5, 5, 23, 8, tzinfo=dt.timezone.utc)
     assert outbox.history(pub_id)[-1].reason == "approved for 2031-05-06 07:08 Asia/Shanghai"
     listing = invoke("queue").stdout

@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "models": "models:models",
     "translate": "translate:translate",
     "ingest": "ingest:ingest",
+    "fetch": "fetch:fetch",
     "queue": "queue:queue",
     "show": "queue:show",
     "edit": "queue:edit",
@@ -32,7 +33,18 @@ COMMANDS: dict[str, str] = {
     "accounts": "accounts:accounts",
     "run": "run:run",
     "schedule": "run:schedule_cmd",
+    "status": "status:status",
+    "notify": "status:notify",
+    "init": "init:init",
 }
+
+
+#: Commands that read the queue: a database that is not there is an error (a mistyped
+#: PUBLISHER_DB must not look like an empty queue). `init` and the first `ingest` create it.
+NEEDS_DATABASE = frozenset({"queue", "show", "edit", "approve", "reject", "publish", "retry", "resolve",
+                            "schedule", "status"})
+#: Commands that may make the database, and say so on stderr when they do.
+MAKES_DATABASE = frozenset({"ingest", "run", "accounts"})
 
 
 class LazyGroup(click.Group):
@@ -74,12 +86,29 @@ class UserError(click.ClickException):
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="publisher")
-def cli() -> None:
+@click.option("-w", "--workspace", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="The workspace folder (holding schedule.yaml and .env; default: $PUBLISHER_WORKSPACE, else "
+                   "the first folder holding a schedule.yaml from the current folder upward).")
+def cli(workspace: str | None) -> None:
     """Translate Chinese articles offline and post them as credited threads.
 
     Drop Markdown or text articles into seeds/ or an inbox folder, preview the threads,
     approve them, and let `publisher run` post them in the slots schedule.yaml defines.
+    `publisher init DIR` makes a workspace to start from.
     """
+    from .. import workspace as ws
+
+    ws.activate(workspace, fresh=True)
+    ctx = click.get_current_context()
+    from .. import config
+
+    config.DATABASE_MUST_EXIST = ctx.invoked_subcommand in NEEDS_DATABASE  # checked when the queue is opened
+    if ctx.invoked_subcommand in MAKES_DATABASE and not ctx.resilient_parsing:
+        from ..config import Paths, database_origin
+
+        db = Paths.from_env().db
+        if not db.exists() and "--help" not in sys.argv[1:] and "-h" not in sys.argv[1:]:
+            click.echo(f"note: no queue database at {db} ({database_origin()}): creating it", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

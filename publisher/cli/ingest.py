@@ -24,9 +24,12 @@ PLATFORM_NAMES = ("x", "mastodon", "bluesky")
 @click.option("--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where thread settings (limits, posts, points, allow-list) and sources are read from "
                    "(default: $PUBLISHER_SCHEDULE, else ./schedule.yaml if it exists).")
+@click.option("--no-images", is_flag=True,
+              help="Fetch no images: text-only threads, with a warning (default: schedule.yaml's threads.images, "
+                   "else the lead image on the hook).")
 @json_option
 def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | None, schedule_path: Path | None,
-           as_json: bool) -> None:
+           no_images: bool, as_json: bool) -> None:
     """Translate article files and folders and queue their threads for approval.
 
     Each article is translated offline, summarised into a thread per platform and stored as
@@ -41,12 +44,23 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     from ..pipeline import IngestOutcome, Pipeline, ingest_paths, resolve_settings
     from ..schedule import load_schedule_if_present
 
-    settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve)
+    from contextlib import nullcontext
+
+    from ..progress import Progress, ProgressTranslator, count_articles, wanted
+
+    settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve,
+                                images="off" if no_images else None)
+    bar = Progress(count_articles(paths), what="ingesting") if wanted(as_json) else None
     pipeline = Pipeline(options=settings.options, cache=True)
+    if bar is not None:
+        pipeline.wrap = lambda translator: ProgressTranslator(translator, bar)
     outbox = Outbox.open()
 
     def show(outcome: IngestOutcome) -> None:
         if as_json:
+            return
+        if outcome.status == "skipped":  # the same verdict as `publisher translate`
+            click.echo(f"skipped {outcome.message}", err=True)
             return
         if outcome.error is not None:
             click.echo(f"error: {outcome.message}", err=True)
@@ -59,12 +73,18 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         parts = []
         for pub_id in ing.publications:
             pub = outbox.get(pub_id)
-            parts.append(f"{pub.platform} #{pub_id} ({pub.state}, {len(outbox.thread(pub_id).posts)} posts)")
+            stored = outbox.thread(pub_id)
+            pictures = f", {len(stored.media)} image{'s' if len(stored.media) != 1 else ''}" if stored.media else ""
+            parts.append(f"{pub.platform} #{pub_id} ({pub.state}, {len(stored.posts)} posts{pictures})")
         label = "new" if outcome.status == "new" else f"rev {ing.revision}"
         click.echo(f"{label:<9}  {outcome.path}  article {ing.article_id}: " + ", ".join(parts))
         if ing.superseded:
             click.echo("           withdrew the unposted threads of the earlier revision: "
                        + ", ".join(f"#{p}" for p in ing.superseded))
+        image_notes = {w for pub_id in ing.publications for w in outbox.thread(pub_id).warnings
+                       if w.startswith(("images ", "image ", "no usable lead image"))}
+        for note in sorted(image_notes):
+            click.echo(f"           warning: {note}")
         if ing.held:
             click.echo("           not approved, waits for a person: " + "; ".join(ing.held))
         if ing.earlier_posted:
@@ -72,17 +92,24 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
                        + ", ".join(f"#{p}" for p in ing.earlier_posted)
                        + "): this one waits for a person, even with --approve")
 
+    def shown(outcome: IngestOutcome) -> None:
+        show(outcome)
+        if bar is not None:
+            bar.file_done()
+
     try:
-        outcomes = ingest_paths(paths, outbox, pipeline, settings=settings, on_outcome=show)
+        with bar if bar is not None else nullcontext():
+            outcomes = ingest_paths(paths, outbox, pipeline, settings=settings, on_outcome=shown)
     finally:
         pipeline.close()
-    failed = [o for o in outcomes if o.error is not None]
+    failed = [o for o in outcomes if o.status == "failed"]
     if as_json:
         click.echo(json.dumps([_outcome_json(o) for o in outcomes], ensure_ascii=False, indent=2))
     else:
         queued = sum(1 for o in outcomes if o.status in ("new", "revision"))
         unchanged = sum(1 for o in outcomes if o.status == "unchanged")
-        err().print(f"{queued} queued, {unchanged} unchanged, {len(failed)} failed")
+        skipped = sum(1 for o in outcomes if o.status == "skipped")
+        err().print(f"{queued} queued, {unchanged} unchanged, {skipped} skipped, {len(failed)} failed")
     outbox.close()
     if failed:
         raise click.exceptions.Exit(1)
@@ -90,7 +117,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
 
 def _outcome_json(outcome) -> dict:
     if outcome.error is not None:
-        return {"path": str(outcome.path), "status": "failed", "error": outcome.message}
+        return {"path": str(outcome.path), "status": outcome.status, "error": outcome.message}
     ing = outcome.ingested
     return {"path": str(outcome.path), "status": outcome.status, "article_id": ing.article_id,
             "revision": ing.revision, "publications": list(ing.publications), "approved": list(ing.approved),

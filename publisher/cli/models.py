@@ -128,7 +128,10 @@ _PROGRESS: list = []
 
 
 def _progress_bar(label: str):
-    """A rich progress bar on stderr, fed by packages.download's callback."""
+    """A rich progress bar on stderr, fed by packages.download's callback (none when stderr is
+    not a terminal: a log gets the result line only)."""
+    if not err().is_terminal:
+        return None
     from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
                                TransferSpeedColumn)
 

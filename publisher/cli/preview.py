@@ -42,10 +42,12 @@ PLATFORM_CHOICES = ("x", "mastodon", "bluesky", "all")
               help="Where thread settings (limits, posts, points, allow-list) are read from, as for ingest "
                    "and the daemon (default: $PUBLISHER_SCHEDULE, else ./schedule.yaml if it exists); "
                    "the options above override them.")
+@click.option("--no-images", is_flag=True,
+              help="Text-only threads: fetch no images (default: schedule.yaml's threads.images, else the lead image).")
 @json_option
 def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: int | None,
             max_posts: int | None, limits: tuple[str, ...], allow: tuple[str, ...], templates: Path | None,
-            schedule_path: Path | None, as_json: bool) -> None:
+            schedule_path: Path | None, no_images: bool, as_json: bool) -> None:
     """Show the threads publisher would post for article files and folders (a dry run).
 
     For each article: what was read (title, author, date, source, language, blocks, images with
@@ -64,12 +66,15 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     from ..pipeline import resolve_settings
     from ..schedule import load_schedule_if_present
 
-    schedule = load_schedule_if_present(schedule_path)
-    options = resolve_settings(schedule, **_option_values(points, max_posts, limits, allow, templates)).options
+    settings = resolve_settings(load_schedule_if_present(schedule_path),
+                                **_option_values(points, max_posts, limits, allow, templates))
+    options = settings.options
+    images = "off" if no_images else (settings.images or (settings.schedule.threads.images if settings.schedule
+                                                          else "lead"))
     platforms = ("x", "mastodon", "bluesky") if platform == "all" else (platform,)
     translation = Translation()
-    if schedule is not None:  # the engine schedule.yaml's translation: block chooses
-        translation.pipeline.translation = schedule.translation_for
+    if settings.schedule is not None:  # the engine schedule.yaml's translation: block chooses
+        translation.pipeline.translation = settings.schedule.translation_for
     previews, failures = [], []
     for item in read_articles(paths):
         if isinstance(item, ReadFailure):
@@ -77,7 +82,7 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
             if not as_json:
                 report_failure(item)
             continue
-        result = preview_article(item, platforms, options, translation)
+        result = preview_article(item, platforms, options, translation, images)
         previews.append(result)
         if not as_json:
             show_preview(result, side_by_side=side_by_side)
@@ -160,12 +165,17 @@ class Translation:
 
 
 def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
-                    translation: Translation) -> ArticlePreview:
-    """Translate one article and build its threads; glossary names are never split across posts."""
+                    translation: Translation, images: str = "none") -> ArticlePreview:
+    """Translate one article and build its threads; glossary names are never split across posts.
+    ``images`` ("lead", "points", "off" or "none") adds images as ingest would (fetched into the
+    media store, once)."""
     from ..render import build_drafts
 
     translated = translation(article)
     translation.pipeline.use_options(options)
+    if images != "none":
+        translation.pipeline.images = images
+        return ArticlePreview(article, translated, translation.pipeline.drafts(article, translated, platforms))
     options = translation.pipeline.thread_options(translated)
     return ArticlePreview(article, translated, build_drafts(translated, platforms, options=options))
 
@@ -223,6 +233,12 @@ def draft_json(draft: ThreadDraft) -> dict:
                    "sources": list(rp.sources)}
                   for n, rp in enumerate(draft.posts, start=1)],
         "dropped": [{"rank": p.rank, "text": p.text, "sources": list(p.sources)} for p in draft.dropped],
+        "images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,
+                    "height": m.height, "bytes_before": m.original_size, "bytes_after": m.size, "animated": m.animated,
+                    "alt": m.alt, "credit": m.credit} for m in thread.media],
+        "card": ({"post": thread.card.post + 1, "uri": thread.card.uri, "title": thread.card.title,
+                  "description": thread.card.description,
+                  "thumb": thread.card.thumb.sha256 if thread.card.thumb else None} if thread.card else None),
         "inert": list(draft.inert),
         "warnings": list(thread.warnings),
     }
@@ -299,7 +315,7 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
         thread = draft.thread
         console.print()
         console.rule(f"[bold]{platform}[/bold] thread: {len(thread.posts)} posts, limit "
-                     f"{thread.posts[0].limit if thread.posts else '?'}")
+                     f"{thread.posts[0].limit if thread.posts else '?'}" + _cost_note(platform, thread))
         for number, rp in enumerate(draft.posts, start=1):
             post = rp.post
             over = post.length > post.limit
@@ -319,9 +335,37 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
                 console.print(table)
             else:
                 console.print(panel)
+            _show_images(thread, number - 1, console)
         for warning in thread.warnings:
             console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
     console.print()
+
+
+def _show_images(thread: Any, index: int, console: Console) -> None:
+    """The images (and card) of post ``index``: size before and after fitting, alt text, credit."""
+    from ..media import describe
+
+    images = [m for m in thread.media if m.post == index]
+    card = thread.card if thread.card is not None and thread.card.post == index else None
+    for line in describe(images, card):
+        console.print(f"  [magenta]{_esc(line)}[/magenta]" if not line.startswith(" ") else f"  [dim]{_esc(line)}[/dim]",
+                      soft_wrap=True)
+
+
+def _cost_note(platform: str, thread) -> str:
+    """``, est. $0.245 on X``: what posting the thread would cost (X charges per post)."""
+    if platform != "x":
+        return ""
+    from ..cost import Prices, estimate
+    from ..errors import ConfigError
+    from .truth import current_schedule
+
+    try:
+        prices = Prices.of(current_schedule())
+    except ConfigError:
+        prices = Prices()
+    est = estimate(platform, [p.text for p in thread.posts], prices)
+    return f", est. ${est.dollars:.3f} on X ({est.with_url} with a link)"
 
 
 def _snippet(text: str, width: int = 40) -> str:

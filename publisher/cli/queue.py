@@ -206,33 +206,16 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     rows = rows[:limit] if limit else rows
     counts = outbox.counts(platform)
     if as_json:
-        click.echo(json.dumps({"publications": [row_json(r) for r in rows], "counts": counts}, ensure_ascii=False))
+        from .tables import posted_info
+
+        done = posted_info(outbox, [r.id for r in rows if r.posted_count])
+        click.echo(json.dumps({"publications": [{**row_json(r), "last_posted_at": done[r.id][0].isoformat()
+                                                 if r.id in done else None, "link": done.get(r.id, (0, None))[1]}
+                                                for r in rows], "counts": counts}, ensure_ascii=False))
         return
-    lines = []
-    if rows:
-        lines.append(f"{'ID':>6}  {'STATE':<16} {'PLATFORM':<9} {'POSTS':>6}  {'WHEN':<16}  TITLE")
-    for r in rows:
-        when = {"scheduled": zone.show(r.when), "failed": zone.show(r.when) if r.when else "account stopped",
-                "approved": "next slot", "publishing": zone.show(r.claimed_at)}.get(r.state, "")
-        flag = "" if r.approved or r.state in ("draft", "rejected") else " (approval withdrawn)"
-        title = r.title if len(r.title) <= 60 else r.title[:59] + "…"
-        lines.append(f"{r.id:>6}  {r.state:<16} {r.platform:<9} {f'{r.posted_count}/{r.n_posts}':>6}  "
-                     f"{when:<16}  {title}{flag}")
-        if r.state in ("needs_attention", "failed") and r.note:
-            lines.append(f"{'':>8}↳ {r.note}")
-        elif r.state == "publishing":
-            lines.append(f"{'':>8}↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}")
-    if not rows:
-        lines.append("Nothing in the queue." if not counts else "Nothing matches.")
-    total = sum(counts.values())
-    summary = " · ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
-    if more:
-        lines.append(f"… showing the first {limit}; --limit 0 shows all.")
-    if total:
-        lines.append(f"{total} publications: {summary}")
-    if any(r.state in ("scheduled", "publishing") or (r.state == "failed" and r.when) for r in rows):
-        lines.append(f"Times in {zone.label}.")
-    sys.stdout.write("\n".join(lines) + "\n")
+    from .tables import render_queue
+
+    render_queue(outbox, rows, zone, counts=counts, more=more, limit=limit, claim_text=claim_text)
 
 
 # --- show ------------------------------------------------------------------------------------
@@ -267,12 +250,15 @@ def show(publication_id: int, as_json: bool) -> None:
             "posts": [{"index": p.index, "text": p.text, "role": p.role, "length": p.length, "limit": p.limit,
                        "post_id": p.post_id, "url": p.url, "posted_at": p.posted_at.isoformat() if p.posted_at else None,
                        "settled_by": p.settled_by} for p in thread.posts],
+            **_media_json(outbox, publication_id, thread),
             "history": [{"at": e.at.isoformat(), "from": e.from_state, "to": e.to_state,
                          "post": None if e.post_index is None else e.post_index + 1, "reason": e.reason}
                         for e in history],
         }, ensure_ascii=False, indent=2))
         return
-    out = [f"Publication {pub.id} · {pub.platform} ({pub.account}) · {pub.state}"]
+    from .truth import account_label
+
+    out = [f"Publication {pub.id} · {account_label(pub.platform, pub.account)} · {pub.state}"]
     if pub.note:
         out.append(f"  {pub.note}")
     if pub.state == "publishing":
@@ -315,6 +301,7 @@ def show(publication_id: int, as_json: bool) -> None:
             status = "not posted"
         out.append(f"  [{p.index + 1}/{pub.n_posts}] {p.role} · {p.length}/{p.limit} · {status}")
         out.extend(f"      {line}" for line in p.text.splitlines())
+        out.extend(_media_lines(outbox, publication_id, thread, p.index))
     out.append("")
     out.append("History:")
     for e in history:
@@ -323,6 +310,35 @@ def show(publication_id: int, as_json: bool) -> None:
     out.append("")
     out.append(f"Times in {zone.label}.")
     click.echo("\n".join(out))
+
+
+def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int) -> list[str]:
+    """The images (and card) of one post, and their uploads, for `show`."""
+    from ..media import describe, uploads_of
+
+    images = [m for m in thread.media if m.post == index]
+    card = thread.card if thread.card is not None and thread.card.post == index else None
+    if not images and card is None:
+        return []
+    lines = [f"      ▸ {line.strip()}" if not line.startswith(" ") else f"        {line.strip()}"
+             for line in describe(images, card)]
+    for u in uploads_of(outbox.db, publication_id):
+        if u["post"] == index + 1:
+            lines.append(f"        uploaded as {u['media_id']} at {u['uploaded_at']}"
+                         + (f" (kept by the platform until {u['expires_at']})" if u["expires_at"] else ""))
+    return lines
+
+
+def _media_json(outbox: "Outbox", publication_id: int, thread: Any) -> dict:
+    from ..media import uploads_of
+
+    card = thread.card
+    return {"images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,
+                        "height": m.height, "bytes_before": m.original_size, "bytes_after": m.size,
+                        "animated": m.animated, "alt": m.alt, "credit": m.credit} for m in thread.media],
+            "card": ({"post": card.post + 1, "uri": card.uri, "title": card.title, "description": card.description,
+                      "thumb": card.thumb.sha256 if card.thumb else None} if card else None),
+            "uploads": uploads_of(outbox.db, publication_id)}
 
 
 # --- edit ------------------------------------------------------------------------------------
@@ -365,19 +381,56 @@ def parse_edit(text: str, before: "list[EditedPost]") -> "list[EditedPost]":
     return [EditedPost(text="\n".join(lines).strip(), role=role) for role, lines in zip(marks, bodies)]
 
 
+def _numbered(values: tuple[str, ...], option: str) -> dict[int, str]:
+    out = {}
+    for value in values:
+        number, sep, rest = value.partition("=")
+        if not sep or not number.strip().isdigit() or not rest.strip():
+            raise click.BadParameter(f"{value!r}: expected POST=VALUE, e.g. 1=picture.png", param_hint=option)
+        out[int(number)] = rest.strip()
+    return out
+
+
 @click.command("edit")
 @click.argument("publication_id", type=int)
-def edit(publication_id: int) -> None:
+@click.option("--drop-image", "drop_images", multiple=True, type=click.IntRange(min=1), metavar="POST",
+              help="Post no image on post POST (its credit line goes too). Repeatable.")
+@click.option("--image", "images", multiple=True, metavar="POST=FILE_OR_URL",
+              help="Put this image on post POST instead of its images (fetched now, fitted to the platform).")
+@click.option("--credit", metavar="TEXT", help="With --image: whose image it is (added to the post and the alt text).")
+@click.option("--alt", "alts", multiple=True, metavar="POST=TEXT", help="New alt text for the images of post POST.")
+def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, ...], credit: str | None,
+         alts: tuple[str, ...]) -> None:
     """Edit a thread in $EDITOR; saving re-checks lengths and withdraws any approval.
 
     Posts are separated by "=== post N ===" lines. When a post is too long the editor opens
     again with the problem noted at the top; saving the same text again gives up without
-    changing anything.
+    changing anything. With --drop-image, --image or --alt the images are edited instead
+    (no editor opens); that withdraws the approval too.
     """
     from ..errors import ConfigError, StoreError
     from ..outbox import EditedPost
 
     outbox = _open()
+    if drop_images or images or alts:
+        from ..media import edit_images
+
+        if credit and not images:
+            raise click.UsageError("--credit goes with --image")
+        pub = outbox.get(publication_id)
+        after = edit_images(outbox, publication_id, drop=drop_images, add=_numbered(images, "--image"),
+                            alt=_numbered(alts, "--alt"), credit=credit)
+        if after.thread_id == pub.thread_id:
+            click.echo("No changes.")
+            return
+        withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
+        click.echo(f"Saved the images of publication {publication_id}; it is now a draft.{withdrawn}")
+        from ..media import describe
+
+        stored = outbox.thread(publication_id)
+        for line in describe(stored.media, stored.card):
+            click.echo(f"  {line}")
+        return
     pub = outbox.get(publication_id)
     thread = outbox.thread(publication_id)
     max_posts = _max_posts(pub.platform)
@@ -448,34 +501,31 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
 
     if (publication_id is None) == (article is None):
         raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
-    goes_out = "in each platform's next slot"
     reason = None
     if when is not None:
         zone = time_zone()
-        goes_out = f"for {zone.show(when)} {zone.name}"
         reason = f"approved for {zone.show(when)} {zone.name}"
         if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
             raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
     outbox = _open()
+    from .truth import approval_lines, bound_revision
+
+    verb = "Scheduled" if when else "Approved"
     if article is not None:
-        record = outbox.latest_revision(int(article) if article.strip().isdigit() else article)
+        record = bound_revision(outbox, article)  # an id approves that revision only
         what = f"article {record.id} ({record.path}, revision {record.revision})"
         approved = outbox.approve_article(record.id, when, reason=reason)
         if not approved:
             states = ", ".join(f"{p.id} ({p.platform}) is {p.state}" for p in outbox.publications_of(record.id))
             raise StoreError(f"{what} has no drafts to approve{': ' + states if states else ''}")
-        if article.strip().isdigit() and record.id != int(article):
-            click.echo(f"note: article {article} is an older revision; approving the latest, {what}", err=True)
         listed = ", ".join(f"{p.id} ({p.platform}, {p.n_posts} posts)" for p in approved)
-        click.echo(f"{'Scheduled' if when else 'Approved'} {len(approved)} publication"
-                   f"{'s' if len(approved) != 1 else ''} of {what}: {listed}; {goes_out}.")
+        click.echo(f"{verb} {len(approved)} publication{'s' if len(approved) != 1 else ''} of {what}: {listed}.")
+        for line in approval_lines(outbox, approved, verb=verb):
+            click.echo(f"  {line}")
         return
     pub = outbox.approve(publication_id, when, reason=reason)  # type: ignore[arg-type]
-    if when:
-        click.echo(f"Scheduled {pub.id} ({pub.platform}, {pub.n_posts} posts) {goes_out}.")
-    else:
-        click.echo(f"Approved {pub.id} ({pub.platform}, {pub.n_posts} posts): it goes out in the next "
-                   f"{pub.platform} slot.")
+    for line in approval_lines(outbox, [pub], verb=verb):
+        click.echo(line)
     waiting = [p for p in outbox.publications_of(pub.article_id) if p.id != pub.id and p.state == "draft"]
     if waiting:
         listed = ", ".join(f"{p.id} ({p.platform})" for p in waiting)
@@ -564,11 +614,15 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
 @click.command("publish")
 @click.argument("publication_id", type=int)
 @click.option("--dry-run", is_flag=True, help="Show what would be posted, in order; post and change nothing.")
-def publish(publication_id: int, dry_run: bool) -> None:
+@click.option("--ignore-quota", is_flag=True,
+              help="Post even when the thread does not fit the account's daily quota or budget left.")
+def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     """Publish an approved thread now, by hand, as a reply chain; resumes a thread that stopped halfway.
 
-    Exit status 0 when the whole thread is posted; 1 when it stopped (the reason is printed and
-    the publication is failed, rescheduled or needs_attention).
+    Refused when the whole rest of the thread does not fit the account's daily quota (or
+    daily_budget) left in the rolling 24 hours, unless --ignore-quota. Exit status 0 when the
+    whole thread is posted; 1 when it stopped (the reason is printed and the publication is
+    failed, rescheduled or needs_attention).
     """
     from ..errors import StoreError
 
@@ -585,6 +639,14 @@ def publish(publication_id: int, dry_run: bool) -> None:
         from ..outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
+    from ..budget import manual_problem
+    from .truth import current_schedule
+
+    over = manual_problem(current_schedule(), outbox, publication_id)
+    if over and not ignore_quota:
+        raise StoreError(f"{over}: not posted; wait, or post anyway with --ignore-quota")
+    if over:
+        click.echo(f"note: {over}; posting anyway (--ignore-quota)", err=True)
     platform = configured_platform(pub.platform)
 
     def said(post: Any, ref: Any) -> None:
@@ -615,6 +677,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
         click.echo(f"note: the outcome of post {pub.unknown_index + 1} is unknown; a real publish would refuse "
                    "until it is resolved.")
     refs = outbox.posted_refs(publication_id)
+    stored = outbox.thread(publication_id)
     dry = DryRunPlatform()
     last: PostRef | None = refs[-1] if refs else None
     root: PostRef | None = refs[0] if refs else None
@@ -624,5 +687,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
         target = f"in reply to {last.id}" if last else "as a new thread"
         click.echo(f"\n[{post.index + 1}/{pub.n_posts}] {post.length}/{post.limit} · {target} → {ref.id}")
         click.echo(post.text)
+        for line in _media_lines(outbox, publication_id, stored, post.index):
+            click.echo(line)
         root = root or ref
         last = ref

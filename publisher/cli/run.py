@@ -61,8 +61,11 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
+    from ..zone import set_display
+
+    set_display(schedule.zone, schedule.timezone)  # log lines and notes in the schedule's zone
     start = parse_instant(now_text, schedule.zone) if now_text else None
-    with build_daemon(path, now=start) as daemon:
+    with build_daemon(path, now=start, mode="once" if once else "daemon") as daemon:
         if once:
             daemon.run_once()
         else:
@@ -90,10 +93,21 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     schedule = load_schedule(path)
     now = parse_instant(now_text, schedule.zone) if now_text else dt.datetime.now(UTC)
     until = now + dt.timedelta(days=days)
+    from ..expect import expect, thread_cost
+
     with open_store() as store:
         quotas = quota_status(schedule, store, now)
         planned = forecast(schedule, store, now, until)
         problems = schedule_problems(schedule, store, now)
+        outbox = store.outbox  # type: ignore[attr-defined]
+        costs = {p.item.publication_id: thread_cost(outbox, p.item.publication_id, schedule)
+                 for p in planned if p.item is not None}
+        # Threads approved for a set time (`approve --at`): they go out then, outside the slots.
+        timed = []
+        for row in outbox.rows(["scheduled"]):
+            if row.when is not None and row.when <= until:
+                got = expect(schedule, outbox, row.id, now)
+                timed.append((row, got, thread_cost(outbox, row.id, schedule)))
     if as_json:
         click.echo(json.dumps({
             "schedule": str(path),
@@ -108,14 +122,20 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
                        "article_id": p.item.article_id if p.item else None,
                        "posts": p.item.posts if p.item else None,
                        "title": p.item.title if p.item else None,
-                       "detail": p.detail} for p in planned],
+                       "detail": p.detail,
+                       "cost_usd": costs[p.item.publication_id].dollars if p.item else None} for p in planned],
+            "timed": [{"publication_id": row.id, "platform": row.platform, "at": max(row.when, now).astimezone(
+                           schedule.zone).isoformat(), "title": row.title, "posts": row.n_posts - row.posted_count,
+                       "cost_usd": cost.dollars, "will_post": got.at is not None, "detail": got.text}
+                      for row, got, cost in timed],
             "problems": problems,
         }, ensure_ascii=False, indent=2, default=str))
         return
-    _show(schedule, path, now, quotas, planned, days, problems)
+    _show(schedule, path, now, quotas, planned, days, problems, costs, timed)
 
 
-def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, problems: list[str]) -> None:
+def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, problems: list[str],
+          costs: dict | None = None, timed: list | None = None) -> None:
     """Plain lines (one per account, one per slot): readable in a terminal, a log or a mail."""
     from rich.markup import escape
 
@@ -136,15 +156,29 @@ def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, pr
     if not quotas:
         console.print("  no platform with an enabled account")
     console.print(f"[bold]Coming slots (next {days} days)[/bold]")
+    costs = costs or {}
+    lines: list[tuple[dt.datetime, str]] = []
     for p in planned:
         when = f"{p.slot.local:%a %Y-%m-%d %H:%M %Z}" + (" *" if p.slot.note else "")
         if p.item is not None:
+            cost = costs.get(p.item.publication_id)
+            price = f", est. ${cost.dollars:.3f}" if cost is not None and p.slot.platform == "x" else ""
             what = (f"publication {p.item.publication_id} (article {p.item.article_id}, thread {p.item.thread_id}), "
-                    f"{p.item.posts} posts: {escape(p.item.title)}")
+                    f"{p.item.posts} posts{price}: {escape(p.item.title)}")
         else:
             what = f"[dim]— {p.outcome}: {escape(p.detail)}[/dim]"
-        console.print(f"  {when}  {p.slot.platform:<8} {what}", soft_wrap=True)
-    if not planned:
+        lines.append((p.slot.at, f"  {when}  {p.slot.platform:<8} {what}"))
+    for row, got, cost in timed or []:
+        at = max(row.when, now)
+        when = f"{at.astimezone(schedule.zone):%a %Y-%m-%d %H:%M %Z}"
+        price = f", est. ${cost.dollars:.3f}" if row.platform == "x" else ""
+        what = (f"publication {row.id} (article {row.article_id}), {row.n_posts - row.posted_count} posts{price}: "
+                f"{escape(row.title)} [dim](set time, `approve --at`"
+                + ("" if got.at is not None else f"; {escape(got.text)}") + ")[/dim]")
+        lines.append((at, f"  {when}  {row.platform:<8} {what}"))
+    for _, line in sorted(lines, key=lambda x: x[0]):
+        console.print(line, soft_wrap=True)
+    if not lines:
         console.print("  no slots in this period")
     for note in sorted({p.slot.note for p in planned if p.slot.note}):
         console.print(f"  * {escape(note)}", soft_wrap=True)

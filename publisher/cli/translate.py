@@ -48,6 +48,14 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
 
     translators = Pipeline()
     translators.translation = config_for
+
+    from contextlib import nullcontext
+
+    from ..progress import Progress, ProgressTranslator, count_articles, wanted
+
+    bar = Progress(count_articles(paths), what="translating") if wanted(False) else None
+    if bar is not None:
+        translators.wrap = lambda translator: ProgressTranslator(translator, bar)
     cache = None
     if not no_cache:
         from ..translate.cache import TranslationCache
@@ -65,8 +73,14 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
             click.echo(f"error: {result.message}" if str(result.path) in result.message
                        else f"error: {result.path}: {result.message}", err=True)
 
+    def shown(result: FileResult) -> None:
+        show(result)
+        if bar is not None:
+            bar.file_done()
+
     try:
-        results = translate_files(paths, out_dir, translators=translators, cache=cache, on_result=show)
+        with bar if bar is not None else nullcontext():
+            results = translate_files(paths, out_dir, translators=translators, cache=cache, on_result=shown)
     finally:
         if cache is not None:
             cache.close()

@@ -34,6 +34,41 @@ class PostRef:
 
 
 @dataclass(frozen=True)
+class MediaItem:
+    """An image to upload (bytes already fitted to the platform, see :mod:`publisher.media`)."""
+
+    data: bytes = field(repr=False)
+    mime: str
+    alt: str
+    width: int
+    height: int
+    sha256: str
+    animated: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An uploaded image, to attach to a post (``media_id`` as the platform gave it)."""
+
+    media_id: str
+    mime: str
+    alt: str
+    width: int
+    height: int
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A link card (Bluesky ``app.bsky.embed.external``); ``thumb`` is an uploaded image."""
+
+    uri: str
+    title: str
+    description: str
+    thumb: Attachment | None = None
+
+
+@dataclass(frozen=True)
 class Account:
     """Who we are on a platform, as returned by a credentials check."""
 
@@ -58,7 +93,10 @@ class Platform(Protocol):
         """Publish one post, as a reply to ``reply_to`` (whose thread starts at ``root``).
 
         ``idempotency_key`` is stable for one post of one publication; platforms that support
-        idempotency send it, the others ignore it.
+        idempotency send it, the others ignore it. Adapters that take images also accept
+        ``media=`` (a sequence of :class:`Attachment`) and, for Bluesky, ``card=`` (a
+        :class:`Card`), and have ``upload_media(item: MediaItem) -> publisher.media.Upload``;
+        these are only passed when a post has images.
         """
         ...
 
@@ -139,8 +177,10 @@ def platform_with_env(name: str, env: Mapping[str, str]) -> Platform:
         missing = [env.get(role, CREDENTIAL_ROLES["x"][role]) for role, value in values.items() if not value]
         if missing:
             raise ConfigError(f"x is not configured: set {', '.join(missing)} in the environment or .env")
-        return XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
-                         values["access_token_secret"])  # type: ignore[arg-type]
+        platform = XPlatform(values["api_key"], values["api_secret"], values["access_token"],  # type: ignore[arg-type]
+                             values["access_token_secret"])  # type: ignore[arg-type]
+        platform.env_names = tuple(env.get(role, default) for role, default in CREDENTIAL_ROLES["x"].items())
+        return platform
     if custom:
         raise ConfigError(f"{name}: custom environment variable names are not supported for this "
                           f"platform yet; use {', '.join(defaults.values())}")

@@ -50,10 +50,13 @@ import regex
 from .. import lengths
 from ..config import Paths, env_secret
 from ..errors import ConfigError
-from .base import Account, AuthFailed, OutcomeUnknown, PostFailed, PostRef, RateLimited, Rejected, Transient
+from .base import (Account, Attachment, AuthFailed, Card, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
+                   Rejected, Transient)
 
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from atproto import Client
+
+    from ..media import Upload
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,9 @@ POST_COLLECTION = "app.bsky.feed.post"
 SESSION_FILE = "bluesky-session.json"
 _AUTH_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "AuthMissing", "BadJwt"}
 _ACCOUNT_ERRORS = {"AccountTakedown", "AccountDeactivated", "AuthFactorTokenRequired"}
+
+BLOB_KEPT_SECONDS = 3600
+"""How long an uploaded blob that no record uses yet is trusted to stay on the PDS."""
 
 T = TypeVar("T")
 
@@ -414,9 +420,45 @@ class BlueskyPlatform:
         return Account(platform=NAME, handle=self._account_handle or self.handle, id=self._did,
                        max_characters=lengths.DEFAULT_LIMITS[NAME])
 
+    def upload_media(self, item: MediaItem) -> "Upload":
+        """``com.atproto.repo.uploadBlob``: the blob's CID, MIME type and size go in the post's
+        embed. A PDS removes blobs no record uses after a while (an hour is assumed; a later
+        attempt uploads again, which gives the same CID)."""
+        from ..media import Upload
+
+        self._connect()
+        response = self._call(lambda c: c.upload_blob(item.data), sent=False)
+        blob = response.blob
+        ref = getattr(blob, "ref", None)
+        cid = getattr(ref, "link", None) or str(getattr(blob, "cid", "") or ref)
+        return Upload(media_id=str(cid), extra={"mime_type": blob.mime_type, "size": blob.size},
+                      expires_in=BLOB_KEPT_SECONDS)
+
+    def _embed(self, media: Sequence[Attachment], card: Card | None):
+        """``app.bsky.embed.images`` (alt, aspectRatio) for images, else ``app.bsky.embed.external``."""
+        from atproto import models
+        from atproto_client.models.blob_ref import BlobRef, IpldLink
+
+        def blob(a: Attachment) -> BlobRef:
+            return BlobRef(mime_type=a.extra.get("mime_type") or a.mime, size=int(a.extra.get("size") or 0),
+                           ref=IpldLink(link=a.media_id))
+
+        if media:
+            if len(media) > 4:
+                raise Rejected(NAME, f"{len(media)} images on one post; Bluesky takes at most 4")
+            return models.AppBskyEmbedImages.Main(images=[
+                models.AppBskyEmbedImages.Image(alt=a.alt, image=blob(a), aspect_ratio=models.AppBskyEmbedDefs.AspectRatio(
+                    width=max(a.width, 1), height=max(a.height, 1))) for a in media])
+        if card is not None:
+            return models.AppBskyEmbedExternal.Main(external=models.AppBskyEmbedExternal.External(
+                uri=card.uri, title=card.title, description=card.description,
+                thumb=blob(card.thumb) if card.thumb is not None else None))
+        return None
+
     def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
-             idempotency_key: str) -> PostRef:
-        """Create the post under the record key derived from ``idempotency_key`` (see module doc)."""
+             idempotency_key: str, media: Sequence[Attachment] = (), card: Card | None = None) -> PostRef:
+        """Create the post under the record key derived from ``idempotency_key`` (see module doc),
+        with the uploaded images (or the link card) as its embed."""
         from atproto import models
 
         problem = lengths.problem(NAME, text)
@@ -437,6 +479,7 @@ class BlueskyPlatform:
             facets=builder.build_facets() or None,
             langs=self.langs,
             reply=reply,
+            embed=self._embed(media, card),
             created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         )
         data = models.ComAtprotoRepoCreateRecord.Data(repo=self._did, collection=POST_COLLECTION, rkey=rkey,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
 from .base import Account, PostFailed, PostRef
 
@@ -24,6 +24,8 @@ class DryRunPost:
     root: str | None
     idempotency_key: str
     ref: PostRef
+    media: tuple[str, ...] = ()
+    """Ids of the (dry-run) uploads the post carries."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class DryRunPlatform:
     def __init__(self, *, faults: Mapping[int, Fault] | None = None, log: Path | None = None,
                  handle: str = "dry-run"):
         self.posts: list[DryRunPost] = []
+        self.uploads: list[Any] = []
         self.calls = 0
         self.faults = dict(faults or {})
         self.log = log
@@ -55,8 +58,15 @@ class DryRunPlatform:
     def check(self) -> Account:
         return Account(platform=self.name, handle=self.handle)
 
+    def upload_media(self, item: Any) -> Any:
+        """Records the upload (nothing is sent): ids ``dry-run-media-1``…"""
+        from ..media import Upload
+
+        self.uploads.append(item)
+        return Upload(media_id=f"dry-run-media-{len(self.uploads)}", extra={})
+
     def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
-             idempotency_key: str) -> PostRef:
+             idempotency_key: str, media: Sequence[Any] = (), card: Any = None) -> PostRef:
         call = self.calls
         self.calls += 1
         fault = self.faults.get(call)
@@ -64,7 +74,7 @@ class DryRunPlatform:
             raise fault.error
         ref = PostRef(id=f"dry-run-{len(self.posts) + 1}", url=None)
         record = DryRunPost(text=text, reply_to=reply_to.id if reply_to else None, root=root.id if root else None,
-                            idempotency_key=idempotency_key, ref=ref)
+                            idempotency_key=idempotency_key, ref=ref, media=tuple(m.media_id for m in media))
         self.posts.append(record)
         if self.log is not None:
             with open(self.log, "a", encoding="utf-8") as f:

@@ -29,16 +29,20 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+import time
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
 from .. import __version__, lengths
 from ..config import env_secret
 from ..errors import ConfigError
-from .base import Account, AuthFailed, OutcomeUnknown, PostFailed, PostRef, RateLimited, Rejected, Transient
+from .base import (Account, Attachment, AuthFailed, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
+                   Rejected, Transient)
 
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from mastodon import Mastodon
+
+    from ..media import Upload
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,13 @@ NAME = "mastodon"
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 IDEMPOTENCY_WINDOW = dt.timedelta(hours=1)
 """How long a Mastodon server remembers an Idempotency-Key."""
+
+DESCRIPTION_LIMIT = 1500
+"""Alt text limit of current Mastodon servers (media_attachments.description_limit)."""
+MEDIA_PROCESSING_TIMEOUT = 60.0
+MEDIA_KEPT_SECONDS = 6 * 3600
+"""How long an unused upload is trusted to stay on the instance (Mastodon removes unattached
+media after about a day; a later attempt uploads again)."""
 
 T = TypeVar("T")
 
@@ -140,6 +151,7 @@ class MastodonPlatform:
         self.connect_timeout = connect_timeout
         self._api: Mastodon | None = None
         self._max_characters: int | None = None
+        self._description_limit: int | None = None
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> "MastodonPlatform":
@@ -212,9 +224,42 @@ class MastodonPlatform:
         handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
         return Account(platform=NAME, handle=handle, id=str(_dig(me, "id")), max_characters=self.max_characters())
 
+    def description_limit(self) -> int:
+        """The instance's alt text limit (``configuration.media_attachments.description_limit``, else 1,500)."""
+        if self._description_limit is None:
+            instance = self._call(lambda api: api.instance_v2(), sent=False)
+            limit = _dig(instance, "configuration", "media_attachments", "description_limit")
+            self._description_limit = int(limit) if limit else DESCRIPTION_LIMIT
+        return self._description_limit
+
+    def upload_media(self, item: MediaItem) -> "Upload":
+        """``POST /api/v2/media`` with the alt text as ``description``; when the instance answers
+        202 (still processing) poll ``GET /api/v1/media/:id`` until it has a URL. Mastodon removes
+        media that no status uses after about a day."""
+        from ..media import Upload
+
+        try:
+            limit = self.description_limit()
+        except PostFailed:
+            limit = DESCRIPTION_LIMIT
+        ext = item.mime.split("/")[-1]
+        attachment = self._call(lambda api: api.media_post(item.data, mime_type=item.mime,
+                                                           description=item.alt[:limit] or None,
+                                                           file_name=f"image.{ext}"), sent=False)
+        media_id = str(_dig(attachment, "id"))
+        delay, deadline = 0.2, time.monotonic() + MEDIA_PROCESSING_TIMEOUT
+        while not _dig(attachment, "url"):
+            if time.monotonic() > deadline:
+                raise Transient(NAME, f"the instance is still processing media {media_id}; trying again later")
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            attachment = self._call(lambda api: api.media(media_id), sent=False)
+        return Upload(media_id=media_id, extra={"url": _dig(attachment, "url")}, expires_in=MEDIA_KEPT_SECONDS)
+
     def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
-             idempotency_key: str) -> PostRef:
-        """Post one status in reply to ``reply_to`` with ``Idempotency-Key: idempotency_key``."""
+             idempotency_key: str, media: Sequence[Attachment] = ()) -> PostRef:
+        """Post one status in reply to ``reply_to`` with ``Idempotency-Key: idempotency_key``,
+        with the uploaded ``media`` attached."""
         if not idempotency_key:
             raise ValueError("an idempotency key is required")
         limit = self.max_characters()
@@ -227,6 +272,7 @@ class MastodonPlatform:
             visibility=self.visibility,
             language=self.language,
             idempotency_key=idempotency_key,
+            media_ids=[m.media_id for m in media] or None,
         ), sent=True)
         status_id = str(_dig(status, "id"))
         if not status_id or status_id == "None":

@@ -32,14 +32,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from typing import TYPE_CHECKING, Any
+import time
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError
-from .base import Account, AuthFailed, OutcomeUnknown, PostFailed, PostRef, RateLimited, Rejected, Transient
+from .base import (Account, Attachment, AuthFailed, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
+                   Rejected, Transient)
 
 if TYPE_CHECKING:
     import requests
     import tweepy
+
+    from ..media import Upload
 
 ENV_VARS = ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
 API_HOST = "https://api.twitter.com"
@@ -66,12 +70,15 @@ class XPlatform:
     """Posts to one X account. Construct with :meth:`from_env`; nothing connects until used."""
 
     name = "x"
+    env_names: tuple[str, ...] = ENV_VARS
+    """The NAMES of the variables the credentials came from (schedule.yaml may name others), for hints."""
 
     def __init__(self, api_key: str, api_secret: str, access_token: str, access_token_secret: str, *,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT):
         self._credentials = (api_key, api_secret, access_token, access_token_secret)
         self.timeout = timeout
         self._client: "tweepy.Client | None" = None
+        self._oauth1: Any = None
 
     def __repr__(self) -> str:
         return "XPlatform(<credentials from the environment>)"
@@ -108,7 +115,7 @@ class XPlatform:
         try:
             response = self.client.get_me(user_auth=True)
         except Exception as exc:
-            failure = classify(exc)
+            failure = classify(exc, self.env_names)
             if failure is None:
                 raise
             if isinstance(failure, OutcomeUnknown):  # a read cannot have posted anything
@@ -121,13 +128,14 @@ class XPlatform:
             raise Transient(self.name, f"unexpected answer to the credentials check ({response.status_code})") from None
 
     def post(self, text: str, *, reply_to: PostRef | None, root: PostRef | None,
-             idempotency_key: str) -> PostRef:
-        """``POST /2/tweets``, as a reply to ``reply_to`` when given (X has no idempotency key)."""
+             idempotency_key: str, media: Sequence[Attachment] = ()) -> PostRef:
+        """``POST /2/tweets``, as a reply to ``reply_to`` when given (X has no idempotency key),
+        with the uploaded ``media`` (ids from :meth:`upload_media`)."""
         try:
             response = self.client.create_tweet(text=text, in_reply_to_tweet_id=reply_to.id if reply_to else None,
-                                                user_auth=True)
+                                                media_ids=[m.media_id for m in media] or None, user_auth=True)
         except Exception as exc:
-            failure = classify(exc)
+            failure = classify(exc, self.env_names)
             if failure is None:
                 raise
             raise failure from exc
@@ -137,6 +145,102 @@ class XPlatform:
             raise OutcomeUnknown(self.name, f"X answered {response.status_code} without a post id; "
                                             "the post may exist") from None
         return PostRef(id=tweet_id, url=post_url(tweet_id), extra=_daily_quota(response.headers))
+
+
+    # -- media (v2 endpoints; tweepy has none, so its OAuth 1.0a signer on the raw endpoints) ------
+
+    def _media_call(self, method: str, path: str, what: str, **kwargs: Any) -> dict[str, Any]:
+        """One request to X's v2 media endpoints, signed with tweepy's OAuth 1.0a handler
+        (the same credentials and session as the posts), classified like a post's failures."""
+        import tweepy
+
+        if self._oauth1 is None:
+            key, secret, token, token_secret = self._credentials
+            self._oauth1 = tweepy.OAuth1UserHandler(key, secret, token, token_secret).apply_auth()
+        try:
+            response = self.client.session.request(method, API_HOST + path, auth=self._oauth1, **kwargs)
+        except Exception as exc:
+            failure = classify(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+        status = response.status_code
+        if status in (200, 201, 202, 204):
+            try:
+                return response.json() if response.content else {}
+            except ValueError:
+                raise Transient(self.name, f"{what}: unreadable answer ({status})") from None
+        detail = _response_text(response)
+        if status == 429:
+            raise rate_limited(response.headers)
+        if status == 401:
+            raise AuthFailed(self.name, f"credentials rejected while {what} ({status}: {detail})")
+        if status == 403:
+            raise AuthFailed(self.name, f"forbidden while {what} ({status}: {detail}): the app may lack the "
+                                        "media.write scope or write permission")
+        if status >= 500:
+            raise Transient(self.name, f"X server error while {what} ({status}: {detail})")
+        raise Rejected(self.name, f"X refused the image while {what} ({status}: {detail})")
+
+    def upload_media(self, item: MediaItem) -> "Upload":
+        """Upload one image: ``POST /2/media/upload/initialize``, ``/{id}/append`` (1 MB segments),
+        ``/{id}/finalize`` (then ``GET /2/media/upload?command=STATUS`` while X processes a
+        GIF), and the alt text with ``POST /2/media/metadata``. X keeps an unused upload for
+        ``expires_after_secs`` (about a day)."""
+        from ..media import Upload
+
+        category = "tweet_gif" if item.animated else "tweet_image"
+        init = self._media_call("POST", "/2/media/upload/initialize", "starting an upload",
+                                json={"media_type": item.mime, "total_bytes": len(item.data),
+                                      "media_category": category})
+        media_id = str((init.get("data") or {}).get("id") or "")
+        if not media_id:
+            raise Transient(self.name, "X started an upload without a media id")
+        for segment, start in enumerate(range(0, len(item.data), MEDIA_SEGMENT)):
+            self._media_call("POST", f"/2/media/upload/{media_id}/append", "sending the image",
+                             files={"media": ("media", item.data[start:start + MEDIA_SEGMENT],
+                                              "application/octet-stream")},
+                             data={"segment_index": str(segment)})
+        done = self._media_call("POST", f"/2/media/upload/{media_id}/finalize", "finishing the upload").get("data") or {}
+        processing = done.get("processing_info")
+        deadline = time.monotonic() + MEDIA_PROCESSING_TIMEOUT
+        while processing and processing.get("state") in ("pending", "in_progress"):
+            if time.monotonic() > deadline:
+                raise Transient(self.name, f"X is still processing media {media_id}; trying again later")
+            time.sleep(min(max(float(processing.get("check_after_secs") or 1), 0.1), 5.0))
+            status = self._media_call("GET", "/2/media/upload", "checking the upload",
+                                      params={"command": "STATUS", "media_id": media_id})
+            processing = (status.get("data") or {}).get("processing_info")
+        if processing and processing.get("state") == "failed":
+            error = processing.get("error") or {}
+            raise Rejected(self.name, f"X could not process the image: {error.get('message') or error or 'failed'}")
+        if item.alt:
+            self._media_call("POST", "/2/media/metadata", "setting the alt text",
+                             json={"id": media_id, "metadata": {"alt_text": {"text": item.alt[:ALT_LIMIT]}}})
+        seconds = int(done.get("expires_after_secs") or 86400)
+        return Upload(media_id=media_id, extra={"media_key": done.get("media_key")}, expires_in=seconds)
+
+
+MEDIA_SEGMENT = 1024 * 1024
+MEDIA_PROCESSING_TIMEOUT = 120.0
+ALT_LIMIT = 1000
+"""X's alt text limit (characters)."""
+
+
+def _response_text(response: "requests.Response") -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return (response.text or response.reason or "")[:200]
+    parts = []
+    if isinstance(body, dict):
+        for key in ("detail", "title"):
+            if isinstance(body.get(key), str):
+                parts.append(body[key])
+        for error in body.get("errors") or []:
+            if isinstance(error, dict):
+                parts.extend(str(error[k]) for k in ("message", "detail") if k in error)
+    return " | ".join(dict.fromkeys(parts)) or response.reason or ""
 
 
 def _session(timeout: tuple[float, float]) -> "requests.Session":
@@ -252,7 +356,7 @@ def _cause(exc: BaseException) -> str:
     return type(seen).__name__
 
 
-def classify(exc: BaseException) -> PostFailed | None:
+def classify(exc: BaseException, env_names: tuple[str, ...] = ENV_VARS) -> PostFailed | None:
     """The failure class of an exception raised by tweepy or requests (None: not a network error)."""
     import requests
     import tweepy
@@ -265,8 +369,8 @@ def classify(exc: BaseException) -> PostFailed | None:
         detail = f"{status}{': ' + said if said else ''}"
         lowered = said.lower()
         if isinstance(exc, tweepy.Unauthorized):
-            return AuthFailed("x", f"credentials rejected ({detail}); check X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN "
-                                   "and X_ACCESS_TOKEN_SECRET")
+            return AuthFailed("x", f"credentials rejected ({detail}); check {', '.join(env_names[:-1])} "
+                                   f"and {env_names[-1]}")
         if isinstance(exc, tweepy.Forbidden):
             if "duplicate" in lowered:
                 return OutcomeUnknown("x", f"X refused it as duplicate content ({detail}): the same text is already "

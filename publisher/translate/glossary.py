@@ -67,7 +67,12 @@ def load_glossary(user_file: Path | None = None, *, include_default: bool = True
     terms: dict[str, str] = {}
     sources: list[Path] = []
     files: list[Path] = [DEFAULT_GLOSSARY] if include_default else []
-    user = user_file if user_file is not None else Path.cwd() / USER_GLOSSARY_NAME
+    if user_file is None:
+        from ..workspace import folder
+
+        user = folder() / USER_GLOSSARY_NAME
+    else:
+        user = user_file
     if user.is_file():
         files.append(user)
     elif user_file is not None:

@@ -1,0 +1,66 @@
+"""The one time zone every line of output and every log line is written in: schedule.yaml's.
+
+:func:`display` is the zone: the one set by the command or daemon that loaded the schedule
+(:func:`set_display`), else the workspace's schedule.yaml zone (read on first use), else this
+machine's. :func:`local_text` writes an instant in it, with the zone's abbreviation (CST, EDT),
+so that no line leaves its zone to be guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+_ZONE: dt.tzinfo | None = None
+_NAME: str | None = None
+_LOOKED = False
+
+
+def set_display(tz: dt.tzinfo | None, name: str | None = None) -> None:
+    global _ZONE, _NAME, _LOOKED
+    _ZONE, _NAME, _LOOKED = tz, name, True
+
+
+def reset() -> None:
+    """Forget the zone (tests)."""
+    global _ZONE, _NAME, _LOOKED
+    _ZONE, _NAME, _LOOKED = None, None, False
+
+
+def display() -> dt.tzinfo | None:
+    """The display zone (None: this machine's)."""
+    global _LOOKED
+    if not _LOOKED:
+        _LOOKED = True
+        try:
+            from .schedule import load_schedule_if_present
+
+            schedule = load_schedule_if_present()
+        except Exception:  # an unusable schedule is reported where it is loaded, not here
+            schedule = None
+        if schedule is not None:
+            set_display(schedule.zone, schedule.timezone)
+    return _ZONE
+
+
+def name() -> str:
+    display()
+    if _NAME:
+        return _NAME
+    return dt.datetime.now().astimezone().tzname() or "local time"
+
+
+def local(instant: dt.datetime) -> dt.datetime:
+    return instant.astimezone(display())
+
+
+def local_text(instant: dt.datetime, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    return local(instant).strftime(fmt)
+
+
+class ZoneFormatter(logging.Formatter):
+    """Log timestamps in the display zone (not the machine's), with its offset and name."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        instant = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+        return local(instant).strftime(datefmt or "%Y-%m-%dT%H:%M:%S%z %Z")
