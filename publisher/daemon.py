@@ -1355,7 +1355,8 @@ def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
             current = resolve_settings(None)
         current.apply_to(pipeline)
         plan = current.plan(path, source)
-        ingested = ingest_file(path, outbox, pipeline, plan.platforms, auto_approve=plan.auto_approve, now=now)
+        ingested = ingest_file(path, outbox, pipeline, plan.platforms, auto_approve=plan.auto_approve, now=now,
+                               base_url=plan.source.base_url if plan.source else None)
         return ingested_result(ingested, tuple(outbox.get(p).thread_id for p in ingested.publications))
 
     return ingest

@@ -920,9 +920,12 @@ def link_card(article: "Article", translated: "TranslatedArticle | None", thread
 
 def add_images(article: "Article", translated: "TranslatedArticle | None", drafts: Mapping[str, "ThreadDraft"],
                mode: str, fetcher: Fetcher | None, translator: "Translator | None" = None,
-               glossary: Any = None) -> dict[str, "ThreadDraft"]:
+               glossary: Any = None,
+               rebuild: Callable[[str], Mapping[str, "ThreadDraft"]] | None = None) -> dict[str, "ThreadDraft"]:
     """Choose, fetch, fit and attach images and link cards (the one call ingest and preview make).
-    ``fetcher`` None or ``mode`` "none": text-only threads (with a link card on Bluesky)."""
+    ``fetcher`` None or ``mode`` "none": text-only threads (with a link card on Bluesky).
+    ``rebuild(line)`` builds the drafts again with room in the hook for ``line`` (the lead
+    image's credit line), so that the lead image stays on the first post."""
     store = fetcher.store if fetcher is not None else MediaStore()
     translate = _translate_fn(article, translator, glossary)
     if fetcher is None or mode == "none":
@@ -930,6 +933,9 @@ def add_images(article: "Article", translated: "TranslatedArticle | None", draft
         plan = ImagePlan((), ("images left out (--no-images): the thread is text-only",) if asked_none else ())
     else:
         plan = choose(article, translated, drafts, mode, fetcher, translate)
+    lead = next((c for c in plan.chosen if c.post == 0), None)
+    if rebuild is not None and lead is not None and lead.label:
+        drafts = rebuild(lead.label)
     return attach(drafts, plan, store, lambda platform, thread: link_card(article, translated, thread, store))
 
 

@@ -144,6 +144,9 @@ class TranslatedArticle:
     glossary_hits: tuple[str, ...] = ()
     """Glossary source terms that occurred and were enforced."""
     warnings: tuple[str, ...] = ()
+    extracts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
+    """Chinese text -> English for what a thread was made from, when only that was translated
+    (publisher.summarize chooses on the source; the pipeline translates the choice)."""
 
     @property
     def sentences(self) -> tuple[Sentence, ...]:

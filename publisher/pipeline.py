@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
     from .models import Article, Thread, TranslatedArticle
     from .outbox import Ingested, Outbox
-    from .render import ThreadOptions
+    from .credits import Credit
+    from .render import ThreadDraft, ThreadOptions
     from .schedule import Schedule, Source
+    from .summarize import Selection
     from .translate.base import Translator
     from .translate.cache import TranslationCache
     from .translate.engines import TranslationConfig
@@ -126,6 +128,14 @@ def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
+class Chosen:
+    """What a thread says (publisher.summarize.Selection) and whom it credits (publisher.credits.Credit)."""
+
+    selection: Selection
+    credit: Credit
+
+
+@dataclass(frozen=True)
 class Prepared:
     """One article, translated, with a thread per platform."""
 
@@ -162,6 +172,8 @@ class Pipeline:
         """The :class:`publisher.media.Fetcher` (made on first use)."""
         self.wrap: Callable[[Translator], Translator] | None = None
         """Wraps every translator loaded (the CLI's progress bar counts sentences through it)."""
+        self.base_url: str | None = None
+        """What a relative permalink of the next article is joined with (its source's base_url)."""
 
     @property
     def glossary(self) -> Glossary:
@@ -235,25 +247,31 @@ class Pipeline:
         return options
 
     def threads(self, translated: TranslatedArticle, platforms: Sequence[str]) -> dict[str, Thread]:
-        from .render import build_threads
+        return {p: d.thread for p, d in self.drafts(translated.article, translated, platforms).items()}
 
-        return build_threads(translated, tuple(platforms), options=self.thread_options(translated))
-
-    def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
-        translated = self.translate(article)
-        if self.images == "none":
-            return Prepared(article, translated, self.threads(translated, platforms))
-        drafts = self.drafts(article, translated, platforms)
-        return Prepared(article, translated, {p: d.thread for p, d in drafts.items()})
-
-    def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str]) -> dict:
-        """The thread drafts with their images and link cards (:func:`publisher.media.add_images`)."""
-        from . import media
+    def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str],
+               chosen: Chosen | None = None) -> dict[str, ThreadDraft]:
+        """The thread drafts for ``chosen`` (made from the article when not given), with their
+        images and link cards when images are on (:func:`publisher.media.add_images`)."""
         from .render import build_drafts
 
-        drafts = build_drafts(translated, tuple(platforms), options=self.thread_options(translated))
+        chosen = chosen or self.choose(translated.article)
+
+        def build(hook_room: str | None = None) -> dict[str, ThreadDraft]:
+            return build_drafts(translated, tuple(platforms), options=self.thread_options(translated),
+                                selection=chosen.selection, credit=chosen.credit, hook_room=hook_room)
+
+        drafts = build()
         if self.images == "none":
             return drafts
+        return self.add_images(translated, drafts, build)
+
+    def add_images(self, translated: TranslatedArticle, drafts: dict[str, ThreadDraft],
+                   rebuild: Callable[[str], dict[str, ThreadDraft]] | None = None) -> dict[str, ThreadDraft]:
+        """The drafts with their images and link cards (:func:`publisher.media.add_images`)."""
+        from . import media
+
+        article = translated.article
         if self.fetcher is None and self.images != "off":
             self.fetcher = media.Fetcher()
         translator = None
@@ -263,7 +281,47 @@ class Pipeline:
             except ModelError:
                 translator = None
         return media.add_images(article, translated, drafts, "lead" if self.images == "off" else self.images,
-                                None if self.images == "off" else self.fetcher, translator, self.glossary)
+                                None if self.images == "off" else self.fetcher, translator, self.glossary, rebuild)
+
+    def choose(self, article: Article) -> Chosen:
+        """What the thread will say, chosen on the Chinese source (no model involved), and the credit."""
+        from .credits import build_credit
+        from .render import selection_budget
+        from .summarize import select
+
+        credit = build_credit(article, self.base_url or self.options.base_url, self.glossary)
+        selection = select(article, points=self.options.points, budget=selection_budget(self.options),
+                           glossary=self.glossary, credit=credit)
+        return Chosen(selection, credit)
+
+    def translate_chosen(self, article: Article, chosen: Chosen) -> TranslatedArticle:
+        """English for the title, the description and what ``chosen`` may use (not the whole
+        article): one translator call, with the glossary, the cache and the usual checks."""
+        from .translate.pipeline import passthrough, translate_texts
+
+        if not article.is_chinese:
+            from .errors import NotChinese
+
+            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
+                                           "reposts Chinese articles, so it was not queued")
+        translator = self.translator_for(article)
+        texts = [article.title] + ([article.description] if article.description else [])
+        texts += chosen.selection.texts_to_translate()
+        english, hits = translate_texts(texts, translator, glossary=self.glossary, cache=self.cache)
+        base = passthrough(article, "")
+        extracts = {t: english[t] for t in chosen.selection.texts_to_translate() if t in english}
+        markdown = "\n".join(f"- {e}" for e in extracts.values())
+        notes = tuple(getattr(translator, "notes", ()) or ())
+        return replace(base, title=english.get(article.title) or article.title,
+                       description=english.get(article.description) if article.description else None,
+                       markdown=markdown, model=translator.name, model_version=translator.version,
+                       translated=True, glossary_hits=hits, warnings=notes, extracts=extracts)
+
+    def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
+        chosen = self.choose(article)
+        translated = self.translate_chosen(article, chosen)
+        drafts = self.drafts(article, translated, platforms, chosen)
+        return Prepared(article, translated, {p: d.thread for p, d in drafts.items()})
 
     def close(self) -> None:
         if self._cache is not None and self._cache_arg is True:
@@ -299,11 +357,13 @@ class IngestOutcome:
 
 
 def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str], *,
-                auto_approve: bool = False, now: dt.datetime | None = None) -> Ingested:
+                auto_approve: bool = False, now: dt.datetime | None = None, base_url: str | None = None) -> Ingested:
     """Read, translate, render and store one article file (see Outbox.add_article).
 
     A file whose exact bytes are already stored for every platform does no translation work.
+    ``base_url`` (the schedule source's) completes a relative ``permalink:``.
     """
+    pipeline.base_url = base_url
     from .ingest import read_article
 
     article = read_article(path)
@@ -311,25 +371,31 @@ def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Seque
     if known is not None and set(platforms) <= known:
         return outbox.add_article(article, None, {}, auto_approve=auto_approve, now=now)
     prepared = pipeline.prepare(article, platforms)
-    held = review_reasons(prepared) if auto_approve and pipeline.hold_untranslated else ()
+    held = review_reasons(prepared, untranslated=pipeline.hold_untranslated) if auto_approve else ()
     ingested = outbox.add_article(article, prepared.translated, prepared.threads,
                                   auto_approve=auto_approve and not held, now=now)
     return replace(ingested, held=held) if held else ingested
 
 
-def review_reasons(prepared: Prepared) -> tuple[str, ...]:
+def review_reasons(prepared: Prepared, *, untranslated: bool = True) -> tuple[str, ...]:
     """Why threads that a source would auto-approve must wait for a person after all.
 
-    Chinese left in the English posts means the translation failed somewhere (a sentence the
-    model could not handle, a name missing from the glossary); an operator must look before
-    such a thread goes out, whatever the source's auto_approve says.
+    Always: a thread without a link to the original, or with neither an author nor a
+    publication, and transcripts, speeches and Q&A digests (render.hold_reasons). With
+    ``untranslated`` (schedule.yaml's ``hold_untranslated``, default on): Chinese left in the
+    English posts, which means the translation failed somewhere (a sentence the model could not
+    handle, a name missing from the glossary).
     """
-    reasons = []
+    from .render import HOLD
+
+    reasons: list[str] = []
     for platform, thread in prepared.threads.items():
         for warning in thread.warnings:
-            if warning.startswith("Chinese left untranslated"):
+            if warning.startswith(HOLD):
+                reasons.append(warning[len(HOLD):])
+            elif untranslated and warning.startswith("Chinese left untranslated"):
                 reasons.append(f"{platform}: {warning}")
-    return tuple(reasons)
+    return tuple(dict.fromkeys(reasons))
 
 
 def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str] = (), *,
@@ -352,7 +418,8 @@ def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, plat
             plan = settings.plan(item) if settings is not None else IngestPlan(tuple(platforms), auto_approve)
             try:
                 outcome = IngestOutcome(item, ingest_file(item, outbox, pipeline, plan.platforms,
-                                                          auto_approve=plan.auto_approve))
+                                                          auto_approve=plan.auto_approve,
+                                                          base_url=plan.source.base_url if plan.source else None))
             except PublisherError as exc:
                 outcome = IngestOutcome(item, error=exc)
         outcomes.append(outcome)

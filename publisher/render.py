@@ -3,9 +3,16 @@
 Contract: ``build_threads(translated, platforms, options=ThreadOptions()) -> {platform: Thread}``.
 ``check_thread(thread)`` re-validates a thread whose posts were edited by hand.
 
-A thread is: a hook post (translated title and a one-line gist), the key points, and an
-attribution post (original title, author, date, original link, "Machine-translated from
-Chinese"). The wording, order, numbering, emoji and hashtags live in templates only:
+A thread is: a hook post (translated title and the gist), the key points, and an attribution
+post (the credit of publisher.credits: author, publication, original title, republisher, date,
+licence, original link, "Machine-translated from Chinese"). What it says is chosen on the
+Chinese source (publisher.summarize.select); :func:`plan_thread` verifies the English of the
+choice and falls back to the next candidate; the layout policy is here: the same points on every
+platform, the gist kept in the first post (the title gives way), links only in the attribution
+on X, two neighbouring points per post on Mastodon, "…" marking a point split across posts.
+Threads that must wait for a person carry a warning starting with :data:`HOLD` (no link to the
+original, nobody credited, a transcript, speech or Q&A digest). The wording, order, numbering,
+emoji and hashtags live in templates only:
 
 * One jinja2 environment (:func:`environment`): the ``templates/`` folder of the working
   directory first, then the defaults packaged in ``publisher/defaults/templates/``;
@@ -40,12 +47,19 @@ from . import lengths
 from .errors import ConfigError, PublisherError
 from .lengths import DEFAULT_LIMITS, MAX_LIMIT, MIN_LIMIT, PLATFORMS
 from .models import Post, PostRole, Thread, TranslatedArticle
-from .summarize import DEFAULT_POINTS, KeyPoint, ranked_points, split_sentences
+from .credits import NO_LINK, Credit, build_credit
+from .editorial import KIND_NAMES
+from .summarize import DEFAULT_POINTS, KeyPoint, Selection, english_lookup, english_of, key_point, select, split_sentences
 
 if TYPE_CHECKING:
     from jinja2 import Environment, Template
 
 DEFAULT_MAX_POSTS = 6
+#: Put after a piece of a point that goes on in the next post (and "…" before the next piece).
+CONTINUED = "…"
+#: Two points share a post (where the platform allows it) only when they are this close in the
+#: article (in sentences): one passage, not a collage.
+PAIR_DISTANCE = 3
 DEFAULT_TEMPLATES = Path(__file__).parent / "defaults" / "templates"
 SECTIONS = ("hook", "points", "attribution")
 
@@ -80,6 +94,10 @@ class ThreadOptions:
     """English glossary terms never to split across posts (names come in through these)."""
     templates: Path | None = None
     """The user's template folder; None means ``templates/`` in the working directory."""
+    base_url: str | None = None
+    """What a relative ``permalink:`` is joined with (the schedule source's ``base_url``)."""
+    pairs: frozenset[str] = frozenset({"mastodon"})
+    """Platforms where two neighbouring points may share a post when both fit whole."""
 
     def __post_init__(self) -> None:
         limits = dict(DEFAULT_LIMITS)
@@ -336,6 +354,14 @@ class ArticleView:
     model: str
     language: str
     platform: str
+    republisher: str | None = None
+    """The site the file was republished on (its footer), when that is not the original."""
+    republisher_url: str | None = None
+    byline: str | None = None
+    """The republisher's byline (a republished file's frontmatter author)."""
+    translator: str | None = None
+    licence: str | None = None
+    """The original's licence, e.g. "CC BY 4.0", to be credited as such."""
 
 
 @dataclass(frozen=True)
@@ -388,30 +414,166 @@ def build_threads(translated: TranslatedArticle, platforms: Sequence[str] = PLAT
 
 
 def build_drafts(translated: TranslatedArticle, platforms: Sequence[str] = PLATFORMS, *,
-                 options: ThreadOptions | None = None) -> dict[str, ThreadDraft]:
-    """Like :func:`build_threads`, with the sources and choices behind every post."""
+                 options: ThreadOptions | None = None, selection: Selection | None = None,
+                 credit: Credit | None = None, hook_room: str | None = None) -> dict[str, ThreadDraft]:
+    """Like :func:`build_threads`, with the sources and choices behind every post.
+
+    ``hook_room``: a line that will be added to the hook after it is built (the lead image's
+    credit line, :mod:`publisher.media`); the hook leaves room for it.
+
+    ``selection`` (publisher.summarize.select) and ``credit`` (publisher.credits.build_credit)
+    are made from the article when not given; the pipeline passes the ones it translated for.
+    """
     options = options or ThreadOptions()
     for platform in platforms:
         _check_platform(platform)
-    ranked = ranked_points(translated)
-    gist, gist_point, pool = _gist_and_pool(translated, ranked, options.points)
-    return {p: _Builder(translated, p, options, gist, gist_point, pool).build() for p in platforms}
+    article = translated.article
+    glossary = _glossary()
+    if credit is None:
+        credit = build_credit(article, options.base_url, glossary)
+    if selection is None:
+        selection = select(article, points=options.points, budget=selection_budget(options), glossary=glossary,
+                           credit=credit)
+    plan = plan_thread(translated, selection, options)
+    holds = hold_reasons(selection, credit)
+    if plan.gist is None and not plan.points and any("no usable English" in n for n in plan.notes):
+        # held like Chinese in the posts (schedule.yaml's hold_untranslated): the translation failed
+        plan = replace(plan, notes=plan.notes + ("Chinese left untranslated: the thread says nothing but the title, "
+                                                 "because no gist or point has usable English",))
+    return {p: _Builder(translated, p, options, plan, credit, holds, hook_room).build() for p in platforms}
 
 
-def _gist_and_pool(translated: TranslatedArticle, ranked: list[KeyPoint],
-                   n: int) -> tuple[str | None, KeyPoint | None, list[KeyPoint]]:
-    """The one-line gist (the translated description's first sentence, else the best point)
-    and the points to put in the thread."""
-    description = (translated.description or "").strip()
-    if description:
-        first = split_sentences(description)
-        return (first[0] if first else description), None, ranked[:n]
-    if not ranked:
-        return None, None, []
-    return ranked[0].text, ranked[0], ranked[1 : n + 1]
+def selection_budget(options: ThreadOptions) -> int:
+    """The length one point must fit on every platform: the smallest post limit."""
+    return min(options.limit(p) for p in PLATFORMS)
+
+
+#: Warnings that start with this keep a thread from being auto-approved (pipeline.review_reasons).
+HOLD = "HELD FOR A PERSON: "
+
+
+def hold_reasons(selection: Selection, credit: Credit) -> tuple[str, ...]:
+    """Why no source may auto-approve this thread: incomplete credit, or a kind of article
+    (transcript, speech, Q&A digest) that an editor must shape by hand."""
+    out = []
+    for problem in credit.problems:
+        if problem == NO_LINK:
+            out.append("no link to the original (add source_url: to the frontmatter, a base_url to the "
+                       "schedule source, or edit the thread)")
+        else:
+            out.append(f"{problem} (the credit names nobody)")
+    if selection.kind != "news":
+        out.append(f"this is a {KIND_NAMES[selection.kind]} ({selection.kind_reason}): its turns and voices "
+                   "need an editor")
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    """What every platform's thread says (the same points everywhere; platforms differ in cutting)."""
+
+    gist: str | None
+    gist_point: KeyPoint | None
+    points: tuple[KeyPoint, ...]
+    """The points to carry, best first."""
+    notes: tuple[str, ...] = ()
+
+
+def _glossary():
+    from .translate.glossary import load_glossary
+
+    try:
+        return load_glossary()
+    except PublisherError:
+        return None
+
+
+_LATIN_NAME = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]*[A-Z][A-Za-z0-9.+-]*[A-Za-z0-9+]")
+
+
+def _english_ok(text: str | None, translated: bool, source: str = "") -> bool:
+    """English a thread may carry: something, no Chinese left, and every Latin name of the source
+    (Sora, GLM-5, Stability AI) still there. (Numbers are checked by value in translation.)"""
+    if not text or not text.strip():
+        return False
+    if not translated:
+        return True
+    if _HAN.search(text):
+        return False
+    lowered = text.lower()
+    return all(name.lower() in lowered for name in _LATIN_NAME.findall(source))
+
+
+def _fits_everywhere(text: str, options: ThreadOptions) -> bool:
+    return all(lengths.measure(p, "10/10 " + text) <= options.limit(p) for p in PLATFORMS)
+
+
+def plan_thread(translated: TranslatedArticle, selection: Selection, options: ThreadOptions) -> ThreadPlan:
+    """The gist and the points in English, verified: a unit whose English is missing, still has
+    Chinese in it, or does not fit one post on every platform falls back to the next candidate."""
+    table = english_lookup(translated)
+    is_translated = translated.translated
+    notes: list[str] = []
+    gist: str | None = None
+    gist_point: KeyPoint | None = None
+    if selection.gist_from == "description" and selection.description:
+        english = (translated.extracts or {}).get(selection.description) if is_translated else selection.description
+        if english is None and translated.description:
+            first = split_sentences(translated.description)
+            english = first[0] if first else translated.description
+        if _english_ok(english, is_translated, selection.description):
+            gist = english
+    elif selection.gist_from == "lede":
+        parts = []
+        for unit in selection.gist:
+            english = english_of(unit, table, is_translated)
+            if _english_ok(english, is_translated, unit.text):
+                parts.append(english)
+            else:
+                notes.append(f"gist: a lead sentence has no usable English, left out: {unit.text}")
+                break
+        while parts and not _fits_everywhere(" ".join(parts) + " 🧵", options) and len(parts) > 1:
+            notes.append(f"gist: the last lead sentence did not fit the first post, left out: {parts[-1]}")
+            parts.pop()
+        if parts:
+            gist = " ".join(parts)
+            # when even this does not fit beside the title, the lead becomes the first point
+            gist_point = KeyPoint(text=gist, sources=tuple(o for u in selection.gist[:len(parts)] for o in u.originals),
+                                  score=selection.gist[0].score, rank=0, position=selection.gist[0].position,
+                                  block=selection.gist[0].block, penalties=("the lede",))
+    points: list[KeyPoint] = []
+    spare_fits: list[tuple[int, KeyPoint]] = []
+    candidates = list(selection.ranked)
+    wanted = selection.points
+    for index, unit in enumerate(candidates):
+        if len(points) >= wanted:
+            break
+        english = english_of(unit, table, is_translated)
+        rank = index + 1
+        if not _english_ok(english, is_translated, unit.text):
+            if index < wanted:
+                notes.append(f"point {rank} has no usable English (missing, Chinese left or a name lost); the next "
+                             f"candidate is used: {unit.text}")
+            continue
+        assert english is not None
+        point = key_point(unit, english, rank)
+        if is_translated and not _fits_everywhere(english, options) and index + 1 < len(candidates):
+            # prefer another point to splitting this one, when a spare says something that fits
+            spare_fits.append((index, point))
+            continue
+        points.append(point)
+    for _, point in spare_fits:  # nothing better came: split after all
+        if len(points) < wanted:
+            points.append(point)
+    if gist is None and points:
+        gist_point = points[0]
+        gist = gist_point.text
+        points = points[1:]
+    return ThreadPlan(gist=gist, gist_point=gist_point, points=tuple(points), notes=tuple(notes))
 
 
 _HAN = regex.compile(r"\p{Han}")
+_SENTENCE_END = re.compile(r"[.!?。！？…][\"'”’」』)）\]]*$")
 _TRACKING = re.compile(r"^(?:utm_\w+|spm|from|refer_flag|si|share_\w+|fbclid|gclid|isappinstalled|scene|"
                        r"srcid|sharer_\w+|clicktime|enterid|xtrack|ref|ref_src)$", re.IGNORECASE)
 
@@ -426,33 +588,56 @@ class _Builder:
     """Lays out one platform's thread; see the module docstring for the rules."""
 
     def __init__(self, translated: TranslatedArticle, platform: str, options: ThreadOptions,
-                 gist: str | None, gist_point: KeyPoint | None, pool: list[KeyPoint]):
+                 plan: ThreadPlan, credit: Credit, holds: Sequence[str] = (), hook_room: str | None = None):
         self.translated = translated
+        self.hook_room = hook_room
         self.platform = platform
         self.options = options
         self.limit = options.limit(platform)
         self.max_posts = options.max_posts_for(platform)
         self.macros = _macros(thread_template(platform, options), platform)
-        self.warnings: list[str] = []
+        self.warnings: list[str] = [HOLD + h for h in holds] + list(plan.notes)
         self.inert: list[str] = []
         self.terms = options.terms
         article = translated.article
+        gist = self._no_links(plan.gist) if plan.gist else None
         self.view = ArticleView(
             title=self._safe(translated.title or article.title, "title"),
             original_title=self._safe(article.title, "original title"),
             gist=self._safe(gist, "gist") if gist else None,
-            author=self._safe(article.author, "author") if article.author else None,
-            date=article.date,
-            url=article.url if article.url and re.match(r"^https?://\S+$", article.url, re.I) else None,
-            publication=self._safe(article.publication, "publication") if article.publication else None,
+            author=self._safe(credit.author, "author") if credit.author else None,
+            date=credit.date,
+            url=credit.url if credit.url and re.match(r"^https?://\S+$", credit.url, re.I) else None,
+            publication=self._safe(credit.publication, "publication") if credit.publication else None,
             tags=tuple(self._safe(t, "tag") for t in article.tags),
             machine_translated=bool(translated.translated),
             model=translated.model,
             language=article.language,
             platform=platform,
+            republisher=self._safe(credit.republisher, "republisher") if credit.republisher else None,
+            republisher_url=(credit.republisher_url if credit.republisher_url
+                             and re.match(r"^https?://\S+$", credit.republisher_url, re.I) else None),
+            byline=self._safe(credit.byline, "byline") if credit.byline else None,
+            translator=self._safe(credit.translator, "translator") if credit.translator else None,
+            licence=credit.licence,
         )
-        self.gist_point = gist_point
-        self.points = [self._safe_point(p) for p in pool]
+        self.english_title = self.view.title
+        self.gist_point = self._link_free(plan.gist_point) if plan.gist_point else None
+        self.points = [self._safe_point(self._link_free(p)) for p in plan.points]
+
+    # -- links: on X only the attribution carries one (a post with a link costs more) --
+
+    def _no_links(self, text: str) -> str:
+        if self.platform != "x":
+            return text
+        spans = lengths.url_spans(text)
+        for start, end in reversed(spans):
+            text = (text[:start].rstrip(" :：") + " " + text[end:].lstrip()).strip()
+        return " ".join(text.split())
+
+    def _link_free(self, point: KeyPoint) -> KeyPoint:
+        text = self._no_links(point.text)
+        return replace(point, text=text) if text != point.text else point
 
     # -- untrusted text --
 
@@ -495,6 +680,10 @@ class _Builder:
     def _hook_text(self, view: ArticleView, number: int, total: int) -> str:
         return self._call(self.macros.hook, view, self._post_view(number, total, "hook"))
 
+    def _hook_fits(self, text: str) -> bool:
+        """The hook fits with room for the line added to it later (``hook_room``)."""
+        return self._fits(text + "\n\n" + self.hook_room if self.hook_room else text)
+
     def _point_text(self, text: str, point: KeyPoint, number: int, total: int, part: int) -> str:
         return self._call(self.macros.point, text, self.view,
                           self._post_view(number, total, "point", part, point.rank))
@@ -508,7 +697,12 @@ class _Builder:
         """Decide, once, what the hook carries: with the gist if it fits, else without it (the
         gist then becomes a point); a title too long even alone is shortened, visibly (…)."""
         worst = self.max_posts
-        if self._fits(self._hook_text(self.view, 1, worst)):
+        if self._hook_fits(self._hook_text(self.view, 1, worst)):
+            return
+        if self.view.gist is not None and self._hook_fits(self._hook_text(replace(self.view, title=""), 1, worst)):
+            # the gist says what happened; the title is in the attribution (as the original's)
+            self.view = replace(self.view, title="")
+            self.warnings.append("the title did not fit beside the gist; the first post carries the gist")
             return
         if self.view.gist is not None:
             self.view = replace(self.view, gist=None)
@@ -517,10 +711,10 @@ class _Builder:
                 self.warnings.append("the gist did not fit in the first post with the title; it became a point")
             else:
                 self.warnings.append("the description did not fit in the first post with the title; left out")
-            if self._fits(self._hook_text(self.view, 1, worst)):
+            if self._hook_fits(self._hook_text(self.view, 1, worst)):
                 return
         title = self.view.title
-        shortened = _shorten(title, lambda t: self._fits(self._hook_text(replace(self.view, title=t), 1, worst)),
+        shortened = _shorten(title, lambda t: self._hook_fits(self._hook_text(replace(self.view, title=t), 1, worst)),
                              self.terms)
         if shortened is None:
             raise TemplateProblem(f"{self.macros.name}: the hook post does not fit the {self.platform} limit of "
@@ -600,8 +794,8 @@ class _Builder:
             number = len(posts) + 1
             if section == "hook":
                 text = self._hook_text(self.view, number, total)
-                if not self._fits(text):  # a template whose hook grows with fewer posts
-                    short = _shorten(self.view.title, lambda t: self._fits(
+                if not self._hook_fits(text):  # a template whose hook grows with fewer posts
+                    short = _shorten(self.view.title, lambda t: self._hook_fits(
                         self._hook_text(replace(self.view, title=t), number, total)), self.terms)
                     if short is None:
                         raise TemplateProblem(f"{self.macros.name}: the hook post does not fit the {self.platform} "
@@ -620,7 +814,20 @@ class _Builder:
                     def fits(piece: str, index: int, point: KeyPoint = point, start: int = start) -> bool:
                         return self._fits(self._point_text(piece, point, start + index, total, index + 1))
 
+                    def fits_marked(piece: str, index: int, point: KeyPoint = point, start: int = start) -> bool:
+                        # room for the continuation marks: "…" after every piece but the last, before
+                        # every piece but the first (the last one is not known yet: count both)
+                        marked = ("…" if index else "") + piece + CONTINUED
+                        return self._fits(self._point_text(marked, point, start + index, total, index + 1))
+
                     pieces = lengths.split_to_fit(point.text, fits, self.terms)
+                    if pieces is not None and len(pieces) > 1:
+                        marked = lengths.split_to_fit(point.text, fits_marked, self.terms)
+                        if marked is not None:
+                            # a piece that ends inside a sentence says so, and so does the next one
+                            cut = [i < len(marked) - 1 and not _SENTENCE_END.search(p) for i, p in enumerate(marked)]
+                            pieces = [("…" if i and cut[i - 1] else "") + p + (CONTINUED if cut[i] else "")
+                                      for i, p in enumerate(marked)]
                     if pieces is None:
                         raise _DoesNotFit(point, "too long for a post, and it has no place to split")
                     for index, piece in enumerate(pieces):
@@ -633,9 +840,33 @@ class _Builder:
         post = Post(text=text, role=role, length=lengths.measure(self.platform, text), limit=self.limit)
         return RenderedPost(post=post, sources=sourced.sources if sourced else (), point=point, part=part)
 
+    def _paired(self, points: list[KeyPoint]) -> list[KeyPoint]:
+        """Two neighbouring points in one post where the platform allows it, they come from one
+        passage and both fit whole (Mastodon's 500 characters: fewer, fuller posts); the pair keeps
+        the better rank."""
+        if self.platform not in self.options.pairs or len(points) < 2:
+            return points
+        ordered = sorted(points, key=lambda p: p.position)
+        out: list[KeyPoint] = []
+        i = 0
+        while i < len(ordered):
+            a = ordered[i]
+            if i + 1 < len(ordered) and ordered[i + 1].position - a.position <= PAIR_DISTANCE:
+                b = ordered[i + 1]
+                both = replace(a, text=a.text + "\n\n" + b.text, sources=a.sources + b.sources,
+                               rank=min(a.rank, b.rank), score=max(a.score, b.score),
+                               penalties=a.penalties + ("two points in one post",))
+                if self._fits(self._point_text(both.text, both, 99, 99, 1)):
+                    out.append(both)
+                    i += 2
+                    continue
+            out.append(a)
+            i += 1
+        return out
+
     def build(self) -> ThreadDraft:
         self._settle_hook()
-        kept = [self._fit_links(p) for p in self.points]
+        kept = self._paired([self._fit_links(p) for p in self.points])
         dropped: list[tuple[KeyPoint, str]] = []
         while True:
             try:
@@ -670,7 +901,7 @@ class _Builder:
             platform=self.platform,
             posts=tuple(rp.post for rp in posts),
             article_hash=self.translated.article.source_hash,
-            title=self.view.title,
+            title=self.english_title,
             dropped=tuple(p.text for p, _ in dropped),
             warnings=tuple(dict.fromkeys(warnings)),
         )

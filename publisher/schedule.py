@@ -286,6 +286,17 @@ class Source(_Model):
     translation: TranslationConfig | None = None
     """Translation settings for this folder's articles (keys set here replace the top-level ones)."""
 
+    base_url: str | None = None
+    """Where the articles of this folder are published: a relative ``permalink:`` in their
+    frontmatter is joined with it to give the thread its link to the original."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value.strip(), re.IGNORECASE):
+            raise ValueError(f"base_url must be an http(s) address such as https://example.com/blog/, not {value!r}")
+        return value.strip() if value is not None else None
+
     @field_validator("platforms", mode="before")
     @classmethod
     def _platforms(cls, value: Any) -> Any:

@@ -64,9 +64,19 @@ def check_golden(request, name: str, actual: str) -> None:
         pytest.fail(f"{name} differs from the golden file (if intended, rerun with --update-golden):\n{diff}")
 
 
+def seed_drafts(platforms=("x", "mastodon", "bluesky")):
+    """The seed's threads as ingest makes them: chosen on the Chinese, only that translated."""
+    from publisher.pipeline import Pipeline
+
+    pipeline = Pipeline(translator=FakeTranslator(factories.load_phrasebook()))
+    article = read_article(factories.SEED)
+    chosen = pipeline.choose(article)
+    return pipeline.drafts(article, pipeline.translate_chosen(article, chosen), platforms, chosen)
+
+
 @pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky"])
 def test_seed_thread_golden(request, platform):
-    draft = build_drafts(factories.seed_translated(), (platform,), options=ThreadOptions())[platform]
+    draft = seed_drafts((platform,))[platform]
     check_golden(request, f"seed.{platform}.txt", thread_text(draft))
 
 
@@ -77,5 +87,31 @@ def test_seed_preview_golden(request, seed_path, tmp_path):
     translation = Translation(FakeTranslator(factories.load_phrasebook()))
     preview = preview_article(read_article(Path("seeds") / seed_path.name), ("x",), ThreadOptions(), translation)
     text = preview_text(preview)
-    assert "Kuaishou's Kling goes viral" in text and "Machine-translated from Chinese" in text
+    assert "The videos come from Kling" in text and "Machine-translated from Chinese" in text
+    assert "HELD FOR A PERSON" in text
     check_golden(request, "seed.preview.x.txt", text)
+
+
+def test_seed_x_thread_is_what_an_editor_would_post():
+    """The must-shows of issue #12 on the seed, spelled out (the golden file has the exact text)."""
+    from publisher.pipeline import Pipeline, review_reasons
+
+    draft = seed_drafts(("x",))["x"]
+    posts = [p.text for p in draft.thread.posts]
+    hook = posts[0]
+    # the hook says Kuaishou opened Kling to the public, with its specs
+    assert "Kling" in hook and "Kuaishou" in hook and "anyone can apply" in hook
+    assert "2 minutes" in hook and "1080P" in hook and "30fps" in hook
+    points = posts[1:-1]
+    text = "\n".join(points)
+    assert not any(p.split(" ", 1)[1].startswith(("And", "But", "For example", "So ")) for p in points)
+    assert "Anyone who follows AI" not in text and "You may remember" not in text and "let's" not in text
+    assert "on the right" not in hook + text
+    credit = posts[-1]
+    assert credit.startswith("6/6 Source: Synced (机器之心), 「快手「可灵」爆火")
+    assert "republished by GPTNB (gptnb.com, byline ByteAILab) on 14 Jun 2024" in credit
+    assert "Machine-translated from Chinese." in credit
+    # held for a person: there is no link to the original
+    pipeline = Pipeline(translator=FakeTranslator(factories.load_phrasebook()))
+    prepared = pipeline.prepare(read_article(factories.SEED), ("x",))
+    assert review_reasons(prepared) and "no link to the original" in review_reasons(prepared)[0]

@@ -34,15 +34,19 @@ def test_title_only_article():
 def test_no_author_no_date_no_url():
     t = fake_translate(article("---\ntitle: 标题\n---\n可灵发布了。\n"), BOOK)
     x = build_threads(t, ("x",))["x"]
-    assert x.posts[-1].text == "2/2 Original article: 标题\n\nMachine-translated from Chinese."
+    assert x.posts[-1].text == "2/2 Source: 「标题」.\n\nMachine-translated from Chinese."
+    assert any("no link to the original" in w for w in x.warnings)
+    assert any("neither an author nor a publication" in w for w in x.warnings)
     t = fake_translate(article("---\ntitle: 标题\ndate: 2024-06-14\n---\n可灵发布了。\n"), BOOK)
     assert build_threads(t, ("x",))["x"].posts[-1].text == (
-        "2/2 Original article: 标题\n2024-06-14\n\nMachine-translated from Chinese.")
+        "2/2 Source: 「标题」 on 14 Jun 2024.\n\nMachine-translated from Chinese.")
     t = fake_translate(article("---\ntitle: 标题\nauthor: 张三\nurl: https://example.com/a\n---\n可灵发布了。\n"), BOOK)
-    assert build_threads(t, ("x",))["x"].posts[-1].text == (
-        "2/2 Original article: 标题\nBy 张三\nhttps://example.com/a\n\nMachine-translated from Chinese.")
+    x = build_threads(t, ("x",))["x"]
+    assert x.posts[-1].text == (
+        "2/2 Source: Zhang San (张三), 「标题」.\nhttps://example.com/a\n\nMachine-translated from Chinese.")
+    assert not any(w.startswith("HELD") for w in x.warnings)
     t = fake_translate(article("---\ntitle: 标题\nsource: 机器之心\n---\n可灵发布了。\n"), BOOK)
-    assert "\n机器之心\n" in build_threads(t, ("x",))["x"].posts[-1].text
+    assert "Source: Synced (机器之心), 「标题」" in build_threads(t, ("x",))["x"].posts[-1].text
 
 
 def test_untranslated_article_does_not_claim_machine_translation():
@@ -66,9 +70,10 @@ def test_url_longer_than_a_post_in_a_point_and_as_the_original_link():
     src = article(f"---\ntitle: 标题\nurl: {long}\n---\n{body}")
     t = fake_translate(src, {**BOOK, "硅谷投资人也在讨论。": f"Investors discuss it: {long}"})
     drafts = build_drafts(t)
-    for platform in ("x", "mastodon"):
-        text = "\n".join(p.text for p in drafts[platform].thread.posts)
-        assert text.count(long) == 2  # kept whole: counted as 23
+    text = "\n".join(p.text for p in drafts["mastodon"].thread.posts)
+    assert text.count(long) == 2  # kept whole: counted as 23
+    text = "\n".join(p.text for p in drafts["x"].thread.posts)
+    assert text.count(long) == 1  # on X only the attribution carries a link
     bsky = drafts["bluesky"].thread
     assert all(long not in p.text for p in bsky.posts)
     assert "Investors discuss it" in "\n".join(p.text for p in bsky.posts)
@@ -89,7 +94,13 @@ def test_article_of_one_unbreakable_word_is_dropped_not_cut():
 
 def test_very_long_title_is_shortened_visibly():
     title = " ".join(["Kuaishou launches Kling, a model"] * 12)
+    # with a gist, the first post keeps the gist (what happened) and leaves the title out
     t = fake_translate(article("---\ntitle: 标题\n---\n可灵发布了。\n"), {**BOOK, "标题": title})
+    x = build_threads(t, ("x",))["x"]
+    assert x.posts[0].text == "Kling is out. 🧵"
+    assert any("title did not fit beside the gist" in w for w in x.warnings)
+    # without one (nothing usable in the body), the title is shortened visibly
+    t = fake_translate(article("---\ntitle: 标题\n---\n你觉得怎么样？\n"), {**BOOK, "标题": title})
     x = build_threads(t, ("x",))["x"]
     first_line = x.posts[0].text.split("\n")[0]
     assert first_line.endswith("… 🧵") and len(first_line) < len(title)

@@ -82,7 +82,9 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
             if not as_json:
                 report_failure(item)
             continue
-        result = preview_article(item, platforms, options, translation, images)
+        source = settings.plan(item.path).source
+        result = preview_article(item, platforms, options, translation, images,
+                                 base_url=source.base_url if source is not None else None)
         previews.append(result)
         if not as_json:
             show_preview(result, side_by_side=side_by_side)
@@ -125,6 +127,8 @@ class ArticlePreview:
     article: Article
     translated: TranslatedArticle
     drafts: dict[str, ThreadDraft]
+    chosen: Any = None
+    """pipeline.Chosen: the selection and the credit behind the threads."""
 
 
 class Translation:
@@ -147,7 +151,9 @@ class Translation:
     def glossary(self) -> Glossary:
         return self.pipeline.glossary
 
-    def __call__(self, article: Article) -> TranslatedArticle:
+    def __call__(self, article: Article, chosen=None) -> TranslatedArticle:
+        """The article's English: what ``chosen`` needs (as ingest translates it), else the whole
+        article; untranslated (with the warning) when no model is installed."""
         from ..errors import ModelError
         from ..translate.pipeline import passthrough, translate_article
 
@@ -161,23 +167,25 @@ class Translation:
                 err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
                             f"{_esc(str(exc))}")
             return passthrough(article, f"NOT TRANSLATED: {exc}")
+        if chosen is not None:
+            return self.pipeline.translate_chosen(article, chosen)
         return translate_article(article, translator, glossary=self.glossary)
 
 
 def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
-                    translation: Translation, images: str = "none") -> ArticlePreview:
-    """Translate one article and build its threads; glossary names are never split across posts.
+                    translation: Translation, images: str = "none", base_url: str | None = None) -> ArticlePreview:
+    """Choose on the source, translate what was chosen and build the threads, exactly as ingest
+    does (the same choice with or without a model); glossary names are never split across posts.
     ``images`` ("lead", "points", "off" or "none") adds images as ingest would (fetched into the
-    media store, once)."""
-    from ..render import build_drafts
-
-    translated = translation(article)
-    translation.pipeline.use_options(options)
-    if images != "none":
-        translation.pipeline.images = images
-        return ArticlePreview(article, translated, translation.pipeline.drafts(article, translated, platforms))
-    options = translation.pipeline.thread_options(translated)
-    return ArticlePreview(article, translated, build_drafts(translated, platforms, options=options))
+    media store, once); ``base_url`` completes a relative permalink (the schedule source's)."""
+    pipeline = translation.pipeline
+    pipeline.use_options(options)
+    pipeline.base_url = base_url
+    pipeline.images = images
+    chosen = pipeline.choose(article)
+    translated = translation(article, chosen)
+    drafts = pipeline.drafts(article, translated, platforms, chosen)
+    return ArticlePreview(article, translated, drafts, chosen)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -206,8 +214,29 @@ def article_json(article: Article) -> dict:
 
 
 def preview_json(preview: ArticlePreview) -> dict:
-    return dict(article_json(preview.article), translation=translation_json(preview.translated),
-                threads={p: draft_json(d) for p, d in preview.drafts.items()})
+    out = dict(article_json(preview.article), translation=translation_json(preview.translated),
+               threads={p: draft_json(d) for p, d in preview.drafts.items()})
+    if preview.chosen is not None:
+        out.update(choice_json(preview.chosen))
+    return out
+
+
+def choice_json(chosen: Any) -> dict:
+    """The credit, the kind of article and what the filters did, for --json."""
+    from ..credits import credit_completeness
+    from ..render import hold_reasons
+
+    credit, selection = chosen.credit, chosen.selection
+    return {
+        "credit": {"author": credit.author, "publication": credit.publication, "url": credit.url,
+                   "date": credit.date.isoformat() if credit.date else None, "republisher": credit.republisher,
+                   "republisher_url": credit.republisher_url, "byline": credit.byline, "licence": credit.licence,
+                   "complete": credit_completeness(credit), "found": list(credit.found)},
+        "kind": {"kind": selection.kind, "why": selection.kind_reason},
+        "held": list(hold_reasons(selection, credit)),
+        "sentences": [{"text": r.original, "used_as": r.text, "verdict": r.verdict, "filters": list(r.fired)}
+                      for r in selection.reviewed],
+    }
 
 
 def translation_json(translated: TranslatedArticle) -> dict:
@@ -288,7 +317,33 @@ def show_article(article: Article, console: Console | None = None) -> None:
 
 def show_preview(preview: ArticlePreview, *, side_by_side: bool = False, console: Console | None = None) -> None:
     show_article(preview.article, console)
+    if preview.chosen is not None:
+        show_choice(preview.chosen, console)
     show_threads(preview.translated, preview.drafts, side_by_side=side_by_side, console=console)
+
+
+def show_choice(chosen: Any, console: Console | None = None) -> None:
+    """The credit as the thread will give it, and the kind of article."""
+    from rich.table import Table
+    from rich.text import Text
+
+    console = console or out()
+    credit, selection = chosen.credit, chosen.selection
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold cyan", no_wrap=True)
+    grid.add_column()
+    rows = [("credit: author", credit.author), ("credit: publication", credit.publication),
+            ("credit: republisher", " ".join(x for x in (credit.republisher, credit.republisher_url and
+                                                          f"({credit.republisher_url})",
+                                                          credit.byline and f"byline {credit.byline}") if x)),
+            ("credit: licence", credit.licence), ("credit: link", credit.url)]
+    for label, value in rows:
+        if value or label in ("credit: link", "credit: author", "credit: publication"):
+            grid.add_row(label, Text(value) if value else Text("— none", style="bold red"))
+    kind = selection.kind if selection.kind == "news" else f"{selection.kind}: {selection.kind_reason}"
+    grid.add_row("kind", Text(kind, style="" if selection.kind == "news" else "bold red"))
+    console.print(grid)
+    console.print()
 
 
 def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], *, side_by_side: bool = False,
@@ -336,8 +391,13 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
             else:
                 console.print(panel)
             _show_images(thread, number - 1, console)
+        from ..render import HOLD
+
         for warning in thread.warnings:
-            console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
+            if warning.startswith(HOLD):
+                console.print(f"[bold red]HELD FOR A PERSON, never auto-approved:[/bold red] {_esc(warning[len(HOLD):])}")
+            else:
+                console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
     console.print()
 
 

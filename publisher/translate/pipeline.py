@@ -598,3 +598,30 @@ def _splice_body(body: str, blocks: Sequence[Block], replacements: Sequence[str]
         cursor = pos + len(block.source)
     out.append(body[cursor:])
     return "".join(out)
+
+
+def translate_texts(texts: Sequence[str], translator: Translator, *, glossary: Glossary | None = None,
+                    cache: TranslationCache | None = None,
+                    stats: TranslationStats | None = None) -> tuple[dict[str, str], tuple[str, ...]]:
+    """English for each plain text (a title, a gist, the sentences of a chosen point), through the
+    same protection, glossary, verification and piece-by-piece fallback as whole articles, in one
+    translator call. Returns (text -> English, glossary terms used)."""
+    if glossary is None:
+        from .glossary import load_glossary
+
+        glossary = load_glossary()
+    stats = stats if stats is not None else TranslationStats()
+    job = _ArticleJob.__new__(_ArticleJob)
+    job.glossary = glossary
+    job.sentences = []
+    job.plans = []
+    job.unit_sentences = {}
+    units = {}
+    for text in dict.fromkeys(t for t in texts if t and t.strip()):
+        unit = markup.text_unit(text)
+        job._add_unit(unit, None)
+        units[text] = unit
+    job.translate(translator, cache, stats)
+    english = {text: job._render_unit(unit).plain for text, unit in units.items()}
+    hits = tuple(dict.fromkeys(h for s in job.sentences for h in s.hits))
+    return english, hits
