@@ -294,11 +294,14 @@ def child_document(package: Path, work: Path, cap: int, beam: int, echo: bool) -
 
 
 def reference_fallbacks() -> tuple[int, int]:
-    """(correct reference translations the verifier refuses, sentences) on the corpus."""
+    """(correct reference translations the verifier refuses, sentences) on the corpus: the articles
+    with benchmarks/corpus/reference.json, and the single sentences of benchmarks/corpus/sentences.json."""
+    import tempfile
+
     sys.path.insert(0, str(ROOT))
     from publisher.ingest import read_article
     from publisher.translate.base import FakeTranslator
-    from publisher.translate.pipeline import TranslationStats, translate_article
+    from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article
 
     fake = FakeTranslator(json.loads((CORPUS / "reference.json").read_text(encoding="utf-8")))
     pieces = total = 0
@@ -307,6 +310,16 @@ def reference_fallbacks() -> tuple[int, int]:
         translate_article(read_article(path), fake, stats=stats)
         pieces += stats.pieces
         total += stats.sentences
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sentence.md"
+        for chinese, english in json.loads((CORPUS / "sentences.json").read_text(encoding="utf-8")).items():
+            path.write_text(f"---\ntitle: 标题\n---\n\n{chinese}\n", encoding="utf-8")
+            article = read_article(path)
+            stats = TranslationStats()
+            translate_article(article, FakeTranslator({model_inputs(article)[0]: english, "标题": "Title"}),
+                              stats=stats)
+            pieces += stats.pieces
+            total += 1
     return pieces, total
 
 
