@@ -22,7 +22,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+import regex
+
+from publisher.text import HAN_CLASS
+
+_HAN_RUN = regex.compile(rf"[{HAN_CLASS}]+")  # what publisher counts as Chinese
 _PUNCT = {"，": ", ", "。": ". ", "：": ": ", "；": "; ", "！": "! ", "？": "? ", "、": ", ", "（": " (", "）": ") ",
           "“": ' "', "”": '" ', "《": ' "', "》": '" ', "「": ' "', "」": '" '}
 
