@@ -3,7 +3,8 @@
 The rules are those of the target layout (../shared/ARCHITECTURE.md), written with today's module
 names. Where today's code does not follow a rule yet, the import is listed in ALLOWED with the
 reason; a new import that breaks a rule (or a listed one that is gone, so that the list stays
-true) fails this test. Imports under ``if TYPE_CHECKING:`` are annotations only and not counted.
+true) fails this test. An entry whose importing module is not in this tree (a colleague's branch
+not merged yet, e.g. #17's pgstore) is kept without that check until the module arrives. Imports under ``if TYPE_CHECKING:`` are annotations only and not counted.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ STAGE_BASE = {"publisher", "publisher.models", "publisher.errors", "publisher.te
 #: safe opener and migration runner (the layout's queue/db.py, "shared with translate/cache.py").
 PERMITTED = {("publisher.translate.cache", "publisher.storage")}
 #: The queue: the owner of publisher.db.
-QUEUE = {"publisher.outbox", "publisher.migrations"}
+QUEUE = {"publisher.outbox", "publisher.migrations",
+         "publisher.database", "publisher.pgstore", "publisher.dbcopy"}  # + the backends of #17
 QUEUE_BASE = {"publisher", "publisher.models", "publisher.errors", "publisher.config", "publisher.zone",
               "publisher.storage"}
 SCHEDULE = {"publisher.schedule"}
@@ -49,6 +51,8 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the queue stores and reads thread media through media's helpers (records not split out yet)",
     ("publisher.outbox", "publisher.platforms.base"):
         "PostRef and the failure classes: record_failure holds the retry policy (publishing/failures.py)",
+    ("publisher.pgstore", "publisher.daemon"):
+        "the PostgreSQL daemon lock raises daemon.LockHeld (errors.py will hold it, as the layout says)",
     # schedule and stages reading upward
     ("publisher.schedule", "publisher.render"):
         "schedule.yaml's threads: block is checked by building ThreadOptions (threads/options.py will hold the bounds)",
@@ -73,6 +77,8 @@ LAZY_CYCLES: dict[tuple[str, str], str] = {
     ("publisher.zone", "publisher.schedule"): "the time zone of schedule.yaml when none is given",
     ("publisher.budget", "publisher.daemon"): "the daily budget reads the daemon's store (slot rules in daemon.py)",
     ("publisher.status", "publisher.daemon"): "status reports the daemon's heartbeat and next slot",
+    ("publisher.pgstore", "publisher.daemon"): "see ALLOWED",
+    ("publisher.database", "publisher.pgstore"): "the connection factory loads the PostgreSQL backend only for a postgresql:// URL (psycopg stays out of --help)",
     ("publisher.expect", "publisher.daemon"): "the forecast and OutboxStore live in daemon.py (schedule/rules.py will hold them)",
 }
 
@@ -241,11 +247,10 @@ def test_no_cycle_among_top_level_imports():
 def test_no_cycle_once_the_listed_lazy_imports_are_set_aside():
     """Imports inside functions may close a cycle only where LAZY_CYCLES says why."""
     edges = {(i.source, i.target) for i in IMPORTS}
-    assert all((a, b) in edges for a, b in LAZY_CYCLES), \
-        [e for e in LAZY_CYCLES if e not in edges]  # a listed edge that is gone: take it off the list
+    assert [e for e in LAZY_CYCLES if e not in edges and e[0] in MODULES] == []  # gone: take it off the list
     lazy_only = {(i.source, i.target) for i in IMPORTS if i.lazy} - {(i.source, i.target) for i in IMPORTS
                                                                    if not i.lazy}
-    assert set(LAZY_CYCLES) <= lazy_only, "a top-level import never closes a cycle"
+    assert {e for e in LAZY_CYCLES if e[0] in MODULES} <= lazy_only, "a top-level import never closes a cycle"
     assert _cycles(edges - set(LAZY_CYCLES)) == []
 
 
@@ -261,7 +266,7 @@ def test_the_dependency_rules_hold_except_where_listed():
     new = {pair: rule for pair, rule in broken.items() if pair not in ALLOWED}
     assert new == {}, "imports that break the layout's rules: " + "; ".join(
         f"{a} -> {b} ({rule})" for (a, b), rule in sorted(new.items()))
-    gone = [pair for pair in ALLOWED if pair not in broken]
+    gone = [pair for pair in ALLOWED if pair not in broken and pair[0] in MODULES]
     assert gone == [], f"listed in ALLOWED but no longer imported (or no longer a violation): {gone}"
 
 
