@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
 from .errors import PublisherError
+from .platforms import registry
 from .text import HAN as _HAN
 from .text import LINK
 
@@ -75,8 +76,8 @@ _GENERIC_ALT = re.compile(r"^\s*(?:图片|图|image|img|photo|picture|pic|照片
 _NOT_CONTENT = re.compile(r"qr[-_ ]?code|\bqr\b|二维码|扫码|logo|banner|头像|avatar|read ?more|阅读原文|关注|follow|"
                           r"subscribe|广告|\bad\b|divider|分割线", re.IGNORECASE)
 _CAPTION_START = re.compile(r"^\s*(?:[▲△▼↑↓]|图\s*\d|如图|上图|下图|图注|图为|图中|Figure|Fig\.)", re.IGNORECASE)
-ALT_LIMITS = {"x": 1000, "mastodon": 1500, "bluesky": 2000}
-"""Alt text limits: X 1,000 characters, Mastodon 1,500 (description_limit), Bluesky 2,000."""
+ALT_LIMITS = {s.name: s.alt_text_limit for s in registry.SPECS.values()}
+"""Alt text limits (the registry's): X 1,000 characters, Mastodon 1,500 (description_limit), Bluesky 2,000."""
 
 
 class MediaError(PublisherError):

@@ -51,6 +51,8 @@ class PlatformSpec:
     """Post length limit used when nothing is configured (the server may say otherwise)."""
     daily_quota: int | None = None
     """Posts per rolling 24 hours when schedule.yaml sets none; None: no limit of ours."""
+    alt_text_limit: int = 1000
+    """Characters an image's alt text may have."""
     post_id: Callable[[str], str | None] | None = None
     """A post id from what a person pasted (an id or a link); None for "take it as it is"."""
     post_link: Callable[[str], str] | None = None
@@ -154,7 +156,7 @@ X = PlatformSpec(
     name="x", title="X", adapter="publisher.platforms.x:XPlatform",
     credentials=_frozen({"api_key": "X_API_KEY", "api_secret": "X_API_SECRET",
                          "access_token": "X_ACCESS_TOKEN", "access_token_secret": "X_ACCESS_TOKEN_SECRET"}),
-    custom_names=True, default_limit=280,
+    custom_names=True, default_limit=280, alt_text_limit=1000,
     daily_quota=17,  # the free tier's 17 posts per 24 hours
     post_id=x_post_id, post_link=x_post_url, post_author=x_post_author,
 )
@@ -162,12 +164,13 @@ MASTODON = PlatformSpec(
     name="mastodon", title="Mastodon", adapter="publisher.platforms.mastodon:MastodonPlatform",
     credentials=_frozen({"instance": "MASTODON_API_BASE_URL", "access_token": "MASTODON_ACCESS_TOKEN"}),
     default_limit=500,  # an instance may allow more; the adapter asks it
+    alt_text_limit=1500,  # the instance's description_limit
 )
 BLUESKY = PlatformSpec(
     name="bluesky", title="Bluesky", adapter="publisher.platforms.bluesky:BlueskyPlatform",
     credentials=_frozen({"handle": "BLUESKY_HANDLE", "app_password": "BLUESKY_APP_PASSWORD"}),
     optional=_frozen({"service": "BLUESKY_SERVICE"}),
-    default_limit=300, post_author=bluesky_post_author,
+    default_limit=300, alt_text_limit=2000, post_author=bluesky_post_author,
 )
 # Mastodon and Bluesky have hourly rate limits that the adapters handle; a daily quota can still
 # be set for them in schedule.yaml.
