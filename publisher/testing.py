@@ -68,17 +68,25 @@ class MemoryScheduleStore:
     # -- setting up --
 
     def add(self, n_posts: int, platform: str = "x", *, state: str = "approved", at: dt.datetime | None = None,
-            title: str = "", thread_id: int | None = None, article_id: int | None = None) -> int:
+            title: str = "", thread_id: int | None = None, article_id: int | None = None, posted: int = 0,
+            publication_id: int | None = None) -> int:
         """A thread of ``n_posts`` posts, and its publication id: ``approved`` (at ``at``: due from
         then; None: due at any time), or ``scheduled``/``failed`` due at ``at``. ``thread_id`` and
-        ``article_id`` are what log lines show (default: the publication id)."""
+        ``article_id`` are what log lines show (default: the publication id); ``posted`` posts of
+        it are already out (a thread a previous run stopped halfway). ``publication_id``: an id of
+        your choosing (default: one more than the highest)."""
         if state not in _READY:
             raise ValueError(f"add() makes approved, scheduled or failed publications, not {state!r}")
         if state != "approved" and at is None:
             raise ValueError(f"a {state} publication needs its time (at=)")
-        pid = max(self.items, default=0) + 1
+        if not 0 <= posted < n_posts:
+            raise ValueError(f"posted must be from 0 to {n_posts - 1}, not {posted}")
+        pid = publication_id if publication_id is not None else max(self.items, default=0) + 1
+        if pid in self.items:
+            raise ValueError(f"publication {pid} is already there")
         self.items[pid] = _Item(pid, platform, n_posts, state, at, pid, title,
-                                thread_id if thread_id is not None else pid, article_id if article_id is not None else pid)
+                                thread_id if thread_id is not None else pid, article_id if article_id is not None else pid,
+                                sent=posted)
         return pid
 
     def post(self, publication_id: int, now: dt.datetime) -> None:
@@ -91,8 +99,16 @@ class MemoryScheduleStore:
         if item.sent == item.n_posts:
             item.state = "posted"
 
+    def withdraw(self, publication_id: int) -> None:
+        """The approval is withdrawn (someone edited the thread): back to ``draft``, never claimed."""
+        self.items[publication_id].state = "draft"
+
     def state(self, publication_id: int) -> str:
         return self.items[publication_id].state
+
+    def posted(self, publication_id: int) -> int:
+        """How many of its posts are out."""
+        return self.items[publication_id].sent
 
     # -- ScheduleStore --
 

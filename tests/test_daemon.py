@@ -11,7 +11,6 @@ import sys
 import textwrap
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -35,6 +34,7 @@ from publisher.daemon import (
 )
 from publisher.errors import PlatformError
 from publisher.schedule import UTC
+from publisher.testing import MemoryScheduleStore
 
 CREDS = {"X_API_KEY": "k" * 25, "X_API_SECRET": "s" * 50, "X_ACCESS_TOKEN": "t" * 50,
          "X_ACCESS_TOKEN_SECRET": "u" * 45, "MASTODON_API_BASE_URL": "http://127.0.0.1:1",
@@ -45,62 +45,14 @@ def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=UTC)
 
 
-@dataclass
-class FakeStore:
-    """The outbox as the scheduler sees it, in memory."""
+class FakeStore(MemoryScheduleStore):
+    """publisher.testing's in-memory store (contract-tested against the real one), with the ids
+    these tests name: publication ``pid``, thread ``100 + pid``, article ``200 + pid``."""
 
-    queue: list[QueuedThread] = field(default_factory=list)
-    posts: list[tuple[str, dt.datetime]] = field(default_factory=list)
-    claims: list[tuple[int, dt.datetime, str]] = field(default_factory=list)
-    states: dict = field(default_factory=dict)
-    sent: dict = field(default_factory=dict)
-    due_at: dict = field(default_factory=dict)
-    platform_left: int | None = None
-    problem: str | None = None
-
-    def add(self, pid: int, posts: int, platform: str = "x", state: str = "approved") -> QueuedThread:
-        item = QueuedThread(pid, platform, posts, thread_id=100 + pid, article_id=200 + pid, title=f"thread {pid}")
-        self.queue.append(item)
-        self.states[pid] = state
-        self.sent[pid] = 0
-        return item
-
-    def _item(self, q: QueuedThread) -> QueuedThread:
-        return QueuedThread(q.publication_id, q.platform, q.posts - self.sent[q.publication_id], q.thread_id,
-                            q.article_id, q.title, self.states[q.publication_id], self.sent[q.publication_id])
-
-    def recover(self, now):
-        return []
-
-    def post_times(self, platform, since):
-        return [t for p, t in self.posts if p == platform and t > since]
-
-    def waiting(self, platform, now):
-        return [self._item(q) for q in self.queue
-                if q.platform == platform and self.states[q.publication_id] == "approved"
-                and not self.sent[q.publication_id]]
-
-    def continuing(self, platform, now):
-        return [self._item(q) for q in self.queue if q.platform == platform and (
-            (self.states[q.publication_id] == "approved" and self.sent[q.publication_id])
-            or (self.states[q.publication_id] in ("scheduled", "failed")
-                and self.due_at.get(q.publication_id, now) <= now))]
-
-    def platform_remaining(self, platform, now):
-        return self.platform_left
-
-    def account_problem(self, platform, now):
-        return self.problem
-
-    def claim(self, publication_id, now, reason):
-        if self.states.get(publication_id) not in ("approved", "scheduled", "failed"):
-            return False
-        self.states[publication_id] = "publishing"
-        self.claims.append((publication_id, now, reason))
-        return True
-
-    def release(self, publication_id, now, reason):
-        self.states[publication_id] = "approved"
+    def add(self, pid: int, posts: int, platform: str = "x", state: str = "approved",  # type: ignore[override]
+            at: dt.datetime | None = None, posted: int = 0) -> int:
+        return super().add(posts, platform, state=state, at=at, title=f"thread {pid}", thread_id=100 + pid,
+                           article_id=200 + pid, posted=posted, publication_id=pid)
 
 
 class FakePublisher:
@@ -112,7 +64,7 @@ class FakePublisher:
         self.fail_with: Exception | None = None
 
     def __call__(self, item, account, should_stop):
-        assert self.store.states[item.publication_id] == "publishing", "published without a claim"
+        assert self.store.state(item.publication_id) == "publishing", "published without a claim"
         self.calls.append((item.publication_id, account.platform, account.name))
         if self.fail_with:
             raise self.fail_with
@@ -123,10 +75,8 @@ class FakePublisher:
                 self.store.release(pid, self.clock.now(), "stopped")
                 return PublishOutcome("approved", sent, "stopped between posts")
             time.sleep(self.delay)
-            self.store.posts.append((item.platform, self.clock.now()))
-            self.store.sent[pid] += 1
+            self.store.post(pid, self.clock.now())
             sent += 1
-        self.store.states[pid] = "posted"
         return PublishOutcome("posted", sent)
 
 
@@ -216,7 +166,7 @@ def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(make, ca
     store.add(1, 6)
     with caplog.at_level(logging.INFO, logger="publisher"):
         assert outcomes(daemon.tick()) == [("09:00", "quota")]
-    assert pub.calls == [] and store.states[1] == "approved"
+    assert pub.calls == [] and store.state(1) == "approved"
     message = next(r.getMessage() for r in caplog.records if "quota" in r.getMessage())
     assert "next thread 101 needs 6 posts, 5 of 17 left" in message
     assert "enough from 2024-06-15 07:00:00 CST" in message  # when the 6 oldest leave the window
@@ -228,7 +178,7 @@ def test_a_six_post_thread_is_not_started_with_five_posts_of_quota_left(make, ca
     clock.set(SIX_PM)
     assert outcomes(daemon.tick()) == [("18:00", "posted")]
     assert pub.calls == [(2, "x", "main")]
-    assert store.states[1] == "approved"
+    assert store.state(1) == "approved"
     assert sum(1 for p, t in store.posts if t > SIX_PM - dt.timedelta(days=1)) == 17
 
 
@@ -331,12 +281,9 @@ def test_log_lines_carry_article_thread_and_publication_ids(make, caplog):
 
 def test_partly_posted_threads_and_due_retries_continue_outside_slots(make):
     daemon, store, pub, clock = make(NINE - dt.timedelta(minutes=30))
-    store.add(1, 4)
-    store.sent[1] = 2  # stopped halfway by a previous run
-    store.add(2, 3, state="failed")
-    store.due_at[2] = NINE - dt.timedelta(minutes=40)  # its retry time has come
-    store.add(3, 3, state="failed")
-    store.due_at[3] = NINE + dt.timedelta(hours=1)  # not yet
+    store.add(1, 4, posted=2)  # stopped halfway by a previous run
+    store.add(2, 3, state="failed", at=NINE - dt.timedelta(minutes=40))  # its retry time has come
+    store.add(3, 3, state="failed", at=NINE + dt.timedelta(hours=1))  # not yet
     store.add(4, 2)  # plain approved: waits for a slot
     done = daemon.continue_due()
     assert [(o.slot, o.outcome, o.publication.publication_id, o.publication.posts) for o in done] == [
@@ -353,9 +300,8 @@ def test_partly_posted_threads_and_due_retries_continue_outside_slots(make):
 def test_continuing_work_waits_for_the_end_of_quiet_hours_unless_partly_posted(make):
     quiet = "quiet_hours: {start: '22:00', end: '07:00'}"
     daemon, store, pub, clock = make(utc(2024, 6, 14, 15), quiet=quiet)  # 23:00 CST
-    store.add(1, 3, state="scheduled")  # e.g. approved for a time in the night
-    store.add(2, 4)
-    store.sent[2] = 1  # a thread already partly out
+    store.add(1, 3, state="scheduled", at=utc(2024, 6, 14, 15))  # e.g. approved for a time in the night
+    store.add(2, 4, posted=1)  # a thread already partly out
     assert [(o.publication.publication_id, o.outcome) for o in daemon.continue_due()] == [(2, "posted")]
     clock.set(utc(2024, 6, 14, 23))  # 07:00 CST
     assert [(o.publication.publication_id, o.outcome) for o in daemon.continue_due()] == [(1, "posted")]
@@ -364,8 +310,7 @@ def test_continuing_work_waits_for_the_end_of_quiet_hours_unless_partly_posted(m
 def test_continuing_work_respects_the_quota(make, caplog):
     daemon, store, pub, clock = make(NINE - dt.timedelta(minutes=30), quota=5)
     store.posts += [("x", NINE - dt.timedelta(hours=3))] * 3  # 2 left of 5
-    store.add(1, 6)
-    store.sent[1] = 3  # 3 more to send
+    store.add(1, 6, posted=3)  # 3 more to send
     with caplog.at_level(logging.INFO, logger="publisher"):
         assert daemon.continue_due() == []
         assert daemon.continue_due() == []
@@ -378,7 +323,7 @@ def test_continuing_work_respects_the_quota(make, caplog):
 def test_a_blocked_account_is_said_in_the_slot_not_idle(make, caplog):
     daemon, store, pub, clock = make(NINE)
     store.add(1, 2)
-    store.problem = "blocked: x rejected the credentials"
+    store.problems["x"] = "blocked: x rejected the credentials"
     with caplog.at_level(logging.INFO, logger="publisher"):
         assert outcomes(daemon.tick()) == [("09:00", "account")]
     assert pub.calls == []
@@ -387,7 +332,7 @@ def test_a_blocked_account_is_said_in_the_slot_not_idle(make, caplog):
 
 def test_the_platform_s_own_daily_count_is_respected(make, caplog):
     daemon, store, pub, clock = make(NINE)
-    store.platform_left = 2  # X's x-user-limit-24hour-remaining said so
+    store.remaining["x"] = 2  # X's x-user-limit-24hour-remaining said so
     store.add(1, 3)
     with caplog.at_level(logging.INFO, logger="publisher"):
         assert outcomes(daemon.tick()) == [("09:00", "quota")]
@@ -403,7 +348,7 @@ def test_a_withdrawn_approval_between_listing_and_claiming_takes_the_next(make):
 
     def racing_claim(pid, now, reason):
         if pid == 1:
-            store.states[1] = "draft"  # someone edited it: approval withdrawn
+            store.withdraw(1)  # someone edited it: approval withdrawn
         return real_claim(pid, now, reason)
 
     store.claim = racing_claim
@@ -620,7 +565,7 @@ def test_serve_fires_slots_on_time_and_stops_cleanly_mid_thread(tmp_path):
     assert not runner.is_alive()
     posted_long = sum(1 for p, t in store.posts) - 2
     assert 1 <= posted_long < 20
-    assert store.states[3] == "approved" and 1 <= store.sent[3] < 20  # the rest goes out at the next start
+    assert store.state(3) == "approved" and 1 <= store.posted(3) < 20  # the rest goes out at the next start
     rows = {r.slot_at.strftime("%H:%M:%S"): r.outcome for r in daemon.ledger.rows("x")}
     assert rows == {"08:59:59": "posted", "09:00:01": "posted", "09:00:03": "approved"}
     # fired at the slot times (the clock ran in real time from 08:59:58)

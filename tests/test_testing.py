@@ -161,3 +161,16 @@ def test_the_memory_store_refuses_what_the_queue_would_not_hold():
         s.post(pid, T0)  # not claimed
     s.problems["x"] = "blocked: 401"
     assert s.waiting("x", T0) == [] and s.account_problem("x", T0) == "blocked: 401"
+
+
+def test_the_memory_store_takes_ids_and_half_posted_threads_as_given():
+    s = MemoryScheduleStore()
+    assert s.add(3, publication_id=7, posted=1, thread_id=107) == 7
+    (item,) = s.continuing("x", T0)
+    assert (item.publication_id, item.posts, item.posted, item.thread_id) == (7, 2, 1, 107)
+    with pytest.raises(ValueError):
+        s.add(1, publication_id=7)
+    with pytest.raises(ValueError):
+        s.add(2, posted=2)
+    s.withdraw(7)
+    assert s.continuing("x", T0) == [] and s.claim(7, T0, "slot") is False and s.state(7) == "draft"
