@@ -23,7 +23,6 @@ from publisher.daemon import (
     LockHeld,
     ManualClock,
     PublishOutcome,
-    QueuedThread,
     ScheduleWatcher,
     ShiftedClock,
     SlotLedger,
