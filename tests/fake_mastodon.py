@@ -84,6 +84,8 @@ class Fault:
     """"hang": create the status, then answer only after ``hang_seconds`` (the client gives up);
     "drop": create the status, then close the connection without an answer."""
     hang_seconds: float = 3.0
+    skip: int = 0
+    """Let this many matching requests through first (``skip=1``: the second post fails)."""
 
 
 def iso(t: float) -> str:
@@ -376,7 +378,10 @@ class FakeMastodon:
                 fake.ratelimit_remaining -= 1
 
                 fault = next((f for f in fake.faults if f.method == method and f.path == path), None)
-                if fault is not None:
+                if fault is not None and fault.skip > 0:
+                    fault.skip -= 1
+                    fault = None
+                elif fault is not None:
                     fake.faults.remove(fault)
                     if fault.status is not None:
                         return self._reply(fault.status, fault.body or {"error": "injected"}, fault.headers)

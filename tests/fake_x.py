@@ -135,7 +135,7 @@ class Fault:
 class _State:
     tweets: list[Tweet] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
-    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    faults: dict[str, list[Fault | None]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 1790000000000000000
     media: dict[str, Media] = field(default_factory=dict)
@@ -229,9 +229,11 @@ class FakeX:
 
     # -- faults and records -------------------------------------------------------------------
 
-    def fail_next(self, fault: Fault, endpoint: str = TWEETS, times: int = 1) -> None:
+    def fail_next(self, fault: Fault, endpoint: str = TWEETS, times: int = 1, *, after: int = 0) -> None:
+        """The next ``times`` requests to ``endpoint`` fail with ``fault``, once ``after`` more have
+        been answered normally (``after=1``: the second post of a thread fails)."""
         with self._lock:
-            self._state.faults.setdefault(endpoint, []).extend([fault] * times)
+            self._state.faults.setdefault(endpoint, []).extend([None] * after + [fault] * times)
 
     @property
     def tweets(self) -> list[Tweet]:

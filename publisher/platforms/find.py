@@ -107,24 +107,24 @@ def decide(seen: Sequence[Seen], *, text: str, reply_to: PostRef | None, since: 
         if len(matching) == 1:
             return matching[0].ref()
         if len(matching) > 1:
-            return CannotTell(f"{platform} shows {len(matching)} posts with this text in reply to {reply_to.id} "
+            return CannotTell(f"{len(matching)} posts with this text reply to {reply_to.id} "
                               f"({', '.join(s.id for s in matching)}); look at the account")
         if replies:
-            return CannotTell(f"{platform} shows a reply to {reply_to.id} with other text "
+            return CannotTell(f"there is a reply to {reply_to.id} with other text "
                               f"({', '.join(s.id for s in replies)}); look at it")
     else:
         matching = [s for s in recent if s.reply_to is None and same_text(text, s.text, unescape=unescape)]
         if len(matching) == 1:
             return matching[0].ref()
         if len(matching) > 1:
-            return CannotTell(f"{platform} shows {len(matching)} posts with this text since the attempt "
+            return CannotTell(f"{len(matching)} posts with this text since the attempt "
                               f"({', '.join(s.id for s in matching)}); look at the account")
     if not complete:
         return CannotTell(incomplete or f"the look-up on {platform} did not reach back to the attempt")
     now = now or dt.datetime.now(dt.timezone.utc)
     if now < since + SETTLE:
         wait = int((since + SETTLE - now).total_seconds()) + 1
-        return CannotTell(f"{platform} does not show it yet, but the attempt was only "
+        return CannotTell(f"it is not there yet, but the attempt was only "
                           f"{int((now - since).total_seconds())} s ago and a slow request may still land; "
                           f"check again in {wait} s")
     return None
