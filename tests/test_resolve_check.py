@@ -207,7 +207,7 @@ def test_a_look_up_that_cannot_reach_the_attempt_changes_nothing(side, tmp_path)
         after = outbox.get(pub)
         assert after.state == "needs_attention" and after.posted_count == 0 and after.unknown_index == 0
 
-    side.page(None)  # whole pages again: the post is found
+    side.page(3)  # 5 pages of 3 reach it: found on the last page
     found = side.cli("resolve", str(pub), "--check")
     assert found.returncode == 0, found.stdout + found.stderr
     assert f"{side.name} has post 1 of 4" in found.stdout
@@ -295,3 +295,22 @@ def test_the_dry_run_platform_finds_what_it_recorded():
     ref = dry.post("One.", reply_to=None, root=None, idempotency_key="k-0")
     assert dry.find_post("One.", reply_to=None, since=SINCE, idempotency_key="k-0") == ref
     assert dry.find_post("Two.", reply_to=ref, since=SINCE, idempotency_key="k-1") is None
+
+
+def test_a_read_refused_or_rate_limited_is_cannot_tell(tmp_path):
+    from fake_x import TIMELINE
+    from publisher.platforms.base import CannotTell
+    from publisher.platforms.mastodon import MastodonPlatform
+    from publisher.platforms.x import XPlatform
+
+    with FakeMastodon(scopes=("write", "read:accounts")) as fake:  # no read:statuses
+        answer = MastodonPlatform(fake.base_url, fake.token).find_post("One.", reply_to=None, since=SINCE,
+                                                                       idempotency_key="k")
+        assert isinstance(answer, CannotTell) and "read:statuses" in answer.reason
+    with FakeX() as fake:
+        x = XPlatform(*x_env(fake).values())
+        fake.route(x.client.session)
+        fake.fail_next(XFault("rate_limit"), endpoint=TIMELINE)
+        answer = x.find_post("One.", reply_to=None, since=SINCE, idempotency_key="k")
+        assert isinstance(answer, CannotTell) and "rate limit" in answer.reason
+        assert x.find_post("One.", reply_to=None, since=LATER - dt.timedelta(hours=2), idempotency_key="k") is None
