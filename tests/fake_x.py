@@ -547,7 +547,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for t in page:
             item: dict[str, Any] = {"id": t.id, "text": _as_x_shows(t), "edit_history_tweet_ids": [t.id]}
             if "created_at" in fields:
-                item["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t.at)) + f".{int(t.at * 1000) % 1000:03d}Z"
+                millis = int(t.at * 1000) % 1000
+                item["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t.at)) + f".{millis:03d}Z"
             if "referenced_tweets" in fields and t.in_reply_to:
                 item["referenced_tweets"] = [{"type": "replied_to", "id": t.in_reply_to}]
             if "conversation_id" in fields:
