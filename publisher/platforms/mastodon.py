@@ -4,7 +4,8 @@ Configuration (environment or ``.env``):
 
 * ``MASTODON_API_BASE_URL`` — the instance, e.g. ``https://mastodon.social``;
 * ``MASTODON_ACCESS_TOKEN`` — an access token with the ``write:statuses`` and
-  ``read:accounts`` scopes (Preferences → Development → New application);
+  ``read:accounts`` scopes (Preferences → Development → New application), and
+  ``read:statuses`` for ``publisher resolve --check`` (:meth:`MastodonPlatform.find_post`);
 * ``MASTODON_VISIBILITY`` — ``public`` (default), ``unlisted``, ``private`` or ``direct``.
 
 The instance's own post length limit is read from its configuration

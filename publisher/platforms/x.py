@@ -24,7 +24,9 @@ anything else unexpected
 tweepy sends requests without a timeout and the requests library never retries a request
 that reached the server; here every request has a connect and a read timeout and is made
 exactly once. X has no idempotency key: the publisher's state machine is what prevents
-duplicates, and X's own duplicate check is a last line of defence.
+duplicates, and X's own duplicate check is a last line of defence. A post whose outcome was
+unknown can be looked for afterwards on the account's own posts (``GET /2/users/:id/tweets``,
+:meth:`XPlatform.find_post`, for ``publisher resolve --check``).
 """
 
 from __future__ import annotations
