@@ -315,3 +315,23 @@ def test_a_read_refused_or_rate_limited_is_cannot_tell(tmp_path):
         answer = x.find_post("One.", reply_to=None, since=SINCE, idempotency_key="k")
         assert isinstance(answer, CannotTell) and "rate limit" in answer.reason
         assert x.find_post("One.", reply_to=None, since=LATER - dt.timedelta(hours=2), idempotency_key="k") is None
+
+
+def test_a_post_found_that_belongs_to_another_thread_is_refused(tmp_path):
+    """The same text already posted by another publication (moments before) is not taken for
+    this one's: the foreign-id check of `--posted` applies to what --check finds."""
+    side = MastodonSide(tmp_path)
+    try:
+        with Outbox.open() as outbox:
+            done = store(outbox, tmp_path / "in", "first.md", texts=TEXTS, platforms=("mastodon",)).publications[0]
+            outbox.approve(done)
+        assert side.cli("publish", str(done)).returncode == 0
+        pub = _needs_attention(side, tmp_path, side.never_arrives, 0)  # same texts, stored as another article
+        _age_attempt(pub, 4)
+        check = side.cli("resolve", str(pub), "--check")
+        assert check.returncode == 1
+        assert f"is already recorded as post 1 of publication {done}" in check.stderr
+        with Outbox.open() as outbox:
+            assert outbox.get(pub).state == "needs_attention"
+    finally:
+        side.stop()
