@@ -9,6 +9,7 @@ import pytest
 
 from factories import store
 from publisher.daemon import OutboxStore, ScheduleStore
+from publisher.outbox import Outbox
 from publisher.platforms.base import PostRef
 from publisher.testing import FakeTranslator, ManualClock, MemoryScheduleStore
 
@@ -57,7 +58,9 @@ class OutboxDriver:
 def driver(request, tmp_path):
     if request.param == "memory":
         return MemoryDriver()
-    return OutboxDriver(request.getfixturevalue("outbox"), tmp_path / "in")
+    outbox = Outbox.open(tmp_path / "queue.db")  # a real SQLite file
+    request.addfinalizer(outbox.close)
+    return OutboxDriver(outbox, tmp_path / "in")
 
 
 def ids(items) -> list[tuple[int, int, int]]:
