@@ -509,9 +509,11 @@ def _post_label(index: int, n_posts: int) -> str:
 class Outbox:
     """The queue database. Open with :meth:`Outbox.open`; one instance may be shared by threads."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path):
+    def __init__(self, db: sqlite3.Connection, path: Path | str):
         self.db = db
         self.path = path
+        #: On a PostgreSQL server (publisher.pgstore): claims lock rows and carry a lease.
+        self.postgres = bool(getattr(db, "is_postgres", False))
         self._lock = threading.RLock()
         self._depth = 0
 
@@ -530,6 +532,13 @@ class Outbox:
             from . import config
 
             path = config.require_database() if config.DATABASE_MUST_EXIST else config.Paths.from_env().db
+        from .database import is_postgres
+
+        if is_postgres(path):  # PUBLISHER_DB=postgresql://...: the server backend (publisher.pgstore)
+            from .database import shown
+            from .pgstore import open_connection
+
+            return cls(open_connection(str(path), ts(utcnow())), shown(path))  # type: ignore[arg-type]
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -751,11 +760,11 @@ class Outbox:
                                            (path_key,)).fetchone()[0] or 0)
                 article_id = db.execute(
                     "INSERT INTO articles (path, source_hash, revision, title, author, date, url, publication, "
-                    "language, tags, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "language, tags, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (path_key, article.source_hash, revision, article.title, article.author,
                      article.date.isoformat() if article.date else None, article.url, article.publication,
                      article.language, json.dumps(list(article.tags), ensure_ascii=False), article.body, ts(now)),
-                ).lastrowid
+                ).fetchone()[0]
                 existing = set()
                 if translated is not None:
                     self._insert_translation(article_id, translated, now)
@@ -784,9 +793,9 @@ class Outbox:
                 thread_id = self._insert_thread(article_id, thread, "render", now)
                 pub_id = db.execute(
                     "INSERT INTO publications (article_id, platform, account, thread_id, state, n_posts, "
-                    "note, created_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
+                    "note, created_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?) RETURNING id",
                     (article_id, platform, accounts.get(platform, platform), thread_id, len(thread.posts),
-                     "new draft", ts(now), ts(now))).lastrowid
+                     "new draft", ts(now), ts(now))).fetchone()[0]
                 reason = (f"stored from {path_key}" if revision == 1
                           else f"revision {revision} of {path_key}: needs approval again")
                 self._event(pub_id, None, "draft", now, reason)
@@ -811,10 +820,10 @@ class Outbox:
     def _insert_thread(self, article_id: int, thread: "Thread", origin: str, now: dt.datetime) -> int:
         thread_id = self.db.execute(
             "INSERT INTO threads (article_id, platform, title, content_hash, n_posts, origin, dropped, warnings, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (article_id, thread.platform, thread.title, thread.content_hash, len(thread.posts), origin,
              json.dumps(list(thread.dropped), ensure_ascii=False), json.dumps(list(thread.warnings), ensure_ascii=False),
-             ts(now))).lastrowid
+             ts(now))).fetchone()[0]
         self.db.executemany(
             "INSERT INTO thread_posts (thread_id, idx, text, role, length, lim) VALUES (?, ?, ?, ?, ?, ?)",
             [(thread_id, i, p.text, p.role, p.length, p.limit) for i, p in enumerate(thread.posts)])
@@ -1140,12 +1149,31 @@ class Outbox:
         with self.transaction() as db:
             self.recover(now)
             if max_posts is None:
-                row = db.execute(self._due_sql(False) + " LIMIT 1", (platform, now_s, now_s)).fetchone()
+                row = db.execute(self._due_sql(False) + " LIMIT 1" + self._skip_locked, (platform, now_s, now_s)).fetchone()
             else:
-                row = db.execute(self._due_sql(True) + " LIMIT 1", (platform, now_s, now_s, max_posts)).fetchone()
+                row = db.execute(self._due_sql(True) + " LIMIT 1" + self._skip_locked,
+                                 (platform, now_s, now_s, max_posts)).fetchone()
             if row is None:
                 return None
             return self.claim(row[0], now, why="claimed by the scheduler")
+
+    @property
+    def _skip_locked(self) -> str:
+        from .pgstore import SKIP_LOCKED
+
+        return SKIP_LOCKED if self.postgres else ""
+
+    def _owner_alive(self, owner: str | None) -> bool:
+        """:func:`owner_alive`; on PostgreSQL a process on another host is judged by its lease."""
+        if not self.postgres:
+            return owner_alive(owner)
+        found, mine = parse_owner(owner), parse_owner(current_owner())
+        if found is None or mine is None:
+            return False
+        if (found.host, found.boot, found.pid_ns) == (mine.host, mine.boot, mine.pid_ns):
+            return _local_status(found, mine) == "alive"  # a pid of this machine and namespace: look it up
+        # another host (another kernel boot is no proof of death here), or another container
+        return bool(self.db.owner_alive(found.process))  # type: ignore[attr-defined]
 
     def claim(self, publication_id: int, now: dt.datetime | None = None, *, why: str = "publish requested") -> Publication:
         """Make this process the one publishing ``publication_id`` (state ``publishing``).
@@ -1157,11 +1185,13 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         me = current_owner()
         with self.transaction():
+            if self.postgres:  # the row, locked; the write lock already keeps other writers out
+                self.db.execute("SELECT id FROM publications p WHERE id = ?" + self._skip_locked, (publication_id,))
             pub = self.get(publication_id)
             if pub.state == "publishing":
                 if pub.owner == me:
                     return pub
-                if owner_alive(pub.owner):
+                if self._owner_alive(pub.owner):
                     raise StoreError(claimed_message(pub))
                 self.recover(now)
                 pub = self.get(publication_id)
@@ -1173,6 +1203,8 @@ class Outbox:
                 self._transition(publication_id, "draft", now, "the approval does not match the content; "
                                  "approve it again")
             else:
+                if self.postgres:
+                    self.db.touch_lease(_this_process())  # type: ignore[attr-defined]
                 self._transition(publication_id, "publishing", now, f"{why} ({_describe_owner(me)})",
                                  owner=me, claimed_from=pub.state, claimed_at=ts(now), inflight_index=None,
                                  inflight_since=None)
@@ -1282,7 +1314,8 @@ class Outbox:
                             daily_remaining=row[5], daily_reset=from_ts(row[6]))
 
     def _account_update(self, platform: str, account: str, **fields: Any) -> None:
-        self.db.execute("INSERT OR IGNORE INTO accounts (platform, account) VALUES (?, ?)", (platform, account))
+        self.db.execute("INSERT INTO accounts (platform, account) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        (platform, account))
         columns = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE accounts SET {columns} WHERE platform = ? AND account = ?",
                         (*fields.values(), platform, account))
@@ -1440,7 +1473,7 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         rows = self.db.execute("SELECT id, owner, inflight_index, n_posts, claimed_from, platform FROM publications "
                                "WHERE state = 'publishing'").fetchall()
-        stale = [r for r in rows if not owner_alive(r[1])]
+        stale = [r for r in rows if not self._owner_alive(r[1])]
         if not stale:
             return []
         changed = []

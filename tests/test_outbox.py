@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 
 import pytest
@@ -16,8 +17,8 @@ NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def outbox(tmp_path):
-    box = Outbox.open(tmp_path / "queue.db")
+def outbox(db_target):
+    box = Outbox.open(db_target)
     yield box
     box.close()
 
@@ -381,14 +382,49 @@ def test_recover_settles_only_dead_owners(outbox, tmp_path):
     dead = "{}:999999999:1".format(current_owner().rsplit(":", 2)[0])
     outbox.db.execute("UPDATE publications SET owner = ? WHERE id IN (?, ?)", (dead, ids[0], ids[1]))
     outbox.db.execute("UPDATE publications SET owner = 'elsewhere:12:34' WHERE id = ?", (ids[2],))
+    if outbox.postgres:  # a process on another host is judged by its lease: this one beats
+        outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) "
+                          "VALUES ('elsewhere:12:34', 'elsewhere', 12, clock_timestamp())")
     changed = {p.id: p for p in outbox.recover(NOW)}
     assert set(changed) == {ids[0], ids[1]}
     assert changed[ids[0]].state == "needs_attention" and changed[ids[0]].unknown_post == 1
     assert "interrupted while sending post 1 of 3" in changed[ids[0]].note
     assert changed[ids[1]].state == "approved" and "before sending anything" in changed[ids[1]].note
-    assert outbox.get(ids[2]).state == "publishing"  # another host: cannot tell, left alone
+    assert outbox.get(ids[2]).state == "publishing"  # another host: cannot tell (SQLite), or its lease is live
     assert outbox.get(ids[3]).state == "publishing"  # this process: alive
     assert outbox.recover(NOW) == []
+
+
+def test_on_postgresql_a_claim_whose_lease_ran_out_on_another_host_is_settled(pg_url, tmp_path):
+    outbox = Outbox.open(pg_url)
+    try:
+        ids = [store(outbox, tmp_path / "in", f"{n}.md").publications[0] for n in "abc"]
+        for pub_id in ids:
+            outbox.approve(pub_id, now=NOW)
+            outbox.claim(pub_id, NOW)
+        outbox.begin_post(ids[0], 0, now=NOW)
+        outbox.begin_post(ids[2], 0, now=NOW)
+        other = "host-b:4242:777:0123-abcd:4026531836"
+        outbox.db.execute("UPDATE publications SET owner = ? WHERE id IN (?, ?)", (other + "/1", ids[0], ids[1]))
+        outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) "
+                          "VALUES (?, 'host-b', 4242, clock_timestamp())", (other,))
+        assert outbox.recover(NOW) == []  # host-b beats: its claims are its own
+        with pytest.raises(StoreError, match="being published by"):
+            outbox.claim(ids[0], NOW)
+        outbox.db.execute("UPDATE publisher_leases SET beat_at = clock_timestamp() - interval '1 hour' "
+                          "WHERE process = ?", (other,))
+        changed = {p.id: p for p in outbox.recover(NOW)}
+        assert set(changed) == {ids[0], ids[1]}
+        assert changed[ids[0]].state == "needs_attention" and changed[ids[0]].unknown_post == 1
+        assert "interrupted while sending post 1 of 3" in changed[ids[0]].note
+        assert changed[ids[1]].state == "approved"
+        assert outbox.get(ids[2]).state == "publishing"  # this process: alive, whatever its lease says
+        # this process's own lease is beaten from a thread, on its own connection
+        mine = outbox.db.execute("SELECT count(*) FROM publisher_leases WHERE beat_at > clock_timestamp() - "
+                                 "interval '1 minute' AND pid = ?", (os.getpid(),)).fetchone()[0]
+        assert mine == 1
+    finally:
+        outbox.close()
 
 
 def test_two_threads_of_one_process_never_publish_the_same_thread(outbox, tmp_path):

@@ -1,0 +1,69 @@
+"""Where the queue database is: a SQLite file (the default) or a PostgreSQL server.
+
+``PUBLISHER_DB`` (the environment or ``.env``, like every path setting) is either a file path or a
+URL ``postgresql://user@host/dbname``. This module
+is light (no driver import): it tells the two apart and opens the small connections the daemon's
+ledgers use. Everything PostgreSQL-specific lives in :mod:`publisher.pgstore`, imported only when a
+``postgresql://`` URL is used.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+#: A database named by URL. ``sqlite:///PATH`` is accepted too (``publisher db copy``).
+_PG = re.compile(r"^postgres(ql)?://", re.I)
+_SQLITE = re.compile(r"^sqlite:///?", re.I)
+
+def is_postgres(target: object) -> bool:
+    """True for a ``postgresql://`` (or ``postgres://``) URL."""
+    return isinstance(target, str) and bool(_PG.match(target))
+
+
+def target(value: "Path | str") -> "Path | str":
+    """A PostgreSQL URL as it is (a Path would fold its ``//``), anything else as a Path;
+    ``sqlite:///abs/path`` and ``sqlite://rel`` become the path."""
+    if is_postgres(value):
+        return str(value)
+    if isinstance(value, str) and _SQLITE.match(value):
+        rest = _SQLITE.sub("", value)
+        return Path(("/" + rest) if value.lower().startswith("sqlite:///") else rest).expanduser()
+    return Path(value).expanduser()
+
+
+def shown(value: "Path | str") -> str:
+    """The database for messages: a URL without its password."""
+    text = str(value)
+    if is_postgres(text):
+        return re.sub(r"^(postgres(?:ql)?://[^:/@]*):[^@/]*@", r"\1:***@", text, flags=re.I)
+    return text
+
+
+def exists(value: "Path | str") -> bool:
+    """A server database counts as existing (it is created by `publisher db migrate` or the first
+    command, and a wrong URL gives its own error when opened)."""
+    return True if is_postgres(value) else Path(value).exists()
+
+
+_shared: dict[str, Any] = {}
+_shared_lock = threading.Lock()
+
+
+def connect(value: "Path | str") -> Any:
+    """A connection in autocommit mode for the daemon's small ledgers (slots, reported files,
+    feeds): SQLite as before, or one shared PostgreSQL connection per URL and process."""
+    if is_postgres(value):
+        with _shared_lock:
+            conn = _shared.get(str(value))
+            if conn is None or conn.closed:
+                from .pgstore import PgConnection
+
+                conn = _shared[str(value)] = PgConnection.connect(str(value))
+            return conn
+    conn = sqlite3.connect(value, timeout=30, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
