@@ -332,18 +332,20 @@ class SlotLedger:
     a crash between the row and the claim costs one slot, never a duplicate post.
     """
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path | str):
+        from .database import is_postgres, target
         from .migrations import apply
 
-        self.db = Path(db)
-        self.db.parent.mkdir(parents=True, exist_ok=True)
+        self.db = target(db)
+        if not is_postgres(self.db):
+            self.db.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        from .database import connect
+
+        return connect(self.db)
 
     def last(self, platform: str) -> dt.datetime | None:
         """The latest slot handled for ``platform``."""
@@ -355,7 +357,8 @@ class SlotLedger:
         """Take a slot; False when it was already taken."""
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO schedule_slots (platform, slot_at, handled_at, outcome) VALUES (?, ?, ?, ?)",
+                "INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (platform, slot_at) DO NOTHING",
                 (platform, _iso(slot_at), _iso(now), "started"))
             return cur.rowcount == 1
 
@@ -371,8 +374,8 @@ class SlotLedger:
         """Take a slot and close it at once (missed, skipped...); False when already taken."""
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO schedule_slots (platform, slot_at, handled_at, outcome, detail) "
-                "VALUES (?, ?, ?, ?, ?)", (platform, _iso(slot_at), _iso(now), outcome, detail))
+                "INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome, detail) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, slot_at) DO NOTHING", (platform, _iso(slot_at), _iso(now), outcome, detail))
             return cur.rowcount == 1
 
     def rows(self, platform: str | None = None) -> list[LedgerRow]:
@@ -394,19 +397,21 @@ class ReportedFiles:
     only when its content (or the problem found in it) changes.
     """
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path | str):
+        from .database import is_postgres, target
         from .migrations import apply
 
-        self.db = Path(db)
-        self.db.parent.mkdir(parents=True, exist_ok=True)
+        self.db = target(db)
+        if not is_postgres(self.db):
+            self.db.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
             self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        from .database import connect
+
+        return connect(self.db)
 
     @staticmethod
     def _key(path: Path) -> str:
@@ -435,8 +440,9 @@ class ReportedFiles:
                                (key, digest)).fetchone()
             if row is not None and row[0] == message:
                 return False
-            conn.execute("INSERT OR REPLACE INTO reported_files (path, content_hash, message, reported_at) "
-                         "VALUES (?, ?, ?, ?)", (key, digest, message, _iso(now)))
+            conn.execute("INSERT INTO reported_files (path, content_hash, message, reported_at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (path, content_hash) DO UPDATE SET message = excluded.message, "
+                         "reported_at = excluded.reported_at", (key, digest, message, _iso(now)))
         self._paths.add(key)
         return True
 
@@ -1406,9 +1412,15 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
     from .outbox import Outbox
     from .pipeline import resolve_settings
 
-    db = Path(db or Paths.from_env().db)
+    from .database import is_postgres, target
+
+    db = target(db or Paths.from_env().db)
     watcher = ScheduleWatcher(schedule_path)
-    with DaemonLock(db):
+    if is_postgres(db):
+        from .pgstore import AdvisoryDaemonLock as lock  # one run per database, across hosts
+    else:
+        lock = DaemonLock  # type: ignore[assignment]
+    with lock(db):  # type: ignore[arg-type]
         outbox = Outbox.open(db)
         try:
             real_now = dt.datetime.now(UTC)

@@ -105,6 +105,12 @@ def pg_url(pg_server) -> str:
     return pg_server.fresh_url()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked sqlite_only keep only their SQLite instance of ``db_target``."""
+    items[:] = [item for item in items if not (item.get_closest_marker("sqlite_only")
+                                               and "[postgresql" in item.nodeid)]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_target(request, tmp_path):
     """The queue database for a contract test: a SQLite file, or PostgreSQL (one schema per test)."""

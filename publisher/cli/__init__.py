@@ -107,7 +107,7 @@ def cli(workspace: str | None) -> None:
         from ..config import Paths, database_origin
 
         db = Paths.from_env().db
-        if not db.exists() and "--help" not in sys.argv[1:] and "-h" not in sys.argv[1:]:
+        if not isinstance(db, str) and not db.exists() and "--help" not in sys.argv[1:] and "-h" not in sys.argv[1:]:
             click.echo(f"note: no queue database at {db} ({database_origin()}): creating it", err=True)
 
 
