@@ -17,7 +17,7 @@ from typing import Any
 
 #: A database named by URL. ``sqlite:///PATH`` is accepted too (``publisher db copy``).
 _PG = re.compile(r"^postgres(ql)?://", re.I)
-_SQLITE = re.compile(r"^sqlite:///?", re.I)
+_SQLITE = re.compile(r"^sqlite:///", re.I)
 
 def is_postgres(target: object) -> bool:
     """True for a ``postgresql://`` (or ``postgres://``) URL."""
@@ -25,13 +25,12 @@ def is_postgres(target: object) -> bool:
 
 
 def target(value: "Path | str") -> "Path | str":
-    """A PostgreSQL URL as it is (a Path would fold its ``//``), anything else as a Path;
-    ``sqlite:///abs/path`` and ``sqlite://rel`` become the path."""
+    """A PostgreSQL URL as it is (a Path would fold its ``//``), anything else as a Path.
+    ``sqlite:///PATH`` is PATH (SQLAlchemy's spelling: ``sqlite:////abs/file.db``, ``sqlite:///rel.db``)."""
     if is_postgres(value):
         return str(value)
     if isinstance(value, str) and _SQLITE.match(value):
-        rest = _SQLITE.sub("", value)
-        return Path(("/" + rest) if value.lower().startswith("sqlite:///") else rest).expanduser()
+        return Path(_SQLITE.sub("", value)).expanduser()
     return Path(value).expanduser()
 
 

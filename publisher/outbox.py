@@ -514,6 +514,8 @@ class Outbox:
         self.path = path
         #: On a PostgreSQL server (publisher.pgstore): claims lock rows and carry a lease.
         self.postgres = bool(getattr(db, "is_postgres", False))
+        #: The migrations this open applied (``publisher db migrate`` prints them).
+        self.applied: list[str] = list(getattr(db, "applied", ()))
         self._lock = threading.RLock()
         self._depth = 0
 
@@ -555,14 +557,16 @@ class Outbox:
             db.execute("PRAGMA foreign_keys = ON")
             from . import migrations
 
-            migrations.apply(db, ts(utcnow()))  # type: ignore[arg-type]
+            applied = migrations.apply(db, ts(utcnow()))  # type: ignore[arg-type]
         except sqlite3.DatabaseError as exc:
             db.close()
             raise StoreError(f"{path}: not a usable publisher database: {exc}") from None
         except BaseException:
             db.close()
             raise
-        return cls(db, path)
+        box = cls(db, path)
+        box.applied = applied
+        return box
 
     def close(self) -> None:
         self.db.close()

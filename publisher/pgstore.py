@@ -184,6 +184,7 @@ class PgConnection:
         self.pg = conn
         self.url = url
         self._lease: _Heartbeat | None = None
+        self.applied: list[str] = []
 
     @classmethod
     def connect(cls, url: str, **kwargs: Any) -> "PgConnection":
@@ -362,7 +363,7 @@ def open_connection(url: str, now: str) -> PgConnection:
     db = PgConnection.connect(url)
     try:
         db.prepare()
-        migrations.apply(db, now)  # type: ignore[arg-type]
+        db.applied = migrations.apply(db, now)  # type: ignore[arg-type]
     except PgOperationalError as exc:
         db.close()
         if "lacks rights" in str(exc):
@@ -373,6 +374,9 @@ def open_connection(url: str, now: str) -> PgConnection:
     except sqlite3.DatabaseError as exc:
         db.close()
         raise StoreError(f"{shown(url)}: not a usable publisher database: {exc}") from None
+    except StoreError as exc:  # e.g. written by a newer publisher
+        db.close()
+        raise StoreError(f"{shown(url)}: {exc}") from None
     except BaseException:
         db.close()
         raise

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "status": "status:status",
     "notify": "status:notify",
     "init": "init:init",
+    "db": "db:db",
 }
 
 

@@ -1,0 +1,145 @@
+"""The queue on PostgreSQL: `publisher db migrate`, `publisher db copy`, and one line for each way
+a server can be unusable. The outbox's contract itself runs on both backends in test_outbox.py,
+test_publish.py, test_publish_x.py, test_outbox_cli.py and test_queue_fixes.py (``db_target``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+import sqlite3
+
+import pytest
+from conftest import run_cli, subprocess_env
+from factories import store
+
+from publisher.outbox import Outbox
+from publisher.platforms.dryrun import DryRunPlatform
+from publisher.publish import publish_publication
+
+NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
+
+
+def dump(box: Outbox, table: str) -> list[tuple]:
+    return sorted(tuple(r) for r in box.db.execute(f"SELECT * FROM {table}"))
+
+
+def test_db_migrate_creates_the_schema_once(pg_url):
+    first = run_cli("db", "migrate", pg_url, "--json")
+    assert first.returncode == 0, first.stderr
+    data = json.loads(first.stdout)
+    assert data["applied"][0] == "m001_initial" and data["applied"] == data["migrations"]
+    assert "postgresql://postgres@" in data["database"]
+    again = run_cli("db", "migrate", env=subprocess_env(PUBLISHER_DB=pg_url))
+    assert again.returncode == 0 and "up to date" in again.stdout, again.stderr
+
+
+def _filled_sqlite(tmp_path) -> tuple[object, dict[str, int]]:
+    path = tmp_path / "old.db"
+    with Outbox.open(path) as box:
+        ids = [store(box, tmp_path / "in", f"{n}.md", n_posts=3, platforms=("x", "mastodon")).publications
+               for n in "abc"]
+        for pub in ids[0] + ids[1]:
+            box.approve(pub, now=NOW)
+        publish_publication(box, ids[0][0], DryRunPlatform(), now=NOW)  # posted: post_results + events
+        box.claim(ids[1][0], NOW)
+        box.begin_post(ids[1][0], 0, now=NOW)  # a process that died mid-post
+        gone = f"{socket.gethostname()}:999999999:1"  # a process of this machine that is not running
+        box.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (gone, ids[1][0]))
+        box.reject(ids[2][0], "not for us", now=NOW)
+        box.block_account("mastodon", "token revoked", now=NOW)
+        box.db.execute("INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome) "
+                       "VALUES ('x', '2024-06-14T08:00:00Z', '2024-06-14T08:00:01Z', 'posted')")
+        box.db.execute("INSERT INTO reported_files (path, content_hash, message, reported_at) "
+                       "VALUES ('/in/bad.md', 'abc', 'empty file', '2024-06-14T08:00:00Z')")
+        counts = {t: box.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("articles", "threads", "thread_posts", "publications", "post_results", "events")}
+    return path, counts
+
+
+def test_db_copy_moves_everything_keeps_ids_and_continues_the_ids(tmp_path, pg_url):
+    path, counts = _filled_sqlite(tmp_path)
+    assert counts["post_results"] == 3 and counts["events"] > 10
+    done = run_cli("db", "copy", f"sqlite:///{path}", pg_url)
+    assert done.returncode == 0, done.stderr
+    assert "copied" in done.stdout and "post_results" in done.stdout
+    with Outbox.open(path) as old, Outbox.open(pg_url) as new:
+        for table in ("articles", "translations", "threads", "thread_posts", "publications", "post_results",
+                      "events", "accounts", "schedule_slots", "reported_files"):
+            assert dump(new, table) == dump(old, table), table
+        # the copied claim of a dead process is settled on the server like anywhere else
+        (settled,) = new.recover(NOW)
+        assert settled.state == "needs_attention" and settled.unknown_post == 1
+        # new rows continue after the copied ids (setval), in every table with an id
+        last_article = new.db.execute("SELECT max(id) FROM articles").fetchone()[0]
+        last_pub = new.db.execute("SELECT max(id) FROM publications").fetchone()[0]
+        ing = store(new, tmp_path / "in", "d.md")
+        assert ing.article_id == last_article + 1 and ing.publications[0] == last_pub + 1
+        assert new.history(ing.publications[0])[0].to_state == "draft"
+        assert new.account_state("mastodon").blocked_reason == "token revoked"
+    # a target that holds anything is refused, and nothing is written to it
+    before = run_cli("db", "copy", str(path), pg_url)
+    assert before.returncode == 1
+    assert before.stderr.strip().startswith("error: ") and "not empty" in before.stderr
+    assert len(before.stderr.strip().splitlines()) == 1
+
+
+def test_db_copy_back_to_sqlite_round_trips(tmp_path, pg_url):
+    path, _ = _filled_sqlite(tmp_path)
+    assert run_cli("db", "copy", str(path), pg_url).returncode == 0
+    back = tmp_path / "back.db"
+    done = run_cli("db", "copy", pg_url, f"sqlite:///{back}")
+    assert done.returncode == 0, done.stderr
+    with Outbox.open(path) as old, Outbox.open(back) as new:
+        for table in ("articles", "threads", "thread_posts", "publications", "post_results", "events"):
+            assert dump(new, table) == dump(old, table), table
+
+
+def test_an_unreachable_server_is_one_line(tmp_path):
+    url = f"postgresql://desk@/publisher?host={tmp_path}&port=5999&connect_timeout=3"
+    proc = run_cli("queue", env=subprocess_env(PUBLISHER_DB=url))
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {url}: the database server is unreachable")
+
+
+def test_a_role_without_rights_is_one_line_that_says_what_to_do(pg_server):
+    import psycopg
+
+    with psycopg.connect(pg_server.url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS desk")
+        conn.execute("CREATE ROLE desk LOGIN")
+        conn.execute("CREATE DATABASE desk_db OWNER postgres")
+    url = pg_server.url.replace("postgres@/postgres", "desk@/desk_db")
+    proc = run_cli("db", "migrate", url)
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert "lacks rights" in line and "permission denied for schema public" in line
+    assert "CREATE SCHEMA publisher AUTHORIZATION" in line
+    # the fix it names works
+    with psycopg.connect(pg_server.url.replace("/postgres?", "/desk_db?"), autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA publisher AUTHORIZATION desk")
+    fixed = run_cli("db", "migrate", url + "&options=-csearch_path%3Dpublisher")
+    assert fixed.returncode == 0, fixed.stderr
+    unknown = run_cli("db", "migrate", pg_server.url.replace("postgres@", "nobody@"))
+    (line,) = unknown.stderr.strip().splitlines()
+    assert unknown.returncode == 1 and 'the role does not exist' in line and '"nobody"' in line
+
+
+def test_a_schema_newer_than_the_code_is_refused(pg_url):
+    Outbox.open(pg_url).close()
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO migrations (name, applied_at) VALUES ('m099_future', 'x')")
+    proc = run_cli("queue", env=subprocess_env(PUBLISHER_DB=pg_url))
+    assert proc.returncode == 1
+    (line,) = proc.stderr.strip().splitlines()
+    assert "written by a newer publisher" in line and "m099_future" in line
+
+
+def test_append_only_tables_refuse_truncate_on_postgresql(pg_url, tmp_path):
+    with Outbox.open(pg_url) as box:
+        store(box, tmp_path / "in")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            box.db.execute("TRUNCATE events CASCADE")
