@@ -1189,8 +1189,11 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         me = current_owner()
         with self.transaction():
-            if self.postgres:  # the row, locked; the write lock already keeps other writers out
-                self.db.execute("SELECT id FROM publications p WHERE id = ?" + self._skip_locked, (publication_id,))
+            if self.postgres and self.db.execute("SELECT id FROM publications p WHERE id = ?" + self._skip_locked,
+                                                 (publication_id,)).fetchone() is None:
+                # the row is locked by another host's claim in progress (or it does not exist)
+                self.get(publication_id)
+                raise StoreError(f"publication {publication_id} is being claimed by another process; try again")
             pub = self.get(publication_id)
             if pub.state == "publishing":
                 if pub.owner == me:
