@@ -143,3 +143,53 @@ def test_append_only_tables_refuse_truncate_on_postgresql(pg_url, tmp_path):
         store(box, tmp_path / "in")
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             box.db.execute("TRUNCATE events CASCADE")
+
+
+SCHEDULE = """\
+timezone: Asia/Shanghai
+platforms:
+  x:
+    accounts:
+      main:
+        daily_quota: 10
+    slots:
+      - days: daily
+        times: ["09:00"]
+"""
+
+
+def test_one_publisher_run_per_database_across_hosts_by_advisory_lock(tmp_path, pg_url):
+    import signal
+    import subprocess
+    import sys
+
+    from publisher.pgstore import AdvisoryDaemonLock
+
+    schedule = tmp_path / "schedule.yaml"
+    schedule.write_text(SCHEDULE, encoding="utf-8")
+    env = subprocess_env(PUBLISHER_DB=pg_url, X_API_KEY="k", X_API_SECRET="s", X_ACCESS_TOKEN="t",
+                         X_ACCESS_TOKEN_SECRET="u")
+    with AdvisoryDaemonLock(pg_url):
+        proc = run_cli("run", "--once", "--schedule", str(schedule), env=env)
+    assert proc.returncode == 75, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert f"another publisher run ({socket.gethostname()}:" in line and "only one may post at a time" in line
+    # a holder that is SIGKILLed leaves no lock behind: the server ends its session
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from publisher.pgstore import AdvisoryDaemonLock; "
+                               f"lock = AdvisoryDaemonLock({pg_url!r}).acquire(); print('held', flush=True); sys.stdin.read()"],
+                              env=subprocess_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert run_cli("run", "--once", "--schedule", str(schedule), env=env).returncode == 75
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    proc = run_cli("run", "--once", "--schedule", str(schedule), "--now", "2024-06-14T09:00", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "x: slot 2024-06-14 09:00:00 CST: idle: nothing approved" in proc.stderr
+    proc = run_cli("run", "--once", "--schedule", str(schedule), "--now", "2024-06-14T09:01", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "slot" not in proc.stderr  # the 09:00 slot is used up, in the server's ledger
+    with Outbox.open(pg_url) as box:
+        assert box.db.execute("SELECT platform, slot_at, outcome FROM schedule_slots").fetchall() == [
+            ("x", "2024-06-14T01:00:00Z", "idle")]
