@@ -911,13 +911,21 @@ class Daemon:
                                         f"budget: {gate.detail(item, now)}", logging.WARNING)
                         continue
                     what = "resuming" if item.posted else "retrying" if item.state == "failed" else "publishing"
-                    if not self.store.claim(item.publication_id, now, f"{what} ({item.state}) by publisher run"):
+                    if not self._claim(platform, item.publication_id, now, f"{what} ({item.state}) by publisher run",
+                                       schedule):
                         continue
                     log.info("%s: %s %s (%s, %d posts to send)", platform, what, item.ids(), item.state, item.posts)
                     result = self._publish(item, account)
                     self._log_result(platform, "continued", item, result)
                     outcomes.append(SlotOutcome(platform, None, result.state, item, result.detail))
         return outcomes
+
+    def _claim(self, platform: str, publication_id: int, now: dt.datetime, reason: str, schedule) -> bool:
+        """The store's claim. The real outbox re-checks the 24-hour quota inside the claim's
+        transaction: with the queue on a server, another host may have spent it meanwhile."""
+        if isinstance(self.store, OutboxStore):
+            return self.store.claim(publication_id, now, reason, quota=schedule.quota_for(platform))
+        return self.store.claim(publication_id, now, reason)
 
     def _note_once(self, key: tuple, message: str, level: int = logging.ERROR) -> None:
         """Log a standing condition once, not at every tick."""
@@ -1018,7 +1026,7 @@ class Daemon:
                 return close(decision.outcome, decision.detail,
                              level=logging.WARNING if decision.outcome in ("quota", "budget") else logging.INFO)
             item = decision.item
-            if self.store.claim(item.publication_id, now, f"slot {when} by publisher run"):
+            if self._claim(platform, item.publication_id, now, f"slot {when} by publisher run", schedule):
                 break
             candidates.remove(item)  # approval withdrawn meanwhile: take the next one
         remaining = _min(remaining_quota(schedule.quota_for(platform), recent, now), platform_left)
@@ -1284,11 +1292,11 @@ class OutboxStore:
             return f"paused until {until}: {state.pause_reason or ''}".rstrip(": ")
         return None
 
-    def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
+    def claim(self, publication_id: int, now: dt.datetime, reason: str, *, quota: int | None = None) -> bool:
         from .errors import StoreError
 
         try:
-            self.outbox.claim(publication_id, now, why=reason)
+            self.outbox.claim(publication_id, now, why=reason, quota=quota)
         except StoreError as exc:
             log.warning("publication %s not taken: %s", publication_id, exc)
             return False

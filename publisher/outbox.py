@@ -1179,12 +1179,18 @@ class Outbox:
         # another host (another kernel boot is no proof of death here), or another container
         return bool(self.db.owner_alive(found.process))  # type: ignore[attr-defined]
 
-    def claim(self, publication_id: int, now: dt.datetime | None = None, *, why: str = "publish requested") -> Publication:
+    def claim(self, publication_id: int, now: dt.datetime | None = None, *, why: str = "publish requested",
+              quota: int | None = None) -> Publication:
         """Make this process the one publishing ``publication_id`` (state ``publishing``).
 
         Works from approved, scheduled or failed, whatever their time (publishing by hand).
         Refuses anything not approved for its current content, and anything another live
         process is publishing. Already claimed by this process: returned as it is.
+
+        ``quota`` (the platform's posts per rolling 24 hours): counted in the database, inside
+        the claim's transaction, so that two daemons on two hosts never both spend the last of
+        it: the posts sent in the window plus those that threads claimed elsewhere still have
+        to send, plus this thread's remaining posts, must fit.
         """
         now = _aware(now or utcnow(), "now")
         me = current_owner()
@@ -1204,6 +1210,16 @@ class Outbox:
                 pub = self.get(publication_id)
             if pub.state not in READY:
                 raise StoreError(not_ready_message(pub))
+            if quota is not None and pub.approved:
+                used = sum(int(n) for (n,) in self.db.execute(  # sum(): numeric on PostgreSQL, hence int()
+                    "SELECT count(*) FROM post_results WHERE platform = ? AND posted_at > ? AND posted_at <= ? "
+                    "UNION ALL SELECT coalesce(sum(n_posts - posted_count), 0) FROM publications "
+                    "WHERE platform = ? AND state = 'publishing' AND id != ?",
+                    (pub.platform, ts(now - dt.timedelta(days=1)), ts(now), pub.platform, publication_id)))
+                if used + pub.remaining > quota:
+                    raise StoreError(f"publication {publication_id}: {pub.remaining} posts to send, "
+                                     f"{max(0, quota - int(used))} of the {pub.platform} quota of {quota} left "
+                                     "(posts sent in the last 24 hours and threads being published)")
             if not pub.approved:
                 if pub.approved_hash is None:
                     raise StoreError(f"publication {publication_id} is not approved")

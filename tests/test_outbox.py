@@ -472,3 +472,31 @@ def test_approve_article_approves_every_platform_at_once(outbox, tmp_path):
     assert sorted(p.id for p in approved) == sorted(ing.publications)
     assert {outbox.get(i).state for i in ing.publications} == {"approved"}
     assert outbox.approve_article(ing.article_id, now=NOW) == []  # nothing left in draft
+
+
+def test_claim_counts_the_quota_in_the_database_with_threads_claimed_elsewhere(db_target, tmp_path):
+    """Two processes (two hosts on PostgreSQL) on one queue: the last of the quota goes to one."""
+    first, second = Outbox.open(db_target), Outbox.open(db_target)
+    try:
+        a, b, c = (store(first, tmp_path / "in", f"{n}.md", n_posts=2).publications[0] for n in "abc")
+        for pub_id in (a, b, c):
+            first.approve(pub_id, now=NOW)
+        first.claim(a, NOW, quota=5)  # 2 of 5 reserved by a thread being published
+        with pytest.raises(StoreError, match=r"2 posts to send, 1 of the x quota of 3 left"):
+            second.claim(b, NOW, quota=3)
+        assert second.get(b).state == "approved"  # refused: nothing changed
+        assert second.claim(b, NOW, quota=4).state == "publishing"  # 2 + 2 fit in 4
+        from publisher.platforms.base import PostRef
+
+        for i in range(2):
+            first.begin_post(a, i, now=NOW)
+            first.record_post(a, i, PostRef(id=f"a{i}"), now=NOW)
+        assert first.get(a).state == "posted"
+        # a's 2 posts are in the window now, b still reserves 2: c (2 posts) does not fit in 5
+        with pytest.raises(StoreError, match="1 of the x quota of 5 left"):
+            first.claim(c, NOW + dt.timedelta(hours=1), quota=5)
+        # a day later a's posts left the window
+        assert first.claim(c, NOW + dt.timedelta(hours=25), quota=4).state == "publishing"
+    finally:
+        first.close()
+        second.close()
