@@ -74,7 +74,8 @@ def report(paths: list[str], width: int = 96, translator=None, platform: str = "
         print(f"  credit   {marks}   {credit.author or '-'} | {credit.publication or '-'}"
               f"{' | republished by ' + credit.republisher if credit.republisher else ''}"
               f"{' | ' + credit.licence if credit.licence else ''}")
-        gist = selection.description if selection.gist_from == "description" else "".join(u.text for u in selection.gist)
+        gist = selection.description if selection.gist_from == "description" else "".join(
+            (f"{u.speaker}: " if u.speaker else "") + u.text for u in selection.gist)
         print(f"  gist     [{selection.gist_from or 'none'}] {_short(gist or '-', width)}")
         for n, unit in enumerate(selection.chosen, start=1):
             who = f"{unit.speaker}: " if unit.speaker else ""

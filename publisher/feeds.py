@@ -41,9 +41,9 @@ import os
 import re
 import sqlite3
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from .errors import ConfigError, PublisherError
@@ -274,6 +274,11 @@ def _human(n: int) -> str:
 # Labels browsers read with a wider decoder (the WHATWG Encoding Standard): same bytes, more characters.
 _WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "ms936": "gb18030",
           "big5": "big5hkscs", "latin_1": "cp1252", "ascii": "cp1252", "iso8859-1": "cp1252"}
+# Labels of the WHATWG Encoding Standard (what browsers accept) that Python's codecs do not know.
+_LABELS = {"x-gbk": "gb18030", "gb_2312": "gb18030", "gb_2312-80": "gb18030", "csgb2312": "gb18030",
+           "x-x-big5": "big5hkscs", "cn-big5": "big5hkscs", "unicode-1-1-utf-8": "utf-8",
+           "unicode11utf8": "utf-8", "unicode20utf8": "utf-8", "x-unicode20utf8": "utf-8",
+           "x-sjis": "cp932", "windows-31j": "cp932", "ms932": "cp932"}
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9_.:\-]+)""", re.IGNORECASE)
 
@@ -305,7 +310,7 @@ def decode_html(body: bytes, headers: dict[str, str], url: str) -> str:
             raise FetchError(url, f"declares no encoding and is not UTF-8 (invalid byte 0x{body[exc.start]:02x} "
                                   f"at offset {exc.start}); publisher does not guess encodings") from None
     try:
-        codec = codecs.lookup(label).name
+        codec = codecs.lookup(_LABELS.get(label.strip().lower(), label)).name
     except LookupError:
         raise FetchError(url, f"{where} declares the encoding {label!r}, which is unknown") from None
     codec = _WIDER.get(codec, codec)

@@ -247,10 +247,12 @@ class Pipeline:
         return options
 
     def threads(self, translated: TranslatedArticle, platforms: Sequence[str]) -> dict[str, Thread]:
-        return {p: d.thread for p, d in self.drafts(translated, platforms).items()}
+        return {p: d.thread for p, d in self.drafts(translated.article, translated, platforms).items()}
 
-    def drafts(self, translated: TranslatedArticle, platforms: Sequence[str],
+    def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str],
                chosen: Chosen | None = None) -> dict[str, ThreadDraft]:
+        """The thread drafts for ``chosen`` (made from the article when not given), with their
+        images and link cards when images are on (:func:`publisher.media.add_images`)."""
         from .render import build_drafts
 
         chosen = chosen or self.choose(translated.article)
@@ -318,7 +320,7 @@ class Pipeline:
     def prepare(self, article: Article, platforms: Sequence[str]) -> Prepared:
         chosen = self.choose(article)
         translated = self.translate_chosen(article, chosen)
-        drafts = self.drafts(translated, platforms, chosen)
+        drafts = self.drafts(article, translated, platforms, chosen)
         return Prepared(article, translated, {p: d.thread for p, d in drafts.items()})
 
     def close(self) -> None:

@@ -180,7 +180,7 @@ def test_the_dry_run_without_a_model_chooses_what_ingest_queues():
     assert not dry.translated.translated
     pipeline = Pipeline(translator=FakeTranslator(factories.load_phrasebook()))
     queued = pipeline.prepare(seed, ("x",))
-    queued_drafts = pipeline.drafts(queued.translated, ("x",))
+    queued_drafts = pipeline.drafts(seed, queued.translated, ("x",))
     assert [p.sources for p in dry.drafts["x"].points] == [p.sources for p in queued_drafts["x"].points]
     assert len(dry.drafts["x"].points) == 4
     assert queued.translated.translated and "Emad" in queued.threads["x"].posts[1].text

@@ -182,6 +182,10 @@ def test_undeclared_or_wrongly_declared_encodings_are_refused_not_guessed():
         decode_html(gbk, {"content-type": "text/html; charset=utf-8"}, "http://x/p")
     with pytest.raises(FetchError, match=r"declares the encoding 'klingon-8', which is unknown"):
         decode_html(b"<html></html>", {"content-type": "text/html; charset=klingon-8"}, "http://x/p")
+    # Labels browsers know and Python's codecs do not.
+    text = article_page("别名").encode("gbk")
+    assert "别名" in decode_html(text, {"content-type": "text/html; charset=x-gbk"}, "http://x/p")
+    assert "别名" in decode_html(text.replace(b'charset="utf-8"', b'charset="GB_2312-80"'), {}, "http://x/p")
     # UTF-8 needs no declaration.
     assert "无声明" in decode_html(article_page("无声明").encode(), {}, "http://x/p")
 

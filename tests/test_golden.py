@@ -71,7 +71,7 @@ def seed_drafts(platforms=("x", "mastodon", "bluesky")):
     pipeline = Pipeline(translator=FakeTranslator(factories.load_phrasebook()))
     article = read_article(factories.SEED)
     chosen = pipeline.choose(article)
-    return pipeline.drafts(pipeline.translate_chosen(article, chosen), platforms, chosen)
+    return pipeline.drafts(article, pipeline.translate_chosen(article, chosen), platforms, chosen)
 
 
 @pytest.mark.parametrize("platform", ["x", "mastodon", "bluesky"])

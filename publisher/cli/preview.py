@@ -177,14 +177,14 @@ def preview_article(article: Article, platforms: Sequence[str], options: ThreadO
     """Choose on the source, translate what was chosen and build the threads, exactly as ingest
     does (the same choice with or without a model); glossary names are never split across posts.
     ``images`` ("lead", "points", "off" or "none") adds images as ingest would (fetched into the
-    media store, once)."""
+    media store, once); ``base_url`` completes a relative permalink (the schedule source's)."""
     pipeline = translation.pipeline
     pipeline.use_options(options)
     pipeline.base_url = base_url
     pipeline.images = images
     chosen = pipeline.choose(article)
     translated = translation(article, chosen)
-    drafts = pipeline.drafts(translated, platforms, chosen)
+    drafts = pipeline.drafts(article, translated, platforms, chosen)
     return ArticlePreview(article, translated, drafts, chosen)
 
 
