@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +47,14 @@ def exists(value: "Path | str") -> bool:
     return True if is_postgres(value) else Path(value).exists()
 
 
-_shared: dict[str, Any] = {}
-_shared_lock = threading.Lock()
-
-
 def connect(value: "Path | str") -> Any:
     """A connection in autocommit mode for the daemon's small ledgers (slots, reported files,
-    feeds): SQLite as before, or one shared PostgreSQL connection per URL and process."""
+    feeds), used as ``with connect(db) as conn:``: SQLite as before, or on PostgreSQL a
+    connection lent by the process's pool for that URL (psycopg_pool) for the block."""
     if is_postgres(value):
-        with _shared_lock:
-            conn = _shared.get(str(value))
-            if conn is None or conn.closed:
-                from .pgstore import PgConnection
+        from .pgstore import pooled
 
-                conn = _shared[str(value)] = PgConnection.connect(str(value))
-            return conn
+        return pooled(str(value))
     conn = sqlite3.connect(value, timeout=30, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 30000")
     return conn

@@ -303,6 +303,57 @@ class _Heartbeat(threading.Thread):
         self._stop.set()
 
 
+# --- the pool the daemon's ledgers borrow from ----------------------------------------------------
+
+_pools: dict[str, Any] = {}
+_pools_lock = threading.Lock()
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute("SET lock_timeout = '30s'")
+
+
+def _close_pools() -> None:
+    for pool in list(_pools.values()):
+        pool.close(timeout=2)
+
+
+def _pool(url: str) -> Any:
+    from psycopg_pool import ConnectionPool
+
+    with _pools_lock:
+        pool = _pools.get(url)
+        if not _pools:
+            import atexit
+
+            atexit.register(_close_pools)
+        if pool is None or pool.closed:
+            pool = _pools[url] = ConnectionPool(
+                url, min_size=1, max_size=4, timeout=15, open=True, name="publisher",
+                kwargs={"autocommit": True, "connect_timeout": 10, "application_name": _application_name()},
+                configure=_configure, check=ConnectionPool.check_connection)
+        return pool
+
+
+class pooled:
+    """``with pooled(url) as conn:`` a :class:`PgConnection` on a connection of the URL's pool,
+    given back at the end of the block (autocommit: each statement is its own transaction)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._cm: Any = None
+
+    def __enter__(self) -> PgConnection:
+        try:
+            self._cm = _pool(self.url).connection()
+            return PgConnection(self._cm.__enter__(), self.url)
+        except psycopg.Error as exc:
+            raise connect_error(self.url, exc) from None
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cm.__exit__(*exc)
+
+
 # --- the daemon's lock ---------------------------------------------------------------------------
 
 

@@ -190,6 +190,7 @@ def test_one_publisher_run_per_database_across_hosts_by_advisory_lock(tmp_path, 
     proc = run_cli("run", "--once", "--schedule", str(schedule), "--now", "2024-06-14T09:01", env=env)
     assert proc.returncode == 0, proc.stderr
     assert "slot" not in proc.stderr  # the 09:00 slot is used up, in the server's ledger
+    assert "Traceback" not in proc.stderr and "pool" not in proc.stderr.lower(), proc.stderr
     with Outbox.open(pg_url) as box:
         assert box.db.execute("SELECT platform, slot_at, outcome FROM schedule_slots").fetchall() == [
             ("x", "2024-06-14T01:00:00Z", "idle")]
