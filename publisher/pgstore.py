@@ -360,11 +360,21 @@ class pooled:
 class AdvisoryDaemonLock:
     """One ``publisher run`` per database across hosts: ``pg_try_advisory_lock`` on a dedicated
     connection (a session lock belongs to its connection; the server frees it when the
-    connection ends, so a crashed host never leaves it behind)."""
+    connection ends, so a crashed host never leaves it behind).
 
-    def __init__(self, url: str):
+    A host that hangs (frozen, or cut off) must not keep it for ever: the session has
+    ``idle_session_timeout`` = LEASE/2 and a thread touches it every LEASE/4, so the server ends
+    the session of a process that stopped running and a standby takes over. A process that
+    finds its lock connection gone stops itself (SIGTERM: it finishes the post in flight and
+    exits), since another daemon may be posting now.
+    """
+
+    def __init__(self, url: str, on_lost: "Any" = None):
         self.url = url
         self._conn: psycopg.Connection | None = None
+        self._stop = threading.Event()
+        self._keeper: threading.Thread | None = None
+        self.on_lost = on_lost or _stop_this_process
 
     def acquire(self) -> "AdvisoryDaemonLock":
         from .daemon import LockHeld
@@ -382,12 +392,31 @@ class AdvisoryDaemonLock:
                 conn.close()
                 who = (holder[0] or "?").removeprefix("publisher ") if holder else "?"
                 raise LockHeld(f"another publisher run ({who}) is using {shown(self.url)}; only one may post at a time")
+            try:
+                conn.execute(f"SET idle_session_timeout = '{max(int(LEASE * 500), 100)}ms'")
+            except psycopg.Error:  # PostgreSQL < 14: a frozen holder keeps the lock until its connection dies
+                pass
         except psycopg.Error as exc:
             raise connect_error(self.url, exc) from None
         self._conn = conn
+        self._keeper = threading.Thread(target=self._keep, name="publisher-lock", daemon=True)
+        self._keeper.start()
         return self
 
+    def _keep(self) -> None:
+        while not self._stop.wait(max(LEASE / 4, 0.05)):
+            conn = self._conn
+            if conn is None:
+                return
+            try:
+                conn.execute("SELECT 1")
+            except psycopg.Error:
+                if not self._stop.is_set():
+                    self.on_lost(self)
+                return
+
     def release(self) -> None:
+        self._stop.set()
         if self._conn is not None:
             try:
                 self._conn.execute("SELECT pg_advisory_unlock(%s)", (DAEMON_LOCK,))
@@ -401,6 +430,18 @@ class AdvisoryDaemonLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _stop_this_process(lock: AdvisoryDaemonLock) -> None:
+    import logging
+    import signal
+
+    from .database import shown
+
+    logging.getLogger("publisher.daemon").error(
+        "lost the lock on %s (the server ended this run's session: frozen or cut off too long); stopping, "
+        "another publisher run may be posting now", shown(lock.url))
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 # --- opening the outbox --------------------------------------------------------------------------

@@ -194,3 +194,40 @@ def test_one_publisher_run_per_database_across_hosts_by_advisory_lock(tmp_path, 
     with Outbox.open(pg_url) as box:
         assert box.db.execute("SELECT platform, slot_at, outcome FROM schedule_slots").fetchall() == [
             ("x", "2024-06-14T01:00:00Z", "idle")]
+
+
+def test_a_frozen_lock_holder_loses_the_lock_and_stops_when_it_wakes(pg_url):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from publisher.daemon import LockHeld
+    from publisher.pgstore import AdvisoryDaemonLock
+
+    code = ("import sys, time; from publisher.pgstore import AdvisoryDaemonLock; "
+            f"lock = AdvisoryDaemonLock({pg_url!r}).acquire(); print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(PUBLISHER_PG_LEASE="1"),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockHeld):
+            AdvisoryDaemonLock(pg_url).acquire()
+        holder.send_signal(signal.SIGSTOP)  # a host that hangs
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                lock = AdvisoryDaemonLock(pg_url, on_lost=lambda _: None).acquire()
+                break
+            except LockHeld:
+                assert time.monotonic() < deadline, "the frozen holder kept the lock"
+                time.sleep(0.1)
+        holder.send_signal(signal.SIGCONT)  # it wakes up: its session is gone, so it stops itself
+        holder.wait(10)
+        assert holder.returncode == -signal.SIGTERM
+        assert "lost the lock" in holder.stderr.read()
+        lock.release()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
