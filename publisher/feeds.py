@@ -929,10 +929,11 @@ class FeedStore:
                        written_hash, first_seen, last_fetched, detail)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (scope, entry_key) DO UPDATE SET
-                       link = coalesce(excluded.link, link), path = coalesce(excluded.path, path),
-                       state = excluded.state, fingerprint = coalesce(excluded.fingerprint, fingerprint),
-                       content_hash = coalesce(excluded.content_hash, content_hash),
-                       written_hash = coalesce(excluded.written_hash, written_hash),
+                       link = coalesce(excluded.link, feed_entries.link),
+                       path = coalesce(excluded.path, feed_entries.path), state = excluded.state,
+                       fingerprint = coalesce(excluded.fingerprint, feed_entries.fingerprint),
+                       content_hash = coalesce(excluded.content_hash, feed_entries.content_hash),
+                       written_hash = coalesce(excluded.written_hash, feed_entries.written_hash),
                        last_fetched = excluded.last_fetched, detail = excluded.detail""",
                 (scope, key, normalise_link(link) if link else None, str(path) if path else None, state, fingerprint,
                  content, written, _iso(now), _iso(now), detail))
