@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import limits
 from .models import Block, BlockKind, Image, Link
 
 if TYPE_CHECKING:
@@ -59,9 +61,19 @@ def markdown_parser() -> MarkdownIt:
     return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
-def parse_blocks(body: str, first_line: int = 1) -> tuple[Block, ...]:
-    """Parse ``body`` into top-level blocks; ``first_line`` is the file line of the body's line 1."""
+def parse_blocks(body: str, first_line: int = 1, *, path: Path | None = None) -> tuple[Block, ...]:
+    """Parse ``body`` into top-level blocks; ``first_line`` is the file line of the body's line 1.
+
+    With ``path`` (an article file), the limits of :mod:`publisher.limits` are checked first
+    (line length, nesting depth, list items, blocks, images): InputError naming the file.
+    """
+    if path is not None:
+        limits.check_lines(path, body, first_line)
+        limits.check_quote_markers(path, body, first_line)
+        limits.check_list_item_lines(path, body, first_line)
     tokens = markdown_parser().parse(body)
+    if path is not None:
+        limits.check_tokens(path, tokens, first_line)
     lines = body.split("\n")
     blocks: list[Block] = []
     i = 0
@@ -76,6 +88,8 @@ def parse_blocks(body: str, first_line: int = 1) -> tuple[Block, ...]:
         source = "\n".join(lines[start_line:stop_line]).rstrip()
         blocks.append(_make_block(tok, group, source, first_line + start_line))
         i = end + 1
+    if path is not None:
+        limits.check_images(path, sum(len(b.images) for b in blocks))
     return tuple(_attach_credits(_flag_boilerplate(b) for b in blocks))
 
 

@@ -34,6 +34,7 @@ import datetime as dt
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -269,12 +270,40 @@ class DaemonLock:
     def __init__(self, db: Path):
         self.path = Path(str(db) + ".lock")
         self._fd: int | None = None
+        self._socket = None
+
+    def _bind_name(self):
+        """Also hold an abstract Unix socket named after the database (Linux): the kernel frees it
+        when the process dies, and no file operation can remove it, so deleting the .lock file
+        does not let a second run in."""
+        import hashlib
+        import socket
+
+        if not hasattr(socket, "AF_UNIX") or not sys.platform.startswith("linux"):
+            return None
+        key = hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:32]
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind("\0publisher-lock-" + key)
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def acquire(self) -> "DaemonLock":
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._socket = self._bind_name()
+        except OSError:
+            try:
+                owner = self.path.read_text(errors="replace").strip() or "?"
+            except OSError:
+                owner = "?"
+            raise LockHeld(f"another publisher run (pid {owner}) is using {self.path.with_suffix('')}; "
+                           "only one may post at a time") from None
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -282,6 +311,9 @@ class DaemonLock:
                 owner = os.read(fd, 64).decode(errors="replace").strip() or "?"
             finally:
                 os.close(fd)
+                if self._socket is not None:
+                    self._socket.close()
+                    self._socket = None
             raise LockHeld(f"another publisher run (pid {owner}) is using {self.path.with_suffix('')}; "
                            "only one may post at a time") from None
         os.ftruncate(fd, 0)
@@ -296,6 +328,9 @@ class DaemonLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     def __enter__(self) -> "DaemonLock":
         return self.acquire()
@@ -338,19 +373,29 @@ class SlotLedger:
 
         self.db = target(db)
         if not is_postgres(self.db):
-            self.db.parent.mkdir(parents=True, exist_ok=True)
+            from .storage import create_private, private_folder
+
+            private_folder(self.db.parent)
+            create_private(self.db)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
 
     def _connect(self) -> sqlite3.Connection:
         from .database import connect
 
-        return connect(self.db)
+        return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
 
-    def last(self, platform: str) -> dt.datetime | None:
-        """The latest slot handled for ``platform``."""
+    def last(self, platform: str, now: dt.datetime | None = None) -> dt.datetime | None:
+        """The latest slot handled for ``platform``. With ``now``, a slot recorded later than now
+        (beyond clockfix.TOLERANCE: the clock was wrong when it was recorded) is not trusted."""
+        query, args = "SELECT max(slot_at) FROM schedule_slots WHERE platform = ?", [platform]
+        if now is not None:
+            from .clockfix import TOLERANCE
+
+            query += " AND slot_at <= ?"
+            args.append(_iso(now + TOLERANCE))
         with self._connect() as conn:
-            row = conn.execute("SELECT max(slot_at) FROM schedule_slots WHERE platform = ?", (platform,)).fetchone()
+            row = conn.execute(query, args).fetchone()
         return _from_iso(row[0]) if row and row[0] else None
 
     def begin(self, platform: str, slot_at: dt.datetime, now: dt.datetime) -> bool:
@@ -403,7 +448,10 @@ class ReportedFiles:
 
         self.db = target(db)
         if not is_postgres(self.db):
-            self.db.parent.mkdir(parents=True, exist_ok=True)
+            from .storage import create_private, private_folder
+
+            private_folder(self.db.parent)
+            create_private(self.db)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
             self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
@@ -411,7 +459,7 @@ class ReportedFiles:
     def _connect(self) -> sqlite3.Connection:
         from .database import connect
 
-        return connect(self.db)
+        return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
 
     @staticmethod
     def _key(path: Path) -> str:
@@ -445,6 +493,19 @@ class ReportedFiles:
                          "reported_at = excluded.reported_at", (key, digest, message, _iso(now)))
         self._paths.add(key)
         return True
+
+    def crashed(self, path: Path) -> bool:
+        """This version of ``path`` already crashed (or hung) the translation worker: it is not
+        tried again until it changes (each try could cost the whole time-out)."""
+        from .translate.isolate import is_crash_message
+
+        key = self._key(path)
+        if key not in self._paths:
+            return False
+        with self._connect() as conn:
+            row = conn.execute("SELECT message FROM reported_files WHERE path = ? AND content_hash = ?",
+                               (key, self.fingerprint(path))).fetchone()
+        return row is not None and is_crash_message(row[0])
 
     def forget(self, path: Path) -> None:
         """The file was ingested: a later bad version of it is news again."""
@@ -693,7 +754,16 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     from .budget import gate as budget_gate
 
     gates = {p: budget_gate(schedule, p, store, now) for p in queues}
+    # Threads approved for a set time (`approve --at`) go out then, outside the slots: their
+    # posts count against the quota (and min_gap) of the slots after them.
+    outbox = getattr(store, "outbox", None)
+    timed = sorted(((r.when, r.platform, r.n_posts - r.posted_count) for r in outbox.rows(["scheduled"])
+                    if r.when is not None and r.when <= until and r.platform in queues),
+                   key=lambda t: t[0]) if outbox is not None else []
     for slot in next_slots(schedule, now, until=until):
+        while timed and timed[0][0] <= slot.at:
+            at, platform, posts = timed.pop(0)
+            times[platform].extend([max(at, now)] * posts)
         p = slot.platform
         if missing[p]:
             planned.append(PlannedSlot(slot, "credentials", detail="missing environment variable "
@@ -763,6 +833,8 @@ class Daemon:
         self.publish = publish
         self.ingest = ingest
         self.ledger = ledger
+        self.watch = None  # a storage.DatabaseWatch: the daemon stops when the database is deleted
+        self.fatal: str | None = None  # why the daemon stopped on its own
         self.clock = clock or SystemClock()
         self.scanner = scanner or SourceScanner()
         self.environ = environ
@@ -810,6 +882,10 @@ class Daemon:
             for path, source in self.scanner.changed(self.schedule):
                 if self.stopping.is_set():
                     break
+                if self.reported.crashed(path):
+                    self.scanner.done(path)
+                    log.debug("ingest %s: crashed the translation worker before; skipped until it changes", path)
+                    continue
                 try:
                     result = self.ingest(path, source, self.clock.now())
                 except (ModelError, ConfigError) as exc:
@@ -946,7 +1022,6 @@ class Daemon:
         """Handle every slot that is due now (misfire policy applied), for all or some platforms."""
         outcomes: list[SlotOutcome] = []
         with self._work:
-            self._beat()
             schedule = self.schedule
             names = list(platforms) if platforms is not None else schedule.active_platforms()
             for platform in names:
@@ -955,11 +1030,12 @@ class Daemon:
                 if platform not in schedule.active_platforms():
                     continue
                 now = self.clock.now()
-                last = self.ledger.last(platform)
+                last = self.ledger.last(platform, now)
                 start = max(last, now - MAX_LOOKBACK) if last else now - schedule.misfire_grace
                 due = slots_between(schedule, start, now, platforms=[platform])
                 plan = plan_due(due, now, policy=schedule.misfire, grace=schedule.misfire_grace)
                 outcomes.extend(self._carry_out(platform, plan, now))
+            self._beat()  # after the slots: the monitor's look at the queue never makes a slot late
         return outcomes
 
     def _carry_out(self, platform: str, plan: DuePlan, now: dt.datetime) -> list[SlotOutcome]:
@@ -1108,7 +1184,16 @@ class Daemon:
         scheduler.start()
         try:
             while not stop.wait(0.5):
-                pass
+                problem = self.watch.problem() if self.watch is not None else None
+                if problem:  # the database was deleted or replaced: stop loudly, post nothing more
+                    log.critical("%s", problem)
+                    self.fatal = problem
+                    if self.monitor is not None:  # and alert, when alerts are set up
+                        try:
+                            self.monitor._unusable(problem, "database-gone")
+                        except Exception:  # noqa: BLE001 - the alert is a courtesy; stopping is what matters
+                            log.debug("alert about the missing database failed", exc_info=True)
+                    break
         finally:
             self.stopping.set()
             log.info("stopping: waiting for the work in flight")
@@ -1198,9 +1283,16 @@ def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timed
 def setup_logging(level: int = logging.INFO) -> None:
     """One line per action on stderr."""
     handler = logging.StreamHandler()
+    from .textsafe import for_terminal
     from .zone import ZoneFormatter
 
-    handler.setFormatter(ZoneFormatter("%(asctime)s publisher %(levelname)s %(message)s",
+    class SafeFormatter(ZoneFormatter):
+        """Log lines name files and titles: their control and bidi characters are shown as ``?``."""
+
+        def format(self, record: logging.LogRecord) -> str:
+            return for_terminal(super().format(record))
+
+    handler.setFormatter(SafeFormatter("%(asctime)s publisher %(levelname)s %(message)s",
                                        datefmt="%Y-%m-%dT%H:%M:%S%z"))
     root = logging.getLogger("publisher")
     root.handlers[:] = [handler]
@@ -1389,7 +1481,7 @@ def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
         detail.append("not auto-approved, waits for a person: " + "; ".join(ingested.held))
     if ingested.earlier_posted:
         detail.append("an earlier revision was already posted (" + ",".join(map(str, ingested.earlier_posted))
-                      + "): this one waits for a person")
+                      + "): this one waits for a person, and goes out as a reply to that thread")
     return IngestResult(status, ingested.article_id, tuple(ingested.publications), tuple(ingested.approved),
                         "; ".join(detail), thread_ids)
 
@@ -1437,17 +1529,23 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                 check_now(now, real_now, latest, watcher.schedule.zone)
                 clock = ShiftedClock(now)
             elif latest is not None and latest > real_now + NOW_GRACE and clock is None:
-                log.warning("this database recorded times up to %s, later than the clock (an earlier --now in the "
-                            "future?): slots until then count as handled", _local(latest, watcher.schedule))
+                log.warning("the clock looks wrong: this database recorded times up to %s, later than the clock "
+                            "(%s); slots recorded in the future are not counted as handled. Once the clock is "
+                            "right, run `publisher db repair-clock`", _local(latest, watcher.schedule),
+                            _local(real_now, watcher.schedule))
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
             from .monitor import Monitor
+            from .storage import DatabaseWatch
 
             monitor = Monitor(outbox, schedule=lambda: watcher.schedule, schedule_file=str(Path(schedule_path).resolve()),
                               clock=clock.now, mode=mode, schedule_problems=lambda: watcher.problems)
-            yield Daemon(watcher=watcher, store=store, publish=store.publish,
-                         ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
-                         ledger=SlotLedger(db), clock=clock,
-                         scanner=SourceScanner(settle), monitor=monitor)
+            daemon = Daemon(watcher=watcher, store=store, publish=store.publish,
+                            ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
+                            ledger=SlotLedger(db), clock=clock,
+                            scanner=SourceScanner(settle), monitor=monitor)
+            if not is_postgres(db):  # a server's database is not a file (its loss is a connection error)
+                daemon.watch = DatabaseWatch(db)  # stops the daemon loudly when the database is deleted
+            yield daemon
         finally:
             outbox.close()

@@ -47,14 +47,20 @@ def exists(value: "Path | str") -> bool:
     return True if is_postgres(value) else Path(value).exists()
 
 
-def connect(value: "Path | str") -> Any:
+def connect(value: "Path | str", *, existing: bool = False) -> Any:
     """A connection in autocommit mode for the daemon's small ledgers (slots, reported files,
-    feeds), used as ``with connect(db) as conn:``: SQLite as before, or on PostgreSQL a
-    connection lent by the process's pool for that URL (psycopg_pool) for the block."""
+    feeds), used as ``with connect(db) as conn:``: SQLite as before (``existing``: a file that
+    must be there, :func:`publisher.storage.connect_existing`), or on PostgreSQL a connection
+    lent by the process's pool for that URL (psycopg_pool) for the block."""
     if is_postgres(value):
         from .pgstore import pooled
 
         return pooled(str(value))
-    conn = sqlite3.connect(value, timeout=30, isolation_level=None)
+    if existing:
+        from .storage import connect_existing
+
+        conn = connect_existing(Path(value))
+    else:
+        conn = sqlite3.connect(value, timeout=30, isolation_level=None)
     conn.execute("PRAGMA busy_timeout = 30000")
     return conn

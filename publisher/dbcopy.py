@@ -19,7 +19,7 @@ from .errors import StoreError
 
 #: Tables in an order that satisfies the foreign keys; tables of later migrations follow.
 ORDER = ("articles", "translations", "threads", "thread_posts", "thread_media", "thread_cards", "publications",
-         "post_results", "media_uploads", "events", "accounts", "schedule_slots", "reported_files", "heartbeat",
+         "post_results", "corrections", "media_uploads", "events", "accounts", "schedule_slots", "reported_files", "heartbeat",
          "alerts_sent", "feed_entries", "feed_state")
 #: Never copied: the migrations table (each database records its own) and the live leases.
 SKIP = frozenset({"migrations", "publisher_leases"})

@@ -22,10 +22,12 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
+from . import limits, textsafe
 from .blocks import parse_blocks
 from .errors import InputError
 from .langdetect import detect_language
@@ -135,23 +137,34 @@ def parse_article(data: bytes, path: Path) -> Article:
     if not body.strip():
         raise InputError(path, "no article body: the file has frontmatter only" if metadata
                          else "no article body")
-    blocks = parse_blocks(body, first_line=body_first_line)
+    try:
+        blocks = parse_blocks(body, first_line=body_first_line, path=path)
+    except RecursionError:  # a backstop: the limits above should make this impossible
+        raise InputError(path, "nested too deeply to read") from None
     if not any(b.text.strip() or b.images for b in blocks):
         raise InputError(path, "no article body: nothing but markup")
     warnings: list[str] = []
     title, title_from = _title(metadata, blocks, path)
+    limits.check_title(path, title)
     url, publication = _url_and_publication(metadata, warnings)
+    author = _author(metadata)
+    description = _first_text(metadata, DESCRIPTION_KEYS)
+    tags = _tags(metadata)
+    for name, value in (("author", author), ("original link", url), ("publication", publication),
+                        ("description", description)):
+        limits.check_field(path, name, value)
+    limits.check_tags(path, tags)
     return Article(
         path=path,
         source_hash=source_hash,
         title=title,
         title_from=title_from,
-        author=_author(metadata),
+        author=author,
         date=_date(metadata, path, warnings),
         url=url,
         publication=publication,
-        tags=_tags(metadata),
-        description=_first_text(metadata, DESCRIPTION_KEYS),
+        tags=tags,
+        description=description,
         language=detect_language(_language_sample(blocks)),
         body=body,
         blocks=blocks,
@@ -203,6 +216,7 @@ def normalise_text(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.translate(_INVISIBLE).translate(_SPACES)
     text = _CONTROL_RE.sub("", text)
+    text = textsafe.clean(text)  # C1 controls, bidi overrides and isolates, invisible format characters
     return unicodedata.normalize("NFC", text)
 
 
@@ -227,10 +241,17 @@ def split_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
         raise InputError(path, f"{kind} frontmatter opened on line 1 is never closed "
                                f"(add a closing {handler.END_DELIMITER} line)", line=1)
     _, fm_text, body = parts
+    limits.check_frontmatter_size(path, fm_text)
     body_offset = len(text) - len(body)
     body_first_line = text[:body_offset].count("\n") + 1
     try:
-        metadata = handler.load(fm_text)
+        if kind == "YAML":
+            metadata = handler.load(fm_text, Loader=_yaml_loader())
+        else:
+            metadata = handler.load(fm_text)
+    except RecursionError:
+        raise InputError(path, f"{kind} frontmatter nested too deeply; fix it or remove the frontmatter block",
+                         line=1) from None
     except Exception as exc:  # yaml.YAMLError / TOMLDecodeError: message with its line
         line, problem = _frontmatter_problem(exc)
         where = f"line {line + 1}: " if line is not None else ""
@@ -242,6 +263,23 @@ def split_frontmatter(text: str, path: Path) -> tuple[dict[str, Any], str, int]:
         raise InputError(path, f"{kind} frontmatter must be key: value pairs, not a {type(metadata).__name__}",
                          line=2)
     return {str(k).strip(): v for k, v in metadata.items()}, body, body_first_line
+
+
+@lru_cache(maxsize=1)
+def _yaml_loader() -> type:
+    """PyYAML's SafeLoader without aliases: ``*name`` is refused, so no anchor can expand into a
+    "billion laughs" (a few lines growing into gigabytes of title or tags)."""
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "YAML aliases (*name) are not accepted in frontmatter", event.start_mark)
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
 
 
 def _frontmatter_problem(exc: Exception) -> tuple[int | None, str]:

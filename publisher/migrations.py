@@ -305,6 +305,19 @@ def m007_feeds(db: sqlite3.Connection) -> None:
     ])
 
 
+@migration
+def m006_corrections(db: sqlite3.Connection) -> None:
+    """A new revision of an article already posted on a platform is a correction: its thread
+    goes out as a reply to the posted one (see publisher.corrections)."""
+    _run(db, [
+        """CREATE TABLE corrections (
+            publication_id INTEGER PRIMARY KEY REFERENCES publications(id),
+            original_id INTEGER NOT NULL REFERENCES publications(id),
+            created_at TEXT NOT NULL
+        )""",
+    ])
+
+
 def apply(db: sqlite3.Connection, now: str) -> list[str]:
     """Apply the migrations not yet recorded, each in its own transaction; returns their names.
 

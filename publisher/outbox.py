@@ -521,8 +521,11 @@ class Outbox:
 
     # -- opening ------------------------------------------------------------------------------
 
+    read_only = False
+    """True when opened read-only (a read-only filesystem): no writes, no recovery."""
+
     @classmethod
-    def open(cls, path: Path | str | None = None) -> "Outbox":
+    def open(cls, path: Path | str | None = None, *, read_only_ok: bool = False) -> "Outbox":
         """Open the queue database (``PUBLISHER_DB`` by default), creating and migrating it.
 
         WAL journal (readers never block the publisher), ``synchronous=FULL`` (a post id that
@@ -542,14 +545,22 @@ class Outbox:
 
             return cls(open_connection(str(path), ts(utcnow())), shown(path))  # type: ignore[arg-type]
         path = Path(path)
+        from . import storage
+
+        storage.refuse_empty(path)  # a zero-byte file is a lost queue, not a new one
+        created = False
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            _create_private(path)
+            storage.private_folder(path.parent)
+            created = storage.create_private(path)
             db = sqlite3.connect(str(path), isolation_level=None, timeout=30, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the queue database: {exc}") from None
+            if read_only_ok and path.exists() and storage.is_read_only(exc):
+                return cls._open_read_only(path)
+            raise storage.explain(path, exc) or StoreError(f"{path}: cannot open the queue database: {exc}") from None
         try:
             db.execute("PRAGMA busy_timeout = 30000")
+            if not created:
+                storage.refuse_damaged(db, path)  # PRAGMA quick_check: never write into a damaged file
             mode = db.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
                 db.execute("PRAGMA journal_mode = WAL")
@@ -558,14 +569,36 @@ class Outbox:
             from . import migrations
 
             applied = migrations.apply(db, ts(utcnow()))  # type: ignore[arg-type]
+        except StoreError:
+            db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             db.close()
+            if read_only_ok and storage.is_read_only(exc):
+                return cls._open_read_only(path)
+            failure = storage.explain(path, exc)
+            if failure is not None:
+                raise failure from None
             raise StoreError(f"{path}: not a usable publisher database: {exc}") from None
         except BaseException:
             db.close()
             raise
         box = cls(db, path)
         box.applied = applied
+        return box
+
+    @classmethod
+    def _open_read_only(cls, path: Path) -> "Outbox":
+        """For reading on a read-only filesystem (``queue``, ``show``): no migrations, no writes."""
+        from . import storage
+
+        try:
+            db = storage.open_read_only(path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the queue database, even for reading: {exc}") from None
+        storage.refuse_damaged(db, path)
+        box = cls(db, path)
+        box.read_only = True
         return box
 
     def close(self) -> None:
@@ -1094,6 +1127,13 @@ class Outbox:
                 if (ref is None or not ref.id) and index + 1 < pub.n_posts:
                     raise StoreError(f"publication {publication_id}: give the id or link of {label} (--post-id) "
                                      "so that the rest of the thread can reply to it")
+                if ref is not None and ref.id:  # another thread's post would make the rest reply under it
+                    other = db.execute("SELECT publication_id, idx FROM post_results WHERE platform = ? AND post_id = ?",
+                                       (pub.platform, ref.id)).fetchone()
+                    if other is not None:
+                        raise StoreError(f"publication {publication_id}: {ref.id} is already recorded as post "
+                                         f"{other[1] + 1} of publication {other[0]}; give the id of {label} of this "
+                                         "thread (look at the account)")
                 since = db.execute("SELECT inflight_since FROM publications WHERE id = ?",
                                    (publication_id,)).fetchone()[0] or ts(now)
                 db.execute("INSERT INTO post_results (publication_id, idx, platform, account, post_id, url, extra, "

@@ -218,7 +218,10 @@ class Pipeline:
         key = (config, code)
         if key not in self._models:
             try:
+                from .translate.isolate import isolated
+
                 loaded = self._load(code, "en") if self._load else load_engine(config, code, "en")
+                loaded = isolated(loaded)  # native engines run in a worker process (#11)
                 self._models[key] = self.wrap(loaded) if self.wrap is not None else loaded
             except ModelError as exc:
                 self._models[key] = exc
@@ -374,6 +377,9 @@ def ingest_file(path: Path, outbox: Outbox, pipeline: Pipeline, platforms: Seque
     held = review_reasons(prepared, untranslated=pipeline.hold_untranslated) if auto_approve else ()
     ingested = outbox.add_article(article, prepared.translated, prepared.threads,
                                   auto_approve=auto_approve and not held, now=now)
+    from .corrections import link
+
+    link(outbox, ingested, now)  # a correction of a posted thread replies to it
     return replace(ingested, held=held) if held else ingested
 
 

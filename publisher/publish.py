@@ -70,11 +70,14 @@ def publish_publication(outbox: Outbox, publication_id: int, platform: Platform,
     pub = outbox.claim(publication_id, clock())
     thread = outbox.thread(publication_id)
     refs = outbox.posted_refs(publication_id)
+    from .corrections import anchor
+
+    base = anchor(outbox, publication_id)  # a correction replies to the thread it corrects
     sent: list[PostRef] = []
     for post in thread.posts[pub.posted_count:]:
         index = post.index
-        reply_to = refs[index - 1] if index > 0 else None
-        root = refs[0] if refs else None
+        reply_to = refs[index - 1] if index > 0 else (base.last if base else None)
+        root = base.root if base else (refs[0] if refs else None)
         if index > 0 and (reply_to is None or not reply_to.id):
             outbox.release(publication_id, f"post {index} has no known id to reply to", now=clock())
             raise StoreError(f"publication {publication_id}: post {index} has no known id; cannot continue the "

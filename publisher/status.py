@@ -124,6 +124,19 @@ def read_heartbeat(db: sqlite3.Connection) -> Heartbeat | None:
                      _from_ts(row[7]), row[8], _from_ts(row[9]))
 
 
+def daemon_line(hb: Heartbeat | None, now: dt.datetime, zone) -> str:
+    """One line on the daemon for `publisher schedule`: running (pid, host), or not, since when."""
+    if hb is None:
+        return "`publisher run` has never run on this database: nothing posts these slots"
+    alive, note = hb.verdict(now)
+    beat = hb.beat_at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    if alive and hb.mode == "once":
+        return f"`publisher run --once` last ran {beat} (pid {hb.pid} on {hb.host})"
+    if alive:
+        return f"`publisher run` is running: pid {hb.pid} on {hb.host}, last heartbeat {beat}"
+    return f"`publisher run` is NOT running ({note}; last heartbeat {beat}): nothing posts these slots"
+
+
 # --- what needs a person ---------------------------------------------------------------------
 
 
@@ -213,6 +226,21 @@ class Status:
         }
 
 
+def short(title: str, cells: int = 40) -> str:
+    """A title cut to ``cells`` terminal cells (a Chinese character is two), with an ellipsis."""
+    from rich.cells import cell_len
+
+    if cell_len(title) <= cells:
+        return title
+    out, used = "", 0
+    for ch in title:
+        width = cell_len(ch)
+        if used + width > cells - 1:
+            break
+        out, used = out + ch, used + width
+    return out.rstrip() + "…"
+
+
 def _ago(delta: dt.timedelta) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
@@ -271,7 +299,7 @@ def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | No
     # Publications that wait for a person.
     sources = schedule.sources if schedule is not None else ()
     for row in outbox.rows(["needs_attention", "publishing", "draft", "failed"]):
-        label = f"publication {row.id} ({row.platform}, {row.title})"
+        label = f"publication {row.id} ({row.platform}, {short(row.title)})"
         if row.state == "needs_attention":
             unknown = row.unknown_index is not None
             kind = "needs_attention" if unknown else "failed"
@@ -322,9 +350,14 @@ def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ,
         if first is None:
             next_post = None if posting else "no slots"
         elif first.item is not None:
-            next_post = f"publication {first.item.publication_id} ({first.item.posts} posts): {first.item.title}"
+            next_post = f"publication {first.item.publication_id} ({first.item.posts} posts): {short(first.item.title)}"
         else:
             next_post = f"{first.outcome}: {first.detail}"
+            taker = next((p for p in mine if p.item is not None), None)
+            if taker is not None:
+                when = taker.slot.local.strftime("%Y-%m-%d %H:%M %Z")
+                next_post += (f"; then {when}: publication {taker.item.publication_id} ({taker.item.posts} posts): "
+                              f"{short(taker.item.title)}")
         missing = tuple(schedule.missing_credentials(platform, environ)) if posting else ()
         budget = account.daily_budget
         spent = spent_since(outbox, platform, now - DAY, prices) if budget is not None else 0.0
@@ -344,14 +377,16 @@ def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ,
                                            key=f"credentials:{platform}:{name}:{','.join(missing)}",
                                            platform=platform, account=name))
         # An approved thread the quota keeps out of every slot of the next 24 hours.
-        waiting = list(store.waiting(platform, now)) if posting else []
         day = [p for p in mine if p.slot.at <= now + DAY]
-        if waiting and not missing and not state.blocked_reason and day \
-                and not any(p.item is not None for p in day) and any(p.outcome in ("quota", "budget") for p in day):
+        blocked = (posting and not missing and not state.blocked_reason and day
+                   and not any(p.item is not None for p in day)
+                   and any(p.outcome in ("quota", "budget") for p in day))
+        waiting = list(store.waiting(platform, now)) if blocked else []  # (only then: it is the slow query)
+        if waiting:
             item = waiting[0]
             detail = next(p.detail for p in day if p.outcome in ("quota", "budget"))
             status.problems.append(Problem(
-                "quota_blocked", f"{who}: publication {item.publication_id} ({item.title}) is held back by the "
+                "quota_blocked", f"{who}: publication {item.publication_id} ({short(item.title)}) is held back by the "
                                  f"quota or budget for the next 24 hours: {detail}",
                 key=f"quota:{item.publication_id}:{(now.astimezone(schedule.zone)).date().isoformat()}",
                 publication_id=item.publication_id, platform=platform, account=name))

@@ -154,6 +154,16 @@ def test_status_lists_what_waits_for_a_person(tmp_path, outbox, creds):
     assert "Needs a person (4)" in text and "结果未知" in text
 
 
+def test_schedule_says_whether_a_daemon_is_running(tmp_path, outbox, creds):
+    write_schedule(tmp_path)
+    assert "daemon: `publisher run` has never run on this database" in invoke("schedule").output
+    beat(outbox, pid=os.getpid())
+    assert f"daemon: `publisher run` is running: pid {os.getpid()}" in invoke("schedule").output
+    beat(outbox, pid=dead_pid())
+    data = json.loads(invoke("schedule", "--json").output)
+    assert "is NOT running" in data["daemon"] and "is gone" in data["daemon"]
+
+
 def test_a_stopped_account_is_named_with_the_reason(tmp_path, outbox, creds):
     write_schedule(tmp_path)
     beat(outbox, pid=os.getpid())
@@ -476,3 +486,84 @@ def test_no_progress_when_not_a_terminal_or_with_json(tmp_path):
         proc = run_cli("ingest", str(article.path), *args, env=subprocess_env(
             PUBLISHER_MODELS_DIR=str(tmp_path / "none")), cwd=tmp_path)
         assert "ingesting" not in proc.stderr and "\x1b[" not in proc.stderr and "sentences" not in proc.stderr
+
+
+# --- a correction replies to the thread it corrects ------------------------------------------------
+
+
+def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_thread(tmp_path, outbox, monkeypatch):
+    from factories import write_article
+    from publisher.pipeline import Pipeline, ingest_file
+    from publisher.platforms.x import XPlatform
+    from publisher.publish import publish_publication
+    from publisher.translate.base import FakeTranslator
+
+    body = "快手发布了可灵。它可以生成两分钟的视频。很多人在排队。"
+    path = write_article(tmp_path / "in", "a.md", body=body)
+    pipeline = Pipeline(translator=FakeTranslator())
+    with FakeX() as fake, fake.installed():
+        for key, value in x_env(fake).items():
+            monkeypatch.setenv(key, value)
+        first = ingest_file(path, outbox, pipeline, ("x",)).publications[0]
+        outbox.approve(first)
+        assert publish_publication(outbox, first, XPlatform.from_env()).complete
+        original = list(fake.tweets)
+        write_article(tmp_path / "in", "a.md", body=body.replace("两分钟", "三分钟"))  # the correction
+        second = ingest_file(path, outbox, pipeline, ("x",))
+        assert second.revision == 2 and second.earlier_posted == (first,)
+        fix = second.publications[0]
+        assert outbox.get(fix).state == "draft"  # still waits for a person
+        shown = invoke("show", str(fix)).output
+        assert f"a correction of publication {first}: it goes out as a reply to that thread" in shown
+        assert "word for word as already posted" in shown and f"`publisher edit {fix}`" in shown
+        # The operator says what changed (X refuses a post identical to one on the account).
+        from publisher.outbox import EditedPost
+
+        posts = outbox.thread(fix).posts
+        outbox.edit(fix, [EditedPost(("Correction: " + p.text) if p.role != "attribution" else
+                                     p.text.replace("Machine-translated", "Corrected, machine-translated"), p.role)
+                          for p in posts])
+        approved = invoke("approve", str(fix)).output
+        assert f"It is a correction of publication {first}" in approved
+        assert "word for word" not in approved
+        dry = invoke("publish", str(fix), "--dry-run").output
+        assert f"in reply to {original[-1].id}" in dry and "as a new thread" not in dry
+        assert publish_publication(outbox, fix, XPlatform.from_env()).complete
+        replies = fake.tweets[len(original):]
+        assert replies[0].in_reply_to == original[-1].id  # under the original thread, not a new one
+        assert [t.in_reply_to for t in replies[1:]] == [t.id for t in replies[:-1]]
+
+
+def test_a_database_the_daemon_cannot_write_is_one_alert_not_a_crash(tmp_path, monkeypatch, caplog):
+    from publisher.monitor import Monitor
+
+    schedule = parse_schedule("timezone: UTC\nnotify:\n  targets: [ALERTS]\n", tmp_path / "schedule.yaml")
+    outbox = Outbox.open(tmp_path / "q.db")
+    with AlertSink() as sink:
+        monkeypatch.setenv("ALERTS", sink.url)
+        monitor = Monitor(outbox, schedule=lambda: schedule, schedule_file="schedule.yaml",
+                          clock=lambda: dt.datetime.now(UTC))
+        monitor.beat()
+        assert sink.messages == []
+        outbox.db.execute("PRAGMA query_only = ON")  # writes now fail as on a full or read-only disk
+        with caplog.at_level(logging.ERROR, logger="publisher.monitor"):
+            for _ in range(3):
+                monitor.beat()  # never raises
+        assert len(sink.messages) == 1, sink.messages
+        assert "cannot be written" in sink.messages[0]["message"] and "q.db" in sink.messages[0]["message"]
+        assert caplog.text.count("cannot be written") == 1
+    outbox.close()
+
+
+def test_a_thread_set_for_a_time_uses_the_quota_of_the_slots_after_it(tmp_path, outbox, creds):
+    write_schedule(tmp_path, quota=4)
+    timed = store(outbox, tmp_path / "a", title="定时").publications[0]
+    waiting = store(outbox, tmp_path / "b", title="排队").publications[0]
+    day_before = dt.datetime(2024, 6, 13, 0, 0, tzinfo=UTC)
+    outbox.approve(timed, dt.datetime(2024, 6, 14, 0, 30, tzinfo=UTC), now=day_before)  # 08:30 Shanghai
+    outbox.approve(waiting, now=day_before)
+    data = json.loads(invoke("schedule", "--now", "2024-06-14T08:00", "--days", "2", "--json").output)
+    first = data["slots"][0]
+    # 3 posts at 08:30 leave 1 of 4: the 3-post thread waits for the next day's slot
+    assert first["at"] == "2024-06-14T09:00:00+08:00" and first["outcome"] == "quota", first
+    assert data["slots"][1]["publication_id"] == waiting

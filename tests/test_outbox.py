@@ -35,7 +35,7 @@ def test_open_uses_publisher_db_with_wal_and_named_migrations(tmp_path, monkeypa
     with Outbox.open() as box:
         assert box.path == tmp_path / "sub" / "q.db"
         assert box.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        names = [r[0] for r in box.db.execute("SELECT name FROM migrations")]
+        names = [r[0] for r in box.db.execute("SELECT name FROM migrations ORDER BY rowid")]  # as applied
         assert names == [name for name, _ in migrations.MIGRATIONS]
         assert names[:3] == ["m001_initial", "m002_schedule_slots", "m003_reported_files"]
         assert "m006_cockpit" in names

@@ -490,6 +490,11 @@ def test_the_queue_database_is_private(tmp_path):
         assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
         existing = tmp_path / "mine.db"
         existing.touch(mode=0o640)
+        import sqlite3
+
+        conn = sqlite3.connect(existing)  # an existing database (an empty file is refused: #11)
+        conn.execute("CREATE TABLE mine (x)")
+        conn.close()
         Outbox.open(existing).close()
         assert stat.S_IMODE(existing.stat().st_mode) == 0o640  # the operator's own choice stays
     finally:

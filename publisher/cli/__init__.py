@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "models": "models:models",
     "translate": "translate:translate",
     "ingest": "ingest:ingest",
+    "db": "db:db",
     "fetch": "fetch:fetch",
     "queue": "queue:queue",
     "show": "queue:show",
@@ -115,7 +116,9 @@ def cli(workspace: str | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and an exit code."""
     from ..errors import PublisherError
+    from ._common import install_safe_echo
 
+    install_safe_echo()
     try:
         rc = cli.main(args=argv, prog_name="publisher", standalone_mode=False)
         # In non-standalone mode click returns the code of a ctx.exit()/Exit instead of exiting.
@@ -136,6 +139,10 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception as exc:  # a bug: one line for users, the traceback when debugging
+        if type(exc).__name__ == "OperationalError" and "full" in str(exc):  # sqlite3: SQLITE_FULL
+            click.echo("error: the disk holding the database is full; nothing was lost (the change that did "
+                       "not fit was not saved): free some space and run the command again", err=True)
+            sys.exit(74)
         if os.environ.get("PUBLISHER_DEBUG"):
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc} (set PUBLISHER_DEBUG=1 for the traceback)",

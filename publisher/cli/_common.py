@@ -14,8 +14,41 @@ if TYPE_CHECKING:
 @functools.lru_cache(maxsize=None)
 def _console(stderr: bool) -> "Console":
     from rich.console import Console
+    from rich.segment import Segment
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    from ..textsafe import for_terminal
+
+    class SafeConsole(Console):
+        """A rich Console that shows control and bidi characters in the text it renders as ``?``
+        (file names, titles and posts are data; an escape sequence in them must not act)."""
+
+        def render(self, renderable, options=None):  # type: ignore[no-untyped-def,override]
+            for segment in super().render(renderable, options):
+                if segment.control is None and segment.text:
+                    yield Segment(for_terminal(segment.text), segment.style, None)
+                else:
+                    yield segment
+
+    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def install_safe_echo() -> None:
+    """Make ``click.echo`` (every plain line the commands print) show control and bidi
+    characters as ``?``, like the consoles do; styled output of click (``secho``) keeps its own
+    escape codes, which are added after the text is made safe."""
+    from ..textsafe import for_terminal
+
+    if getattr(click.echo, "_publisher_safe", False):
+        return
+    original = click.echo
+
+    def echo(message=None, file=None, nl=True, err=False, color=None):  # type: ignore[no-untyped-def]
+        if isinstance(message, str):
+            message = for_terminal(message)
+        return original(message, file=file, nl=nl, err=err, color=color)
+
+    echo._publisher_safe = True  # type: ignore[attr-defined]
+    click.echo = echo  # type: ignore[assignment]
 
 
 def out() -> "Console":

@@ -56,19 +56,29 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         pipeline.wrap = lambda translator: ProgressTranslator(translator, bar)
     outbox = Outbox.open()
 
+    import sys
+
+    def emit(line: str, err: bool = False) -> None:
+        """A result line; above the progress bars when they share the terminal with it."""
+        stream = sys.stderr if err else sys.stdout
+        if bar is not None and stream.isatty():
+            bar.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(line, err=err)
+
     def show(outcome: IngestOutcome) -> None:
         if as_json:
             return
         if outcome.status == "skipped":  # the same verdict as `publisher translate`
-            click.echo(f"skipped {outcome.message}", err=True)
+            emit(f"skipped {outcome.message}", err=True)
             return
         if outcome.error is not None:
-            click.echo(f"error: {outcome.message}", err=True)
+            emit(f"error: {outcome.message}", err=True)
             return
         ing = outcome.ingested
         assert ing is not None
         if outcome.status == "unchanged":
-            click.echo(f"unchanged  {outcome.path}  (article {ing.article_id}: already queued)")
+            emit(f"unchanged  {outcome.path}  (article {ing.article_id}: already queued)")
             return
         parts = []
         for pub_id in ing.publications:
@@ -77,20 +87,21 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
             pictures = f", {len(stored.media)} image{'s' if len(stored.media) != 1 else ''}" if stored.media else ""
             parts.append(f"{pub.platform} #{pub_id} ({pub.state}, {len(stored.posts)} posts{pictures})")
         label = "new" if outcome.status == "new" else f"rev {ing.revision}"
-        click.echo(f"{label:<9}  {outcome.path}  article {ing.article_id}: " + ", ".join(parts))
+        emit(f"{label:<9}  {outcome.path}  article {ing.article_id}: " + ", ".join(parts))
         if ing.superseded:
-            click.echo("           withdrew the unposted threads of the earlier revision: "
+            emit("           withdrew the unposted threads of the earlier revision: "
                        + ", ".join(f"#{p}" for p in ing.superseded))
         image_notes = {w for pub_id in ing.publications for w in outbox.thread(pub_id).warnings
                        if w.startswith(("images ", "image ", "no usable lead image"))}
         for note in sorted(image_notes):
             click.echo(f"           warning: {note}")
         if ing.held:
-            click.echo("           not approved, waits for a person: " + "; ".join(ing.held))
+            emit("           not approved, waits for a person: " + "; ".join(ing.held))
         if ing.earlier_posted:
-            click.echo("           an earlier revision was already posted ("
+            emit("           an earlier revision was already posted ("
                        + ", ".join(f"#{p}" for p in ing.earlier_posted)
-                       + "): this one waits for a person, even with --approve")
+                       + "): this one waits for a person, even with --approve, and goes out as a reply to "
+                       "that thread (a correction, not a new thread)")
 
     def shown(outcome: IngestOutcome) -> None:
         show(outcome)

@@ -33,10 +33,10 @@ EDIT_HEADER = """\
 _POST_MARK = re.compile(r"^=== post (\d+)(?:\s*\(([^)]*)\))?.*===\s*$")
 
 
-def _open() -> "Outbox":
+def _open(read_only_ok: bool = False) -> "Outbox":
     from ..outbox import Outbox
 
-    return Outbox.open()
+    return Outbox.open(read_only_ok=read_only_ok)
 
 
 @dataclass(frozen=True)
@@ -194,8 +194,9 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     rejected (--all shows those too), oldest first. Publications left `publishing` by a
     process that died are settled first: a post that was on the wire becomes needs_attention.
     """
-    outbox = _open()
-    outbox.recover()
+    outbox = _open(read_only_ok=True)  # reading works on a read-only filesystem
+    if not outbox.read_only:
+        outbox.recover()
     zone = time_zone(strict=False)
     if not states and not show_all:
         states = tuple(s for s in STATES if s not in ("posted", "rejected"))
@@ -226,8 +227,9 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
 @json_option
 def show(publication_id: int, as_json: bool) -> None:
     """Show one publication: its thread, its source article and its history."""
-    outbox = _open()
-    outbox.recover()
+    outbox = _open(read_only_ok=True)
+    if not outbox.read_only:
+        outbox.recover()
     pub = outbox.get(publication_id)
     thread = outbox.thread(publication_id)
     article = outbox.article(pub.article_id)
@@ -265,6 +267,11 @@ def show(publication_id: int, as_json: bool) -> None:
         out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts, zone)}")
     if account.blocked_reason:
         out.append(f"  account stopped: {account.blocked_reason}")
+    from ..corrections import describe
+
+    correction = describe(outbox, pub.id)
+    if correction:
+        out.append(f"  {correction}")
     if pub.approved:
         out.append(f"  approved {zone.show(pub.approved_at)} for this exact content ({pub.content_hash[:12]})")
     elif pub.approved_hash:
@@ -564,7 +571,11 @@ def retry(publication_id: int) -> None:
               help="Take back a `publishing` claim held by a process that is gone or cannot be checked from "
                    "here (another machine or container). A post that was in flight becomes needs_attention "
                    "(settle it next with --posted/--not-posted); otherwise the thread goes back in line.")
-def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool) -> None:
+@click.option("--check", "check_platform", is_flag=True,
+              help="Ask the platform whether the post is there, and settle it accordingly (Bluesky: the record "
+                   "under the post's derived key).")
+def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool,
+            check_platform: bool = False) -> None:
     """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out.
 
     With --release-claim: free a thread stuck in `publishing` because the process that claimed
@@ -583,8 +594,13 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
         after = outbox.release_claim(publication_id)
         click.echo(f"{after.id} is {after.state}: {after.note}")
         return
+    if check_platform:
+        if posted is not None or post_id:
+            raise click.UsageError("--check settles the post itself; it goes without --posted/--not-posted")
+        _resolve_by_asking(publication_id)
+        return
     if posted is None:
-        raise click.UsageError("say --posted, --not-posted or --release-claim")
+        raise click.UsageError("say --posted, --not-posted, --check or --release-claim")
     if post_id and not posted:
         raise click.UsageError("--post-id goes with --posted")
     outbox = _open()
@@ -600,12 +616,69 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
             parsed = parse_post_id(value)
             if parsed is None:
                 raise click.BadParameter(f"{post_id!r} is not an X post id or link", param_hint="--post-id")
+            _check_owner(outbox, pub, _x_link_user(value))
             value, url = parsed, post_url(parsed)
+        elif pub.platform == "bluesky" and value.startswith("at://"):
+            _check_owner(outbox, pub, value[len("at://"):].split("/", 1)[0])
+        elif pub.platform == "bluesky" and value.startswith(("http://", "https://")) and "/profile/" in value:
+            _check_owner(outbox, pub, value.split("/profile/", 1)[1].split("/", 1)[0])
+            url = value
         elif value.startswith(("http://", "https://")):
             url = value
         ref = PostRef(id=value, url=url)
     after = outbox.resolve(publication_id, posted, ref)
     click.echo(f"{after.id} is {after.state}: {after.note}")
+
+
+def _resolve_by_asking(publication_id: int) -> None:
+    """``resolve --check``: look the unknown post up on the platform, and settle it from there."""
+    from ..errors import StoreError
+    from ..platforms.base import configured_platform
+    from ..publish import idempotency_key
+
+    outbox = _open()
+    outbox.recover()
+    pub = outbox.get(publication_id)
+    if pub.state != "needs_attention" or pub.unknown_index is None:
+        raise StoreError(f"publication {publication_id} has no post whose outcome is unknown (it is {pub.state})")
+    platform = configured_platform(pub.platform)
+    lookup = getattr(platform, "lookup", None)
+    label = f"post {pub.unknown_index + 1} of {pub.n_posts}"
+    if lookup is None:
+        raise StoreError(f"publication {publication_id}: {pub.platform} cannot be asked automatically yet; look at "
+                         f"the account and run `publisher resolve {publication_id} --posted --post-id LINK` or "
+                         "`--not-posted`")
+    ref = lookup(idempotency_key(pub, pub.unknown_index))
+    if ref is not None:
+        after = outbox.resolve(publication_id, True, ref)
+        click.echo(f"{pub.platform} has {label}: {ref.url or ref.id}")
+    else:  # never written: the retry uses the same record key, so it cannot make a second post
+        after = outbox.resolve(publication_id, False)
+        click.echo(f"{pub.platform} does not have {label}; it will be sent again (under the same record key)")
+    click.echo(f"{after.id} is {after.state}: {after.note}")
+
+
+def _x_link_user(link: str) -> str | None:
+    """The user name in an X post link (x.com/NAME/status/ID), None for a bare id or an i/ link."""
+    import re
+
+    match = re.match(r"^https?://(?:www\.|mobile\.)?(?:x|twitter)\.com/([^/]+)/status", link.strip())
+    if not match or match.group(1).lower() in ("i", "web"):
+        return None
+    return match.group(1)
+
+
+def _check_owner(outbox, pub, named: str | None) -> None:
+    """Refuse a post link that names another account than the one this thread posts as (known
+    from `publisher accounts check`); a post of someone else's thread must never become the
+    parent of the rest of ours."""
+    if not named:
+        return
+    state = outbox.account_state(pub.platform, pub.account)
+    mine = (state.handle or "").lstrip("@").lower()
+    if mine and named.lstrip("@").lower() != mine and not named.startswith("did:"):
+        raise click.BadParameter(f"that post belongs to {named}, not to this thread's account {state.handle}",
+                                 param_hint="--post-id")
 
 
 # --- publish ---------------------------------------------------------------------------------
@@ -679,8 +752,13 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
     refs = outbox.posted_refs(publication_id)
     stored = outbox.thread(publication_id)
     dry = DryRunPlatform()
-    last: PostRef | None = refs[-1] if refs else None
-    root: PostRef | None = refs[0] if refs else None
+    from ..corrections import anchor, describe
+
+    base = anchor(outbox, publication_id)
+    last: PostRef | None = refs[-1] if refs else (base.last if base else None)
+    root: PostRef | None = base.root if base else (refs[0] if refs else None)
+    if base is not None:
+        click.echo(f"note: publication {pub.id} is {describe(outbox, pub.id)}.")
     click.echo(f"Dry run of publication {pub.id} on {pub.platform}: {len(posts)} of {pub.n_posts} posts would go out.")
     for post in posts:
         ref = dry.post(post.text, reply_to=last, root=root, idempotency_key=idempotency_key(pub, post.index))

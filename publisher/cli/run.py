@@ -70,6 +70,10 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
             daemon.run_once()
         else:
             serve_forever(daemon)
+    if daemon.fatal:
+        from ..storage import DatabaseGone
+
+        raise DatabaseGone(daemon.fatal)
 
 
 @click.command(name="schedule")
@@ -100,6 +104,10 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
         planned = forecast(schedule, store, now, until)
         problems = schedule_problems(schedule, store, now)
         outbox = store.outbox  # type: ignore[attr-defined]
+        from ..status import daemon_line, read_heartbeat
+
+        heartbeat = read_heartbeat(outbox.db)
+        daemon = daemon_line(heartbeat, dt.datetime.now(UTC), schedule.zone)
         costs = {p.item.publication_id: thread_cost(outbox, p.item.publication_id, schedule)
                  for p in planned if p.item is not None}
         # Threads approved for a set time (`approve --at`): they go out then, outside the slots.
@@ -129,13 +137,14 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
                        "cost_usd": cost.dollars, "will_post": got.at is not None, "detail": got.text}
                       for row, got, cost in timed],
             "problems": problems,
+            "daemon": daemon,
         }, ensure_ascii=False, indent=2, default=str))
         return
-    _show(schedule, path, now, quotas, planned, days, problems, costs, timed)
+    _show(schedule, path, now, quotas, planned, days, problems, costs, timed, daemon)
 
 
 def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, problems: list[str],
-          costs: dict | None = None, timed: list | None = None) -> None:
+          costs: dict | None = None, timed: list | None = None, daemon: str | None = None) -> None:
     """Plain lines (one per account, one per slot): readable in a terminal, a log or a mail."""
     from rich.markup import escape
 
@@ -144,6 +153,8 @@ def _show(schedule, path: Path, now: dt.datetime, quotas, planned, days: int, pr
     console.print(f"[bold]{escape(str(path))}[/bold]: zone {schedule.timezone}, now {local_now:%Y-%m-%d %H:%M %Z}, "
                   f"misfire {schedule.misfire}"
                   + (f", quiet hours {schedule.quiet_hours}" if schedule.quiet_hours else ""), soft_wrap=True)
+    if daemon:
+        console.print(f"daemon: {escape(daemon)}", soft_wrap=True)
     if problems:
         console.print("[bold yellow]Problems[/bold yellow]")
         for line in problems:

@@ -54,24 +54,41 @@ def status(schedule_path: Path | None, now_text: str | None, as_json: bool) -> N
 def _show(st) -> None:
     from rich.markup import escape
 
+    from rich.padding import Padding
+    from rich.text import Text
+
     console = out()
-    p = console.print
+
+    def p(markup: str, indent: int = 0, hang: int = 0) -> None:
+        """One item, wrapped at words to the terminal, continuation lines indented by ``hang``."""
+        text = Text.from_markup(markup)
+        if hang:
+            lines = text.wrap(console, max(20, console.width - indent - hang))
+            for line in lines:
+                line.rstrip()
+            first, *rest = lines or [Text("")]
+            console.print(Padding(first, (0, 0, 0, indent), expand=False))
+            for line in rest:
+                console.print(Padding(line, (0, 0, 0, indent + hang), expand=False))
+        else:
+            console.print(Padding(text, (0, 0, 0, indent), expand=False))
+
     hb = st.heartbeat
     if st.daemon_alive and hb is not None:
         what = "publisher run --once" if hb.mode == "once" else "publisher run"
         p(f"[bold green]daemon[/bold green]  {what}: {st.daemon_note}, pid {hb.pid} on {escape(hb.host)}, "
-          f"version {hb.version}, since {st.show(hb.started_at)}", soft_wrap=True)
+          f"version {hb.version}, since {st.show(hb.started_at)}", hang=8)
     elif hb is not None:
         p(f"[bold red]daemon[/bold red]  not running ({escape(st.daemon_note)}); last heartbeat "
-          f"{st.show(hb.beat_at)} from pid {hb.pid} on {escape(hb.host)}", soft_wrap=True)
+          f"{st.show(hb.beat_at)} from pid {hb.pid} on {escape(hb.host)}", hang=8)
     else:
-        p("[bold red]daemon[/bold red]  `publisher run` has never run on this database", soft_wrap=True)
+        p("[bold red]daemon[/bold red]  `publisher run` has never run on this database", hang=8)
     if hb is not None:
-        p(f"        schedule {escape(hb.schedule)}; last scan {st.show(hb.scan_at)}, last beat {st.show(hb.beat_at)}",
-          soft_wrap=True)
-    p(f"database {escape(st.database)}", soft_wrap=True)
+        p(f"schedule {escape(hb.schedule)}; last scan {st.show(hb.scan_at)}, last beat {st.show(hb.beat_at)}",
+          indent=8, hang=2)
+    p(f"database {escape(st.database)}", hang=9)
     if st.schedule:
-        p(f"schedule {escape(st.schedule)}", soft_wrap=True)
+        p(f"schedule {escape(st.schedule)}", hang=9)
     if st.accounts:
         p("[bold]Accounts[/bold]")
     for a in st.accounts:
@@ -86,23 +103,23 @@ def _show(st) -> None:
             state = "[dim]no slots: posts only by hand[/dim]"
         else:
             state = "[green]ok[/green]"
-        p(f"  {escape(who)}: {state}", soft_wrap=True)
+        p(f"{escape(who)}: {state}", indent=2, hang=4)
         quota = "no daily quota" if a.quota is None else f"{a.remaining} of {a.quota} posts left (24 h)"
         budget = "" if a.budget is None else f", ${a.spent:.3f} of ${a.budget:.2f} budget spent (24 h)"
         checked = (f"credentials checked {st.show(a.checked_at)}" + (f" ({escape(a.handle)})" if a.handle else "")
                    if a.checked_at else "credentials never checked (`publisher accounts check`)")
-        p(f"    {quota}{budget}; {checked}", soft_wrap=True)
+        p(f"{quota}{budget}; {checked}", indent=4, hang=2)
         if a.next_slot:
-            p(f"    next slot {st.show(a.next_slot)}: {escape(a.next_post or '')}", soft_wrap=True)
+            p(f"next slot {st.show(a.next_slot)}: {escape(a.next_post or '')}", indent=4, hang=2)
     counts = " · ".join(f"{n} {s}" for s, n in st.counts.items())
-    p(f"queue   {counts or 'empty'}", soft_wrap=True)
+    p(f"queue   {counts or 'empty'}", hang=8)
     if st.problems:
         p(f"[bold red]Needs a person ({len(st.problems)})[/bold red]")
         for prob in st.problems:
-            p(f"  [red]•[/red] {escape(prob.message)}", soft_wrap=True)
+            p(f"[red]•[/red] {escape(prob.message)}", indent=2, hang=2)
     else:
         p("[bold green]Nothing needs a person.[/bold green]")
-    p(f"Times in {escape(st.zone_name)}.", soft_wrap=True)
+    p(f"Times in {escape(st.zone_name)}.")
 
 
 @click.group("notify")

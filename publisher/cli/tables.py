@@ -31,17 +31,47 @@ def posted_info(outbox: "Outbox", ids: Sequence[int]) -> dict[int, tuple[dt.date
     return found
 
 
+def fit(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` terminal cells: padded, or cut with an ellipsis (a Chinese
+    character is two cells; one that would straddle the edge is left out, not split)."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(set_cell_size(text, max(width - 1, 0)).rstrip() + "…", width)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """Greedy word wrap measured in cells; a word longer than a line is cut across lines."""
+    from rich.cells import cell_len, chop_cells
+
+    width = max(width, 10)
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        pieces = chop_cells(word, width) if cell_len(word) > width else [word]
+        for piece in pieces:
+            candidate = f"{line} {piece}" if line else piece
+            if cell_len(candidate) <= width:
+                line = candidate
+            else:
+                lines.append(line)
+                line = piece
+    if line:
+        lines.append(line)
+    return lines
+
+
 def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: dict[str, int], more: bool,
                  limit: int, claim_text) -> None:
-    from rich.console import Group
-    from rich.table import Table
+    import sys
+
     from rich.cells import cell_len
-    from rich.text import Text
 
     from ..migrations import STATES
     from ._common import out
 
-    console = out()
+    width_total = out().width
     expected: dict[int, dt.datetime] = {}
     no_slot: str | None = None
     if any(r.state == "approved" for r in rows):
@@ -54,11 +84,11 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
         else:
             expected = expected_times(schedule, outbox, dt.datetime.now(dt.timezone.utc))
     posted = posted_info(outbox, [r.id for r in rows if r.posted_count])
+    lines: list[str] = []
     if not rows:
-        console.print("Nothing in the queue." if not counts else "Nothing matches.")
+        lines.append("Nothing in the queue." if not counts else "Nothing matches.")
     else:
-        table = Table(box=None, show_edge=False, pad_edge=False, expand=False, header_style="bold")
-        cells: list[tuple] = []
+        cells: list[tuple[tuple[str, ...], list[str]]] = []
         for r in rows:
             if r.state == "posted" and r.id in posted:
                 when = zone.show(posted[r.id][0])
@@ -73,45 +103,46 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
                 if r.state == "needs_attention" and r.id in posted:
                     when = zone.show(posted[r.id][0])
             flag = "" if r.approved or r.state in ("draft", "rejected", "posted") else " (approval withdrawn)"
-            title = Text(r.title + flag, no_wrap=True, overflow="ellipsis")
-            lines = [title]
-            extra = None
+            below: list[str] = []
             if r.state in ("needs_attention", "failed") and r.note:
-                extra = f"↳ {r.note}"
+                below.append(f"↳ {r.note}")
             elif r.state == "publishing":
-                extra = f"↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}"
-            parts = list(lines)
-            if extra:
-                parts.append(Text(extra, style="dim", no_wrap=False, overflow="fold"))
+                below.append(f"↳ {claim_text(r.id, r.owner, r.claimed_at, r.inflight_index, r.n_posts, zone)}")
             url = posted.get(r.id, (None, None))[1]
             if url and r.state in ("posted", "needs_attention", "failed", "approved"):
-                # one link even when folded: terminals that know OSC 8 keep it clickable
-                parts.append(Text.assemble("↳ ", (url, f"link {url}"), no_wrap=False, overflow="fold"))
-            cell = Group(*parts) if len(parts) > 1 else parts[0]
-            cells.append((str(r.id), r.state, r.platform, f"{r.posted_count}/{r.n_posts}", when, cell))
-        # The short columns keep their full width (never squeezed by a long note); the title
-        # takes what is left, cut with an ellipsis, measured in cells.
+                below.append(f"↳ {url}")
+            cells.append(((str(r.id), r.state, r.platform, f"{r.posted_count}/{r.n_posts}", when,
+                           " ".join((r.title + flag).split())), below))
+        # Every column is measured in cells: the short ones take their longest value, the title
+        # what is left of the terminal, cut with an ellipsis. Notes and links go under their
+        # row, indented, wrapped at words to the full width.
         heads = ("ID", "STATE", "PLATFORM", "POSTS", "WHEN")
-        used = 2 * len(heads)  # one cell of padding on each side between columns
-        for i, head in enumerate(heads):
-            width = max([len(head)] + [cell_len(c[i]) for c in cells])
-            used += width
-            table.add_column(head, justify="right" if head in ("ID", "POSTS") else "left", no_wrap=True,
-                             width=width)
-        titles = max(cell_len(c[5].plain) if isinstance(c[5], Text) else 0 for c in cells)
-        has_notes = any(not isinstance(c[5], Text) for c in cells)
-        room = max(12, console.width - used)
-        table.add_column("TITLE", no_wrap=True, overflow="ellipsis",
-                         width=room if has_notes else min(room, max(titles, 5)))
-        for c in cells:
-            table.add_row(*c)
-        console.print(table)
+        # (ids, states, platforms, counts and times are ASCII: one cell per character)
+        widths = [max([len(head)] + [len(c[0][i]) for c in cells]) for i, head in enumerate(heads)]
+        used = sum(widths) + 2 * len(heads)
+        title_width = max(5, min(max(12, width_total - used), max(cell_len(c[0][5]) for c in cells)))
+        right = {0, 3}
+
+        def line_of(values: Sequence[str]) -> str:
+            parts = []
+            for i, (value, width) in enumerate(zip(values, widths)):
+                pad = " " * (width - len(value))
+                parts.append(pad + value if i in right else value + pad)
+            return ("  ".join(parts) + "  " + fit(values[5], title_width)).rstrip()
+
+        lines.append(line_of([*heads, "TITLE"]))
+        indent = widths[0] + 2
+        for row, below in cells:
+            lines.append(line_of(row))
+            for note in below:
+                lines.extend(" " * indent + part for part in wrap(note, width_total - indent))
     total = sum(counts.values())
     summary = " · ".join(f"{counts[s]} {s}" for s in STATES if s in counts)
     if more:
-        console.print(f"… showing the first {limit}; --limit 0 shows all.")
+        lines.append(f"… showing the first {limit}; --limit 0 shows all.")
     if total:
-        console.print(f"{total} publications: {summary}", soft_wrap=True)
+        lines.extend(wrap(f"{total} publications: {summary}", width_total))
     if any(r.state in ("scheduled", "publishing", "posted", "approved") or (r.state == "failed" and r.when)
            for r in rows):
-        console.print(f"Times in {zone.label}.", soft_wrap=True, highlight=False, markup=False)
+        lines.append(f"Times in {zone.label}.")
+    sys.stdout.write("\n".join(lines) + "\n")

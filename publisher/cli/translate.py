@@ -62,15 +62,25 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
 
         cache = TranslationCache()
 
+    import sys
+
+    def emit(line: str, err: bool = False) -> None:
+        """A result line; above the progress bars when they share the terminal with it."""
+        stream = sys.stderr if err else sys.stdout
+        if bar is not None and stream.isatty():
+            bar.print(line, markup=False, highlight=False, soft_wrap=True)
+        else:
+            click.echo(line, err=err)
+
     def show(result: FileResult) -> None:
         if result.status == "written":
-            click.echo(f"{result.path} → {result.output} ({result.message})")
+            emit(f"{result.path} → {result.output} ({result.message})")
             for warning in result.translated.warnings if result.translated else ():
-                click.echo(f"note: {result.path}: {warning}", err=True)
+                emit(f"note: {result.path}: {warning}", err=True)
         elif result.status == "skipped":
-            click.echo(f"skipped {result.path}: {result.message}", err=True)
+            emit(f"skipped {result.path}: {result.message}", err=True)
         else:
-            click.echo(f"error: {result.message}" if str(result.path) in result.message
+            emit(f"error: {result.message}" if str(result.path) in result.message
                        else f"error: {result.path}: {result.message}", err=True)
 
     def shown(result: FileResult) -> None:

@@ -12,14 +12,15 @@ if TYPE_CHECKING:
 
 def current_schedule():
     """The schedule the queue commands use (None without one); an invalid file is an error."""
-    from ..config import schedule_path
-    from ..schedule import load_schedule_if_present
-
-    path = schedule_path()
     import os
 
+    from ..config import schedule_path
+
+    path = schedule_path()
     if not (path.is_file() or os.environ.get("PUBLISHER_SCHEDULE")):
-        return None
+        return None  # pydantic (publisher.schedule) is only imported when there is a schedule
+    from ..schedule import load_schedule_if_present
+
     return load_schedule_if_present()
 
 
@@ -40,11 +41,16 @@ def approval_lines(outbox: "Outbox", pubs: Sequence["Publication"], *, verb: str
     lines = []
     for pub in pubs:
         got = expect(schedule, outbox, pub.id, now)
+        from ..corrections import describe
+
         head = f"{verb} {pub.id} ({pub.platform}, {pub.n_posts} posts{cost_text(outbox, pub, schedule)})"
         if got.at is not None:
             lines.append(f"{head}: expected to go out {got.text}.")
         else:
             lines.append(f"{head}: {got.text}.")
+        correction = describe(outbox, pub.id)
+        if correction:
+            lines.append(f"  It is {correction}.")
     return lines
 
 

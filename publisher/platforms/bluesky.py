@@ -497,6 +497,14 @@ class BlueskyPlatform:
             raise failure
         return self._ref(created.uri, created.cid, rkey)
 
+    def lookup(self, idempotency_key: str) -> PostRef | None:
+        """The post made with ``idempotency_key``, read under its derived record key; None when no
+        record is there (then it was never written, and a retry under the same key is safe)."""
+        rkey = record_key(idempotency_key)
+        self._connect()
+        existing = self._existing(rkey)
+        return None if existing is None else self._ref(existing.uri, existing.cid, rkey)
+
     # -- helpers ---------------------------------------------------------------------------
 
     def _ref(self, uri: str, cid: str, rkey: str) -> PostRef:

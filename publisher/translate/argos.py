@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 
 #: CTranslate2's own default bound; ours is never higher.
 HARD_DECODING_CAP = 256
+#: Longest input handed to the model, in SentencePiece pieces (OPUS-MT models were trained on
+#: sentences up to 512 positions; a longer input can abort CTranslate2). Longer sentences are
+#: translated in chunks of this many pieces.
+MAX_INPUT_PIECES = 200
+#: Sentences per translate_batch call (CTranslate2 holds all results of a call in memory).
+MAX_SENTENCES_PER_CALL = 512
 
 
 @dataclass(frozen=True)
@@ -172,11 +178,29 @@ class ArgosTranslator:
         self.load()
         assert self._sp is not None and self._model is not None
         tokens = [self._sp.encode(s, out_type=str) for s in sentences]
-        todo = [i for i, t in enumerate(tokens) if t]
+        # Never hand CTranslate2 more than it can take: a sentence longer than MAX_INPUT_PIECES
+        # is cut into chunks of that many pieces, each translated on its own and joined again.
+        items: list[list[str]] = []
+        owner: list[int] = []
+        for i, t in enumerate(tokens):
+            for start in range(0, len(t), MAX_INPUT_PIECES):
+                items.append(t[start:start + MAX_INPUT_PIECES])
+                owner.append(i)
         results: list[str] = [""] * len(sentences)
-        if not todo:
+        if not items:
             return results
-        batch = [tokens[i] for i in todo]
+        outputs: list[str] = []
+        for start in range(0, len(items), MAX_SENTENCES_PER_CALL):  # bounded memory per call
+            outputs += self._translate_tokens(items[start:start + MAX_SENTENCES_PER_CALL])
+        parts: dict[int, list[str]] = {}
+        for i, text in zip(owner, outputs):
+            parts.setdefault(i, []).append(text)
+        for i, texts in parts.items():
+            results[i] = " ".join(t.strip() for t in texts if t.strip())
+        return results
+
+    def _translate_tokens(self, batch: list[list[str]]) -> list[str]:
+        assert self._model is not None
         cap = self.decoding_cap(batch)
         prefix = self.package.target_prefix
         try:
@@ -196,9 +220,7 @@ class ArgosTranslator:
             raise ModelError(f"{self.package.path}: translation failed ({exc})") from None
         finally:
             _release_freed_memory()
-        for i, result in zip(todo, translated):
-            results[i] = self.decode(result.hypotheses[0])
-        return results
+        return [self.decode(result.hypotheses[0]) for result in translated]
 
     def decode(self, pieces: Sequence[str]) -> str:
         """Pieces to text exactly as argostranslate's SentencePieceTokenizer does it."""

@@ -55,7 +55,10 @@ class TranslationCache:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else default_cache_path()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            from ..storage import create_private, private_folder
+
+            private_folder(self.path.parent)  # 0700 when made here; the cache holds article text
+            create_private(self.path)  # 0600 (SQLite gives -wal and -shm the same mode)
             self.db = sqlite3.connect(self.path, timeout=30)
             self.db.execute("PRAGMA journal_mode=WAL")
             self._migrate()

@@ -573,7 +573,9 @@ def _run(translator: Translator, cache: TranslationCache | None, glossary_versio
         if len(outputs) != len(missing):
             raise ModelError(f"translator {translator.name} returned {len(outputs)} translations for "
                              f"{len(missing)} sentences")
-        new = dict(zip(missing, (str(o).strip() for o in outputs)))
+        from ..textsafe import clean  # model output is untrusted text too
+
+        new = dict(zip(missing, (clean(str(o)).strip() for o in outputs)))
         found.update(new)
         if cache is not None:
             cache.put_many(identity, translator.version, glossary_version, new)
