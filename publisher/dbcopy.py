@@ -49,9 +49,11 @@ def migrate(value: "Path | str") -> tuple[str, list[str], list[str]]:
     """Open (create) the database and apply what is missing: (shown name, applied now, all applied)."""
     from .outbox import Outbox
 
+    from .migrations import MIGRATIONS
+
     with Outbox.open(target(value)) as box:
-        done = [r[0] for r in box.db.execute("SELECT name FROM migrations ORDER BY applied_at, name")]
-        return str(box.path), list(box.applied), done
+        recorded = {r[0] for r in box.db.execute("SELECT name FROM migrations")}
+        return str(box.path), list(box.applied), [name for name, _ in MIGRATIONS if name in recorded]
 
 
 def copy(source_value: "Path | str", target_value: "Path | str") -> Copied:
