@@ -1,4 +1,8 @@
-"""The outbox: one SQLite file that says what exists, what is approved and what was posted.
+"""The outbox: one database that says what exists, what is approved and what was posted.
+
+A SQLite file by default; a PostgreSQL server when ``PUBLISHER_DB`` is a ``postgresql://`` URL
+(:mod:`publisher.pgstore`: the same SQL and the same rules, with row locks and leases so that
+daemons on several hosts share one queue).
 
 It holds articles (one row per revision of a file), their translations, the thread rendered
 for each platform (immutable; an edit stores a new thread) and one *publication* per article

@@ -260,7 +260,9 @@ class PgConnection:
     # -- leases -------------------------------------------------------------------------------
 
     def touch_lease(self, process: str) -> None:
-        """This process is alive (called in the claim's transaction), and keeps saying so."""
+        """This process is alive (called in the claim's transaction), and keeps saying so. Leases
+        silent for a week go (a claim naming a process without a lease counts as abandoned)."""
+        self.execute("DELETE FROM publisher_leases WHERE beat_at < clock_timestamp() - interval '7 days'")
         self.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) VALUES (?, ?, ?, clock_timestamp()) "
                      "ON CONFLICT (process) DO UPDATE SET beat_at = clock_timestamp()",
                      (process, socket.gethostname(), os.getpid()))

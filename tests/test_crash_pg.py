@@ -123,7 +123,7 @@ def test_three_hosts_sigkilled_at_random_never_post_twice(tmp_path, pg_url, monk
         stats: Counter = Counter()
         started = time.monotonic()
         for run in range(RUNS):
-            if all(p["state"] == "posted" for p in snapshot(outbox).values()):
+            if sum(p["state"] != "posted" for p in snapshot(outbox).values()) < 6:  # keep the workers busy
                 add_threads()
             for _ in range(rng.randint(0, 2)):  # faults for this round
                 fake.fail_next(rng.choice([Fault("status", status=503), Fault("reset", processed=True),
