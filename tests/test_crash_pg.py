@@ -34,7 +34,7 @@ from fake_x import FakeX, Fault, x_env
 from publisher.outbox import Outbox
 
 TESTS = Path(__file__).parent
-RUNS = int(os.environ.get("PG_CRASH_RUNS", "10"))
+RUNS = int(os.environ.get("PG_CRASH_RUNS", "8"))
 SEED = int(os.environ.get("CRASH_SEED", "20240614"))
 LEASE = 1.0
 WORKERS = 3
