@@ -65,8 +65,10 @@ _INFRA = [
 
 
 @lru_cache(maxsize=1024)
-def translate(sql: str) -> tuple[str, ...]:
-    """One SQLite-spelled statement as the PostgreSQL statements that do the same."""
+def translate(sql: str, with_params: bool = True) -> tuple[str, ...]:
+    """One SQLite-spelled statement as the PostgreSQL statements that do the same. Placeholders
+    (and the escaping of a literal ``%``) only for a statement sent with parameters: psycopg
+    leaves a statement without them as it is."""
     s = sql.strip()
     m = _TRIGGER.fullmatch(s)
     if m:
@@ -87,7 +89,8 @@ def translate(sql: str) -> tuple[str, ...]:
         s = "INSERT INTO" + s[len("INSERT OR IGNORE INTO"):] + " ON CONFLICT DO NOTHING"
     if "OR REPLACE INTO" in s:
         raise AssertionError(f"not portable SQL (use ON CONFLICT … DO UPDATE): {s[:80]}")
-    s = s.replace("%", "%%").replace("?", "%s")
+    if with_params:
+        s = s.replace("%", "%%").replace("?", "%s")
     return (s,)
 
 
@@ -210,11 +213,12 @@ class PgConnection:
         s = sql.lstrip()
         if s.startswith("PRAGMA"):
             return _Cursor([("wal",)] if s.rstrip() == "PRAGMA journal_mode" else [], -1)
-        statements = translate(sql)
+        args = _params(params)
+        statements = translate(sql, args is not None)
         try:
             for statement in statements[:-1]:
                 self.pg.execute(statement)
-            cur = self.pg.execute(statements[-1], _params(params))
+            cur = self.pg.execute(statements[-1], args)
             rows = cur.fetchall() if cur.description else []
             return _Cursor(rows, cur.rowcount, cur.description)
         except psycopg.Error as exc:

@@ -231,3 +231,9 @@ def test_a_frozen_lock_holder_loses_the_lock_and_stops_when_it_wakes(pg_url):
         if holder.poll() is None:
             holder.kill()
             holder.wait()
+
+
+def test_a_literal_percent_means_the_same_with_and_without_parameters(pg_url):
+    with Outbox.open(pg_url) as box:
+        assert box.db.execute("SELECT 'a%b' LIKE 'a\\%b' ESCAPE '\\', '50%'").fetchone() == (True, "50%")
+        assert box.db.execute("SELECT ? || '%', 'x' LIKE ?", ("10", "%")).fetchone() == ("10%", True)
