@@ -36,7 +36,7 @@ and decoding cap. Two runs of the document path:
 It also prints how many of the corpus's reference translations (correct English written by
 hand, benchmarks/corpus/reference.json) the verifier would send to the fallback.
 
-    python benchmarks/translate.py --document [--copies 10] [--cap 64] [--beam 4]
+    python benchmarks/translate.py --document [--copies 10] [--cap 64] [--beam 4] [--repeat 3] [--modes echo]
 """
 
 from __future__ import annotations
@@ -294,11 +294,14 @@ def child_document(package: Path, work: Path, cap: int, beam: int, echo: bool) -
 
 
 def reference_fallbacks() -> tuple[int, int]:
-    """(correct reference translations the verifier refuses, sentences) on the corpus."""
+    """(correct reference translations the verifier refuses, sentences) on the corpus: the articles
+    with benchmarks/corpus/reference.json, and the single sentences of benchmarks/corpus/sentences.json."""
+    import tempfile
+
     sys.path.insert(0, str(ROOT))
     from publisher.ingest import read_article
     from publisher.translate.base import FakeTranslator
-    from publisher.translate.pipeline import TranslationStats, translate_article
+    from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article
 
     fake = FakeTranslator(json.loads((CORPUS / "reference.json").read_text(encoding="utf-8")))
     pieces = total = 0
@@ -307,29 +310,48 @@ def reference_fallbacks() -> tuple[int, int]:
         translate_article(read_article(path), fake, stats=stats)
         pieces += stats.pieces
         total += stats.sentences
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sentence.md"
+        for chinese, english in json.loads((CORPUS / "sentences.json").read_text(encoding="utf-8")).items():
+            path.write_text(f"---\ntitle: 标题\n---\n\n{chinese}\n", encoding="utf-8")
+            article = read_article(path)
+            stats = TranslationStats()
+            translate_article(article, FakeTranslator({model_inputs(article)[0]: english, "标题": "Title"}),
+                              stats=stats)
+            pieces += stats.pieces
+            total += 1
     return pieces, total
 
 
 def document_main(args, work: Path) -> None:
     package = build_model(work, args.rebuild)
     build_documents(work, args.copies)
-    inputs = document_inputs(work / "documents")
+    all_inputs = document_inputs(work / "documents")
+    inputs = list(dict.fromkeys(all_inputs))  # raw CTranslate2 gets each distinct sentence once, like publisher
     (work / "sentences.json").write_text(json.dumps(inputs, ensure_ascii=False), encoding="utf-8")
     n = len(inputs)
-    print(f"document mode: {args.copies} x {len(list(CORPUS.glob('*.md')))} articles, {n} model inputs, beam "
+    print(f"document mode: {args.copies} x {len(list(CORPUS.glob('*.md')))} articles, {n} distinct model inputs "
+          f"(of {len(all_inputs)}), beam "
           f"{args.beam}, max_decoding_length {args.cap}, model {package}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} at start", flush=True)
-    raw_results = []
-    for config in RAW_SWEEP[:2]:
-        r = run_child(work, "raw", args.cap, args.beam, config)
-        raw_results.append((config, r))
-        print(f"    raw CTranslate2 {config}: {n / r['seconds']:6.2f} sentences/s", flush=True)
+    # Other processes share the CPUs: raw and document runs alternate, --repeat times, and the
+    # fastest of each counts (the same rule for both sides of every ratio).
+    raw_results: list[tuple[dict, dict]] = []
+    figures: dict[str, dict] = {}
+    for round_ in range(args.repeat):
+        for config in RAW_SWEEP[:2]:
+            r = run_child(work, "raw", args.cap, args.beam, config)
+            raw_results.append((config, r))
+            print(f"    raw CTranslate2 {config}: {n / r['seconds']:6.2f} sentences/s", flush=True)
+        for mode in args.modes.split(","):
+            d = run_child(work, f"doc-{mode}", args.cap, args.beam)
+            print(f"    publisher translate, {mode} model: {n / d['seconds']:6.2f} sentences/s", flush=True)
+            if mode not in figures or d["seconds"] < figures[mode]["seconds"]:
+                figures[mode] = d
     best_config, b = min(raw_results, key=lambda cr: cr[1]["seconds"])
-    print(f"(b) raw CTranslate2, best: {n / b['seconds']:7.2f} sentences/s  {b['seconds']:6.1f} s", flush=True)
-    figures = {}
-    for mode in args.modes.split(","):
-        d = run_child(work, f"doc-{mode}", args.cap, args.beam)
-        figures[mode] = d
+    print(f"(b) raw CTranslate2, best: {n / b['seconds']:7.2f} sentences/s  {b['seconds']:6.1f} s  {best_config}",
+          flush=True)
+    for mode, d in figures.items():
         ratio = b["seconds"] / d["seconds"]
         print(f"({mode[0]}) publisher translate, {mode} model: {n / d['seconds']:7.2f} sentences/s  "
               f"{d['seconds']:6.1f} s  {ratio:.2f} x raw  fallback {d['pieces']}/{d['sentences']} sentences "
@@ -401,6 +423,8 @@ def main() -> None:
     parser.add_argument("--document", action="store_true", help="document mode (see above)")
     parser.add_argument("--copies", type=int, default=10, help="document mode: copies of the corpus")
     parser.add_argument("--modes", default="random,echo", help="document mode: which runs (random,echo)")
+    parser.add_argument("--repeat", type=int, default=1, help="document mode: alternate raw and document runs N "
+                        "times, the fastest of each counts")
     parser.add_argument("--child", choices=["argos", "raw", "publisher", "doc-random", "doc-echo"],
                         help=argparse.SUPPRESS)
     parser.add_argument("--config", type=json.loads, help=argparse.SUPPRESS)

@@ -206,8 +206,10 @@ def test_translation_imports_no_argostranslate_stanza_spacy_or_torch(models, see
 
 
 @pytest.mark.slow
-def test_outputs_equal_argostranslates_own_path(models, tmp_path):
-    """Same package, same beam: argostranslate.translate (its splitter made offline) gives the same text."""
+def test_outputs_equal_argostranslates_own_path(models, tmp_path, monkeypatch):
+    """Same package, same beam: argostranslate.translate (its splitter made offline) gives the same text,
+    and so does the `argos` engine (argostranslate's path driven by publisher)."""
+    pytest.importorskip("argostranslate", reason="needs publisher[argos]")
     sentences = ["快手推出了文生视频大模型。", "研究人员分析了生成效果，结果令人满意。", "这是 QX1 测试。",
                  "The demo was impressive.", "网友讨论了社交媒体上的演示视频！"]
     code = (
@@ -229,3 +231,9 @@ def test_outputs_equal_argostranslates_own_path(models, tmp_path):
     ours = ArgosTranslator(load_translator().package, DecodingOptions(max_decoding_length=256)).translate_sentences(
         sentences)
     assert ours == theirs
+    from publisher.translate.argostranslate_engine import ArgostranslateTranslator
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "d"))
+    engine = ArgostranslateTranslator(load_translator().package, DecodingOptions())
+    assert engine.translate_sentences(sentences) == theirs

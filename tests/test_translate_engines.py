@@ -97,3 +97,38 @@ def test_a_short_article_is_cut_into_one_batch_per_worker(models):
     assert t.batch_size(64, 7) == 4 and t.batch_size(64, 1) == 1
     assert t.batch_size(64, 200) == 8  # long articles keep the default batch
     assert t.batch_size(256, 7) == 2  # and the memory bound
+
+
+def test_a_folder_is_translated_in_one_engine_call_with_the_same_result(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from publisher.pipeline import Pipeline
+    from publisher.translate.base import FakeTranslator
+    from publisher.translate.cache import TranslationCache
+    from publisher.translate.document import translate_files
+
+    corpus = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in corpus.glob("*.md"):
+        shutil.copy(f, folder / f.name)
+    import json
+
+    reference = json.loads((corpus / "reference.json").read_text(encoding="utf-8"))
+    together = FakeTranslator(reference)
+    results = translate_files([folder], tmp_path / "out", translators=Pipeline(translator=together))
+    assert [r.status for r in results] == ["written"] * 3
+    assert len(together.calls) == 1 and len(together.calls[0]) == len(reference)
+    alone = FakeTranslator(reference)
+    for f in sorted(folder.glob("*.md")):
+        translate_files([f], tmp_path / "one", translators=Pipeline(translator=alone))
+    assert len(alone.calls) == 3
+    for f in (tmp_path / "out").glob("*.en.md"):
+        assert f.read_text(encoding="utf-8") == (tmp_path / "one" / f.name).read_text(encoding="utf-8")
+    with TranslationCache(tmp_path / "cache.db") as cache:
+        first = FakeTranslator(reference)
+        translate_files([folder], tmp_path / "out", translators=Pipeline(translator=first), cache=cache)
+        again = FakeTranslator(reference)
+        results = translate_files([folder], tmp_path / "out", translators=Pipeline(translator=again), cache=cache)
+        assert again.calls == [] and all("from the cache" in r.message for r in results)

@@ -64,13 +64,14 @@ def test_numbers_found_with_their_units_and_values():
 
 @pytest.mark.parametrize("name, english", [
     ("GPT-4o", "GPT 4o"), ("GPT-4o", "gpt-4o"), ("OpenAI", "Open AI"), ("OpenAI", "OpenAI's"),
-    ("1080P", "1080p"), ("Sora", "SORA"), ("GPU", "GPUs"),
+    ("1080P", "1080p"), ("Sora", "SORA"), ("GPU", "GPUs"), ("Cybertruck", "Cybertrucks"),
 ])
 def test_names_match_by_token(name, english):
     assert name_pattern(name).search(english)
 
 
-@pytest.mark.parametrize("name, english", [("Sora", "Soras"), ("GPT-4o", "GPT-4"), ("H100", "H 1000")])
+@pytest.mark.parametrize("name, english", [("Sora", "Soraya"), ("GPT-4o", "GPT-4"), ("H100", "H 1000"),
+                                           ("H100", "H100s0")])
 def test_other_names_do_not_match(name, english):
     assert not name_pattern(name).search(english)
 
@@ -109,3 +110,20 @@ def test_a_name_with_other_spacing_is_put_back_as_written(tmp_path):
     t = translate_article(a, fake, stats=stats)
     assert stats.pieces == 0
     assert t.blocks[0].markdown == "This morning, OpenAI released GPT-4o."
+
+
+def test_correct_translations_of_the_benchmark_sentences_are_accepted(tmp_path):
+    """benchmarks/corpus/sentences.json: correct English for sentences full of figures and names."""
+    import json
+    from pathlib import Path
+
+    pairs = json.loads((Path(__file__).resolve().parent.parent / "benchmarks" / "corpus" / "sentences.json")
+                       .read_text(encoding="utf-8"))
+    refused = []
+    for chinese, english in pairs.items():
+        a = _article(tmp_path, chinese + "\n")
+        stats = TranslationStats()
+        translate_article(a, FakeTranslator({model_inputs(a)[0]: english, "测试": "Test"}), stats=stats)
+        if stats.pieces:
+            refused.append(chinese)
+    assert len(pairs) == 15 and refused == []

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from .base import Translator
@@ -124,8 +124,20 @@ def load_engine(config: TranslationConfig | None, from_code: str = "zh", to_code
 
     options = DecodingOptions.from_env(beam_size=config.beam, threads=config.threads, device=config.device)
     if config.engine == "argos":
-        from .argostranslate_engine import ArgostranslateTranslator
+        from .argostranslate_engine import INSTALL_HINT, ArgostranslateTranslator
 
+        if not _importable("argostranslate"):  # said here, before a worker process is started for it
+            raise ModelError(f"translation engine argos needs argostranslate, which is not installed; install it "
+                             f"with `{INSTALL_HINT}`, or use the default engine ctranslate2")
         found = load_translator(from_code, to_code, directory=directory, options=options)
         return ArgostranslateTranslator(found.package, options, notes=found.notes)
     return load_translator(from_code, to_code, directory=directory, options=options)
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False

@@ -181,11 +181,11 @@ _TOKEN_RE = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 def name_pattern(word: str) -> re.Pattern[str]:
     """A name's tokens in order, any case, separated by nothing, spaces, hyphens, dots or
-    apostrophes ("GPT-4o" matches "GPT 4o", "gpt-4o" and "GPT4o"; "OpenAI" matches "Open AI"); an
-    acronym may take a plural ("GPUs")."""
+    apostrophes ("GPT-4o" matches "GPT 4o", "gpt-4o" and "GPT4o"; "OpenAI" matches "Open AI"); a
+    name ending in a letter may take a plural ("GPUs", "Cybertrucks")."""
     tokens = _TOKEN_RE.findall(word)
     if not tokens:
         return re.compile(re.escape(word), re.IGNORECASE)
     body = r"[\s\-–./'’+&]{0,2}".join(re.escape(t) for t in tokens)
-    plural = "(?:e?s)?" if tokens[-1][-1:].isupper() else ""  # "GPUs" for "GPU", not "Soras" for "Sora"
+    plural = "(?:e?s)?" if tokens[-1][-1:].isalpha() else ""  # "GPUs", "Cybertrucks", "iPhones"
     return re.compile(rf"(?<![A-Za-z0-9]){body}{plural}(?![A-Za-z0-9])", re.IGNORECASE)
