@@ -37,7 +37,7 @@ from typing import Any, Iterable, Sequence
 import psycopg
 from psycopg import errors as pgerrors
 
-from .errors import StoreError
+from .errors import PublisherError, StoreError
 
 #: The advisory lock key of "a write transaction on the outbox" (BEGIN IMMEDIATE).
 WRITE_LOCK = 0x7075_626C_0001
@@ -360,6 +360,12 @@ class pooled:
         self._cm.__exit__(*exc)
 
 
+class LockLost(PublisherError):
+    """The server ended the session holding this run's lock: another run may be posting now."""
+
+    exit_code = 75  # EX_TEMPFAIL, like LockHeld: systemd's Restart=on-failure brings it back as a standby
+
+
 # --- the daemon's lock ---------------------------------------------------------------------------
 
 
@@ -371,8 +377,8 @@ class AdvisoryDaemonLock:
     A host that hangs (frozen, or cut off) must not keep it for ever: the session has
     ``idle_session_timeout`` = LEASE/2 and a thread touches it every LEASE/4, so the server ends
     the session of a process that stopped running and a standby takes over. A process that
-    finds its lock connection gone stops itself (SIGTERM: it finishes the post in flight and
-    exits), since another daemon may be posting now.
+    finds its lock connection gone stops itself (SIGTERM: it finishes the post in flight), since
+    another daemon may be posting now, and exits with :class:`LockLost` (75).
     """
 
     def __init__(self, url: str, on_lost: "Any" = None):
@@ -381,6 +387,7 @@ class AdvisoryDaemonLock:
         self._stop = threading.Event()
         self._keeper: threading.Thread | None = None
         self.on_lost = on_lost or _stop_this_process
+        self.lost = False
 
     def acquire(self) -> "AdvisoryDaemonLock":
         from .daemon import LockHeld
@@ -418,6 +425,7 @@ class AdvisoryDaemonLock:
                 conn.execute("SELECT 1")
             except psycopg.Error:
                 if not self._stop.is_set():
+                    self.lost = True
                     self.on_lost(self)
                 return
 
@@ -434,8 +442,13 @@ class AdvisoryDaemonLock:
     def __enter__(self) -> "AdvisoryDaemonLock":
         return self.acquire()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         self.release()
+        if self.lost and exc_type is None:
+            from .database import shown
+
+            raise LockLost(f"{shown(self.url)}: this run lost its lock (the server ended its session: frozen or "
+                           "cut off too long) and stopped; another publisher run may be posting now")
 
 
 def _stop_this_process(lock: AdvisoryDaemonLock) -> None:

@@ -237,3 +237,25 @@ def test_a_literal_percent_means_the_same_with_and_without_parameters(pg_url):
     with Outbox.open(pg_url) as box:
         assert box.db.execute("SELECT 'a%b' LIKE 'a\\%b' ESCAPE '\\', '50%'").fetchone() == (True, "50%")
         assert box.db.execute("SELECT ? || '%', 'x' LIKE ?", ("10", "%")).fetchone() == ("10%", True)
+
+
+def test_a_run_whose_lock_session_the_server_ended_stops_with_exit_75(pg_url, monkeypatch):
+    import time
+
+    import psycopg
+
+    from publisher import pgstore
+
+    monkeypatch.setattr(pgstore, "LEASE", 0.4)  # the keeper looks every 0.1 s
+    noticed = []
+    lock = pgstore.AdvisoryDaemonLock(pg_url, on_lost=noticed.append).acquire()
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = %s",
+                      (pgstore.DAEMON_LOCK & 0xFFFFFFFF,))
+    deadline = time.monotonic() + 5
+    while not noticed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert noticed == [lock] and lock.lost
+    with pytest.raises(pgstore.LockLost, match="lost its lock") as caught:
+        lock.__exit__(None, None, None)
+    assert caught.value.exit_code == 75
