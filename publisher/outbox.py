@@ -1525,8 +1525,9 @@ class Outbox:
             else:
                 what = str(error) if isinstance(error, OutcomeUnknown) else f"{type(error).__name__}: {error}"
                 self._transition(publication_id, "needs_attention", now,
-                                 f"outcome of {where} unknown ({what}); check {pub.platform}, then "
-                                 f"`publisher resolve {publication_id} --posted --post-id ID` or --not-posted",
+                                 f"outcome of {where} unknown ({what}); `publisher resolve {publication_id} --check` "
+                                 f"asks {pub.platform}, or look and run `publisher resolve {publication_id} --posted "
+                                 "--post-id ID` or --not-posted",
                                  post_index=index, unknown_index=index)
             return self.get(publication_id)
 

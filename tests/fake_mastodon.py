@@ -12,6 +12,10 @@ documentation (docs.joinmastodon.org) for the few endpoints publisher uses:
   PostStatusService does with its Redis key); 401 for a bad token, 403 without the
   ``write:statuses`` scope, 404 when ``in_reply_to_id`` does not exist, 422 for an empty or
   too long status;
+* ``GET /api/v1/accounts/:id/statuses`` — the account's statuses, newest first, ``limit``
+  (default 20, at most 40, and never more than :attr:`FakeMastodon.timeline_page` when set),
+  ``max_id`` / ``since_id`` / ``min_id`` (ids, exclusive), ``exclude_reblogs``; a ``Link`` header
+  with the next (older) page; 403 for a token without ``read`` or ``read:statuses``;
 * ``POST /api/v2/media`` — multipart ``file``, ``description`` (at most
   ``media_attachments.description_limit``, 1,500), ``focus``; answers 200 with the
   MediaAttachment when it is processed at once, 202 with ``url: null`` while it is processed
@@ -80,6 +84,8 @@ class Fault:
     """"hang": create the status, then answer only after ``hang_seconds`` (the client gives up);
     "drop": create the status, then close the connection without an answer."""
     hang_seconds: float = 3.0
+    skip: int = 0
+    """Let this many matching requests through first (``skip=1``: the second post fails)."""
 
 
 def iso(t: float) -> str:
@@ -110,6 +116,8 @@ class FakeMastodon:
         self.processing_polls = 0
         """GET /api/v1/media/:id answers 206 this many times before 200 (0: ready at once, 200)."""
         self.description_limit = 1500
+        self.timeline_page: int | None = None
+        """At most this many statuses a page of GET /api/v1/accounts/:id/statuses (None: as asked)."""
         self._next_id = 113_000_000_000_000_000
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -232,7 +240,7 @@ class FakeMastodon:
                 "uri": f"{self.base_url}/users/{self.username}/statuses/{status_id}",
                 "url": f"{self.base_url}/@{self.username}/{status_id}",
                 "replies_count": 0, "reblogs_count": 0, "favourites_count": 0, "edited_at": None,
-                "content": "<p>" + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>",
+                "content": _html(text),
                 "text": None, "reblog": None, "application": {"name": "publisher", "website": None},
                 "account": self.account(), "mentions": [], "tags": [], "emojis": [],
                 "media_attachments": [self._public_media(self.media[str(m)]) for m in media_ids],
@@ -244,6 +252,43 @@ class FakeMastodon:
             if key:
                 self._idempotency[key] = (status_id, self.now())
         return 200, status
+
+    def add_status(self, text: str, in_reply_to_id: str | None = None) -> dict:
+        """A status made outside publisher (by hand in the app)."""
+        code, status = self._create_status({"status": text, "in_reply_to_id": in_reply_to_id or ""}, None)
+        assert code == 200, status
+        return status
+
+    def _timeline(self, account_id: str, query: dict[str, str]) -> tuple[int, Any, dict[str, str]]:
+        """GET /api/v1/accounts/:id/statuses."""
+        if not {"read", "read:statuses"} & self.scopes:
+            return 403, {"error": "This action is outside the authorized scopes"}, {}
+        if account_id != self.account()["id"]:
+            return 404, {"error": "Record not found"}, {}
+        try:
+            limit = min(int(query.get("limit") or 20), 40)
+        except ValueError:
+            limit = 20
+        if self.timeline_page:
+            limit = min(limit, self.timeline_page)
+        with self._lock:
+            statuses = sorted(self.statuses.values(), key=lambda st: int(st["id"]), reverse=True)
+        if query.get("exclude_reblogs", "").lower() in ("true", "1"):
+            statuses = [st for st in statuses if st.get("reblog") is None]
+        if query.get("max_id"):
+            statuses = [st for st in statuses if int(st["id"]) < int(query["max_id"])]
+        if query.get("since_id"):
+            statuses = [st for st in statuses if int(st["id"]) > int(query["since_id"])]
+        if query.get("min_id"):  # the oldest ones after min_id, still answered newest first
+            statuses = sorted([st for st in statuses if int(st["id"]) > int(query["min_id"])],
+                              key=lambda st: int(st["id"]))[:limit][::-1]
+        page = statuses[:limit]
+        headers = {}
+        if page:
+            here = f"{self.base_url}/api/v1/accounts/{account_id}/statuses"
+            headers["Link"] = (f'<{here}?limit={limit}&max_id={page[-1]["id"]}>; rel="next", '
+                               f'<{here}?limit={limit}&min_id={page[0]["id"]}>; rel="prev"')
+        return 200, page, headers
 
     def _upload(self, form: dict, files: dict) -> tuple[int, Any]:
         """POST /api/v2/media."""
@@ -333,7 +378,10 @@ class FakeMastodon:
                 fake.ratelimit_remaining -= 1
 
                 fault = next((f for f in fake.faults if f.method == method and f.path == path), None)
-                if fault is not None:
+                if fault is not None and fault.skip > 0:
+                    fault.skip -= 1
+                    fault = None
+                elif fault is not None:
                     fake.faults.remove(fault)
                     if fault.status is not None:
                         return self._reply(fault.status, fault.body or {"error": "injected"}, fault.headers)
@@ -344,6 +392,8 @@ class FakeMastodon:
                     return self._reply(200, {**fake.account(), "source": {"privacy": "public", "language": "en"}})
                 if method == "GET" and path in ("/api/v2/instance", "/api/v1/instance"):
                     return self._reply(200, fake.instance())
+                if method == "GET" and path.startswith("/api/v1/accounts/") and path.endswith("/statuses"):
+                    return self._reply(*fake._timeline(path.split("/")[4], form))
                 if method == "POST" and path == "/api/v2/media":
                     return self._reply(*fake._upload(form, files))
                 if method == "GET" and path.startswith("/api/v1/media/"):
@@ -369,6 +419,22 @@ class FakeMastodon:
 
         return Handler
 
+
+
+def _html(text: str) -> str:
+    """A status's ``content`` as Mastodon renders plain text: paragraphs at blank lines, ``<br />``
+    at single line breaks, ``&``, ``<``, ``>`` escaped, links wrapped in ``<a>`` with the scheme in
+    an invisible span (as Mastodon's TextFormatter does)."""
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+    def link(match: Any) -> str:
+        url = match.group(0)
+        scheme, rest = url.split("://", 1)
+        return (f'<a href="{url}" target="_blank" rel="nofollow noopener" translate="no">'
+                f'<span class="invisible">{scheme}://</span><span class="">{rest}</span></a>')
+
+    paragraphs = [_URL.sub(link, p).replace("\n", "<br />") for p in escaped.strip().split("\n\n")]
+    return "".join(f"<p>{p}</p>" for p in paragraphs)
 
 
 def _multipart(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[str, tuple[bytes, str]]]:

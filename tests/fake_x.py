@@ -11,6 +11,13 @@ X does:
   name an existing post; identical text twice -> 403 duplicate content; every answer carries
   ``x-rate-limit-*`` and ``x-user-limit-24hour-*`` headers; a daily cap gives 429.
 * ``GET /2/users/me`` -> the account.
+* ``GET /2/users/:id/tweets`` (docs.x.com "User Posts timeline") -> the account's own posts,
+  newest first, from ``start_time`` (RFC 3339) on, ``max_results`` (5-100, default 10) a page
+  (never more than :attr:`FakeX.timeline_page` when set) with ``meta.next_token`` for the next
+  page (``pagination_token``), ``meta.result_count``, ``newest_id``/``oldest_id``; ``tweet.fields``
+  ``created_at``, ``referenced_tweets`` (``replied_to``), ``conversation_id``. The text is
+  shown as X shows it: every link replaced by a ``https://t.co/...`` link, a t.co link to the
+  images appended when the post has any, and ``&``, ``<``, ``>`` as HTML entities.
 * Media, v2 (docs.x.com "Media upload"): ``POST /2/media/upload/initialize`` (JSON
   ``media_type``, ``total_bytes``, ``media_category``) -> ``{"data": {"id", "media_key",
   "expires_after_secs"}}``; ``POST /2/media/upload/{id}/append`` (multipart ``media`` and
@@ -59,6 +66,7 @@ from urllib.parse import urlsplit
 API_HOST = "https://api.twitter.com"
 TWEETS = "POST /2/tweets"
 ME = "GET /2/users/me"
+TIMELINE = "GET /2/users/:id/tweets"
 DUPLICATE = "You are not allowed to create a Tweet with duplicate content."
 
 
@@ -127,7 +135,7 @@ class Fault:
 class _State:
     tweets: list[Tweet] = field(default_factory=list)
     received: list[Received] = field(default_factory=list)
-    faults: dict[str, list[Fault]] = field(default_factory=dict)
+    faults: dict[str, list[Fault | None]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     next_id: int = 1790000000000000000
     media: dict[str, Media] = field(default_factory=dict)
@@ -148,6 +156,8 @@ class FakeX:
         self.daily_limit = daily_limit
         self.process_delay, self.answer_delay = process_delay, answer_delay
         self.abandon_if_client_gone = abandon_if_client_gone
+        self.timeline_page: int | None = None
+        """At most this many posts a page of GET /2/users/:id/tweets (None: as max_results asks)."""
         self._state = _State()
         self._lock = threading.Lock()
         self._idle = threading.Condition()
@@ -219,9 +229,11 @@ class FakeX:
 
     # -- faults and records -------------------------------------------------------------------
 
-    def fail_next(self, fault: Fault, endpoint: str = TWEETS, times: int = 1) -> None:
+    def fail_next(self, fault: Fault, endpoint: str = TWEETS, times: int = 1, *, after: int = 0) -> None:
+        """The next ``times`` requests to ``endpoint`` fail with ``fault``, once ``after`` more have
+        been answered normally (``after=1``: the second post of a thread fails)."""
         with self._lock:
-            self._state.faults.setdefault(endpoint, []).extend([fault] * times)
+            self._state.faults.setdefault(endpoint, []).extend([None] * after + [fault] * times)
 
     @property
     def tweets(self) -> list[Tweet]:
@@ -276,6 +288,12 @@ class FakeX:
         tweet = Tweet(id=str(s.next_id), text=text, in_reply_to=in_reply_to, at=time.time(), media_ids=media_ids)
         s.tweets.append(tweet)
         return tweet
+
+    def _conversation(self, tweet: Tweet) -> str:
+        by_id = {t.id: t for t in self._state.tweets}
+        while tweet.in_reply_to and tweet.in_reply_to in by_id:
+            tweet = by_id[tweet.in_reply_to]
+        return tweet.in_reply_to or tweet.id
 
     def _take_fault(self, endpoint: str) -> Fault | None:
         with self._lock:
@@ -479,6 +497,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._tweets(fault, authorization)
         elif path.startswith("/2/media/"):
             self._media(method, path, fault, authorization)
+        elif method == "GET" and path == f"/2/users/{fake.user_id}/tweets":
+            if fault is None:
+                fault = fake._take_fault(TIMELINE)
+            if fault is not None and (self._fault_before(fault) or self._drop(fault)):
+                return
+            if not fake._signature_ok(method, self.path, authorization):
+                self._problem(401, "Unauthorized", "Unauthorized")
+                return
+            self._timeline()
         elif endpoint == ME:
             if fault is not None and (self._fault_before(fault) or self._drop(fault)):
                 return
@@ -489,6 +516,50 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                          fake._limit_headers())
         else:
             self._problem(404, "Not Found", f"no route {endpoint} in the fake")
+
+    def _timeline(self) -> None:
+        """GET /2/users/:id/tweets: the account's posts, newest first, a page at a time."""
+        from urllib.parse import parse_qs
+
+        fake = self.fake
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        try:
+            size = int(query.get("max_results", "10"))
+            if not 5 <= size <= 100:
+                raise ValueError
+        except ValueError:
+            self._problem(400, "Invalid Request", "The `max_results` query parameter value is not between 5 and 100")
+            return
+        if fake.timeline_page:
+            size = min(size, fake.timeline_page)
+        start = _rfc3339(query["start_time"]) if "start_time" in query else None
+        fields = set((query.get("tweet.fields") or "").split(","))
+        with fake._lock:
+            tweets = sorted(fake._state.tweets, key=lambda t: int(t.id), reverse=True)
+        if "retweets" in (query.get("exclude") or ""):
+            tweets = [t for t in tweets if not t.text.startswith("RT @")]
+        if start is not None:
+            tweets = [t for t in tweets if t.at >= start]
+        if "pagination_token" in query:
+            tweets = [t for t in tweets if int(t.id) <= int(query["pagination_token"])]
+        page, rest = tweets[:size], tweets[size:]
+        data = []
+        for t in page:
+            item: dict[str, Any] = {"id": t.id, "text": _as_x_shows(t), "edit_history_tweet_ids": [t.id]}
+            if "created_at" in fields:
+                millis = int(t.at * 1000) % 1000
+                item["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t.at)) + f".{millis:03d}Z"
+            if "referenced_tweets" in fields and t.in_reply_to:
+                item["referenced_tweets"] = [{"type": "replied_to", "id": t.in_reply_to}]
+            if "conversation_id" in fields:
+                item["conversation_id"] = fake._conversation(t)
+            data.append(item)
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta.update(newest_id=page[0].id, oldest_id=page[-1].id)
+        if rest:
+            meta["next_token"] = rest[0].id
+        self._answer(200, {"data": data, "meta": meta} if data else {"meta": meta}, fake._limit_headers())
 
     def _tweets(self, fault: Fault | None, authorization: str | None) -> None:
         fake = self.fake
@@ -641,6 +712,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         item.processed = True
                     return self._answer(200, {"data": data})
         self._problem(404, "Not Found", f"no route {method} {path} in the fake")
+
+
+def _rfc3339(value: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def _as_x_shows(tweet: Tweet) -> str:
+    """A post's text as X's API returns it: links as t.co links, images as a trailing t.co link,
+    and ``&``, ``<``, ``>`` escaped."""
+    import hashlib
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import twitter_text
+
+    text, out, last = tweet.text, [], 0
+    for url in twitter_text.extract_urls_with_indices(text, extract_urls_without_protocol=True):
+        start, end = url["indices"]
+        out += [text[last:start], "https://t.co/" + hashlib.sha1(url["url"].encode()).hexdigest()[:10]]
+        last = end
+    out.append(text[last:])
+    shown = "".join(out)
+    if tweet.media_ids:
+        shown += " https://t.co/" + hashlib.sha1(tweet.id.encode()).hexdigest()[:10]
+    return shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _media_ids(body: Any) -> tuple[str, ...]:

@@ -108,8 +108,9 @@ def test_resolve_check_asks_bluesky_and_settles_both_ways(tmp_path, monkeypatch,
         monkeypatch.setenv("X_API_SECRET", "s")
         monkeypatch.setenv("X_ACCESS_TOKEN", "t")
         monkeypatch.setenv("X_ACCESS_TOKEN_SECRET", "ts")
-        refused = CliRunner().invoke(cli, ["resolve", str(x_pub), "--check"])
-        assert refused.exit_code == 1 and "cannot be asked automatically" in refused.output
+        unreachable = CliRunner().invoke(cli, ["resolve", str(x_pub), "--check"])  # X asked, but not reachable here
+        assert unreachable.exit_code == 1 and "cannot tell whether post 1 of 3 is on x" in unreachable.output
+        assert "nothing changed" in unreachable.output
         assert outbox.get(x_pub).state == "needs_attention"
     finally:
         outbox.close()

@@ -573,7 +573,8 @@ def retry(publication_id: int) -> None:
                    "(settle it next with --posted/--not-posted); otherwise the thread goes back in line.")
 @click.option("--check", "check_platform", is_flag=True,
               help="Ask the platform whether the post is there, and settle it accordingly (Bluesky: the record "
-                   "under the post's derived key).")
+                   "under the post's derived key; X and Mastodon: the account's own posts since the attempt). "
+                   "When the answer does not settle it, says why and changes nothing.")
 def resolve(publication_id: int, posted: bool | None, post_id: str | None, release_claim: bool,
             check_platform: bool = False) -> None:
     """Settle a needs_attention post whose outcome was unknown; the rest of the thread then goes out.
@@ -631,9 +632,12 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
 
 
 def _resolve_by_asking(publication_id: int) -> None:
-    """``resolve --check``: look the unknown post up on the platform, and settle it from there."""
+    """``resolve --check``: look the unknown post up on the platform, and settle it from there
+    (each adapter's ``find_post``: Bluesky the record under the derived key; X and Mastodon the
+    account's own posts since the attempt, see :mod:`publisher.platforms.find`)."""
+    from ..corrections import anchor
     from ..errors import StoreError
-    from ..platforms.base import configured_platform
+    from ..platforms.base import CannotTell, PostFailed, configured_platform
     from ..publish import idempotency_key
 
     outbox = _open()
@@ -641,20 +645,35 @@ def _resolve_by_asking(publication_id: int) -> None:
     pub = outbox.get(publication_id)
     if pub.state != "needs_attention" or pub.unknown_index is None:
         raise StoreError(f"publication {publication_id} has no post whose outcome is unknown (it is {pub.state})")
+    index = pub.unknown_index
+    label = f"post {index + 1} of {pub.n_posts}"
+    by_hand = (f"look at the account and run `publisher resolve {publication_id} --posted --post-id LINK` or "
+               "`--not-posted`")
+    if pub.inflight_since is None:
+        raise StoreError(f"publication {publication_id}: the time of the attempt is not recorded, so {pub.platform} "
+                         f"cannot be searched for it; {by_hand}")
+    refs = outbox.posted_refs(publication_id)
+    base = anchor(outbox, publication_id)
+    reply_to = refs[index - 1] if index > 0 else (base.last if base else None)
     platform = configured_platform(pub.platform)
-    lookup = getattr(platform, "lookup", None)
-    label = f"post {pub.unknown_index + 1} of {pub.n_posts}"
-    if lookup is None:
-        raise StoreError(f"publication {publication_id}: {pub.platform} cannot be asked automatically yet; look at "
-                         f"the account and run `publisher resolve {publication_id} --posted --post-id LINK` or "
-                         "`--not-posted`")
-    ref = lookup(idempotency_key(pub, pub.unknown_index))
-    if ref is not None:
-        after = outbox.resolve(publication_id, True, ref)
-        click.echo(f"{pub.platform} has {label}: {ref.url or ref.id}")
-    else:  # never written: the retry uses the same record key, so it cannot make a second post
+    try:
+        found = platform.find_post(outbox.thread(publication_id).posts[index].text, reply_to=reply_to,
+                                   since=pub.inflight_since, idempotency_key=idempotency_key(pub, index))
+    except PostFailed as exc:
+        found = CannotTell(f"could not ask: {exc}")
+    if isinstance(found, CannotTell):
+        raise StoreError(f"publication {publication_id}: cannot tell whether {label} is on {pub.platform}: "
+                         f"{found.reason}; nothing changed ({by_hand})")
+    if found is not None:
+        after = outbox.resolve(publication_id, True, found)
+        click.echo(f"{pub.platform} has {label}: {found.url or found.id}")
+    elif pub.platform == "bluesky":  # never written: the retry uses the same record key
         after = outbox.resolve(publication_id, False)
         click.echo(f"{pub.platform} does not have {label}; it will be sent again (under the same record key)")
+    else:
+        after = outbox.resolve(publication_id, False)
+        click.echo(f"{pub.platform} does not have {label} (none of the account's posts since the attempt is it); "
+                   "it will be sent again")
     click.echo(f"{after.id} is {after.state}: {after.note}")
 
 

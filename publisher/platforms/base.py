@@ -79,6 +79,15 @@ class Account:
     """The server's own post length limit, when it tells (Mastodon instances)."""
 
 
+@dataclass(frozen=True)
+class CannotTell:
+    """What :meth:`Platform.find_post` answers when the platform's answer does not settle it
+    (the look-up did not reach back to the attempt, a reply with other text is there, the read
+    was refused...): ``reason`` says why, in one line; nothing must be changed."""
+
+    reason: str
+
+
 @runtime_checkable
 class Platform(Protocol):
     name: str
@@ -97,6 +106,19 @@ class Platform(Protocol):
         ``media=`` (a sequence of :class:`Attachment`) and, for Bluesky, ``card=`` (a
         :class:`Card`), and have ``upload_media(item: MediaItem) -> publisher.media.Upload``;
         these are only passed when a post has images.
+        """
+        ...
+
+    def find_post(self, text: str, *, reply_to: PostRef | None, since: dt.datetime,
+                  idempotency_key: str) -> "PostRef | None | CannotTell":
+        """Look on the account for a post whose outcome was unknown (``publisher resolve --check``).
+
+        ``text`` is the post as it was sent, ``reply_to`` the post it replied to (None for the
+        first post of a new thread), ``since`` when it was begun, ``idempotency_key`` the key it
+        was sent with. Answers the post (a :class:`PostRef`, as :meth:`post` would have), None
+        when it is surely not there (the look-up covered everything since the attempt), or a
+        :class:`CannotTell`. Never posts anything; classified failures of the read itself may
+        be raised.
         """
         ...
 

@@ -497,6 +497,12 @@ class BlueskyPlatform:
             raise failure
         return self._ref(created.uri, created.cid, rkey)
 
+    def find_post(self, text: str, *, reply_to: PostRef | None, since: Any,
+                  idempotency_key: str) -> PostRef | None:
+        """The record under the post's derived record key (:meth:`lookup`): there or surely not,
+        since a retry writes under the same key and so can never make a second post."""
+        return self.lookup(idempotency_key)
+
     def lookup(self, idempotency_key: str) -> PostRef | None:
         """The post made with ``idempotency_key``, read under its derived record key; None when no
         record is there (then it was never written, and a retry under the same key is safe)."""

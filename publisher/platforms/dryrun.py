@@ -83,3 +83,8 @@ class DryRunPlatform:
         if fault is not None:
             raise fault.error
         return ref
+
+    def find_post(self, text: str, *, reply_to: PostRef | None, since: Any,
+                  idempotency_key: str) -> PostRef | None:
+        """The recorded post sent with ``idempotency_key``, else None (every post is recorded)."""
+        return next((p.ref for p in self.posts if p.idempotency_key == idempotency_key), None)

@@ -4,7 +4,8 @@ Configuration (environment or ``.env``):
 
 * ``MASTODON_API_BASE_URL`` — the instance, e.g. ``https://mastodon.social``;
 * ``MASTODON_ACCESS_TOKEN`` — an access token with the ``write:statuses`` and
-  ``read:accounts`` scopes (Preferences → Development → New application);
+  ``read:accounts`` scopes (Preferences → Development → New application), and
+  ``read:statuses`` for ``publisher resolve --check`` (:meth:`MastodonPlatform.find_post`);
 * ``MASTODON_VISIBILITY`` — ``public`` (default), ``unlisted``, ``private`` or ``direct``.
 
 The instance's own post length limit is read from its configuration
@@ -36,8 +37,8 @@ from urllib.parse import urlsplit
 from .. import __version__, lengths
 from ..config import env_secret
 from ..errors import ConfigError
-from .base import (Account, Attachment, AuthFailed, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
-                   Rejected, Transient)
+from .base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
+                   RateLimited, Rejected, Transient)
 
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from mastodon import Mastodon
@@ -279,6 +280,95 @@ class MastodonPlatform:
             raise OutcomeUnknown(NAME, "the instance answered without a status id; the status may exist")
         return PostRef(id=status_id, url=_dig(status, "url") or _dig(status, "uri"),
                        extra={"uri": _dig(status, "uri")})
+
+
+    # -- resolve --check ----------------------------------------------------------------------
+
+    LOOKUP_PAGE = 40
+    """Statuses per page of the account's timeline (Mastodon's maximum)."""
+    LOOKUP_PAGES = 5
+    """Pages read at most: a window of more than 200 statuses since the attempt is not judged."""
+
+    def find_post(self, text: str, *, reply_to: PostRef | None, since: dt.datetime,
+                  idempotency_key: str) -> "PostRef | None | CannotTell":
+        """Read the account's own statuses (``GET /api/v1/accounts/:id/statuses``, newest first,
+        without boosts) back past ``since``; see :mod:`publisher.platforms.find` for the rule.
+        The Idempotency-Key cannot be asked about without sending again, which is never done."""
+        from .find import Seen, decide, window_start
+
+        try:
+            me = self._call(lambda api: api.account_verify_credentials(), sent=False)
+        except AuthFailed as exc:
+            return CannotTell(f"could not read the account: {exc}")
+        account_id = _dig(me, "id")
+        start = window_start(since)
+        seen: list[Seen] = []
+        max_id: str | None = None
+        complete = False
+        for _ in range(self.LOOKUP_PAGES):
+            try:
+                page = self._call(lambda api: api.account_statuses(account_id, max_id=max_id, limit=self.LOOKUP_PAGE,
+                                                                   exclude_reblogs=True), sent=False)
+            except AuthFailed as exc:
+                return CannotTell(f"the instance would not show the account's statuses ({exc}); --check needs "
+                                  "a token with the read:statuses scope")
+            except (RateLimited, Rejected) as exc:
+                return CannotTell(f"could not read the account's statuses: {exc}")
+            if not page:
+                complete = True  # the start of the account's timeline
+                break
+            for status in page:
+                seen.append(Seen(id=str(_dig(status, "id")), text=_plain(_dig(status, "content") or ""),
+                                 reply_to=_str_or_none(_dig(status, "in_reply_to_id")),
+                                 created_at=_aware(_dig(status, "created_at")),
+                                 url=_dig(status, "url") or _dig(status, "uri"), extra={"uri": _dig(status, "uri")}))
+            oldest = seen[-1].created_at
+            if oldest is not None and oldest < start:
+                complete = True
+                break
+            max_id = seen[-1].id
+        return decide(seen, text=text, reply_to=reply_to, since=since, complete=complete, platform=NAME,
+                      incomplete=f"more than {len(seen)} statuses since the attempt: the look-up stopped before "
+                                 "reaching it; look at the account")
+
+
+def _plain(content: str) -> str:
+    """A status's HTML ``content`` as text: paragraphs and line breaks as white space, tags dropped."""
+    from html.parser import HTMLParser
+
+    parts: list[str] = []
+
+    class Text(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag in ("br", "p"):
+                parts.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "p":
+                parts.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            parts.append(data)
+
+    parser = Text(convert_charrefs=True)
+    parser.feed(content)
+    parser.close()
+    return "".join(parts).strip()
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _aware(value: Any) -> dt.datetime | None:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _dig(obj: Any, *keys: str) -> Any:

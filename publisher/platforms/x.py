@@ -24,7 +24,9 @@ anything else unexpected
 tweepy sends requests without a timeout and the requests library never retries a request
 that reached the server; here every request has a connect and a read timeout and is made
 exactly once. X has no idempotency key: the publisher's state machine is what prevents
-duplicates, and X's own duplicate check is a last line of defence.
+duplicates, and X's own duplicate check is a last line of defence. A post whose outcome was
+unknown can be looked for afterwards on the account's own posts (``GET /2/users/:id/tweets``,
+:meth:`XPlatform.find_post`, for ``publisher resolve --check``).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ import time
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ..errors import ConfigError
-from .base import (Account, Attachment, AuthFailed, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
-                   Rejected, Transient)
+from .base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
+                   RateLimited, Rejected, Transient)
 
 if TYPE_CHECKING:
     import requests
@@ -146,6 +148,71 @@ class XPlatform:
                                             "the post may exist") from None
         return PostRef(id=tweet_id, url=post_url(tweet_id), extra=_daily_quota(response.headers))
 
+
+    # -- resolve --check ----------------------------------------------------------------------
+
+    LOOKUP_PAGE = 100
+    """Posts per page of ``GET /2/users/:id/tweets`` (X's maximum)."""
+    LOOKUP_PAGES = 5
+    """Pages read at most: a window of more than 500 posts since the attempt is not judged."""
+
+    def _read(self, call: Any) -> dict[str, Any]:
+        """One read request; its failures classified (a read that timed out posted nothing)."""
+        try:
+            response = call()
+        except Exception as exc:
+            failure = classify(exc, self.env_names)
+            if failure is None:
+                raise
+            if isinstance(failure, OutcomeUnknown):
+                failure = Transient(self.name, str(failure).removeprefix("x: "))
+            raise failure from exc
+        try:
+            body = response.json()
+        except ValueError:
+            raise Transient(self.name, f"unreadable answer ({response.status_code})") from None
+        return body if isinstance(body, dict) else {}
+
+    def find_post(self, text: str, *, reply_to: PostRef | None, since: dt.datetime,
+                  idempotency_key: str) -> "PostRef | None | CannotTell":
+        """Read the account's own posts since the attempt (``GET /2/users/:id/tweets`` with
+        ``start_time``, without reposts, every page); see :mod:`publisher.platforms.find`.
+        X has no idempotency key to ask about."""
+        from .find import Seen, decide, window_start
+
+        try:
+            me = self._read(lambda: self.client.get_me(user_auth=True))
+            user_id = str(me["data"]["id"])
+        except (KeyError, TypeError):
+            return CannotTell("X did not say which account the credentials belong to")
+        except (AuthFailed, RateLimited, Rejected) as exc:
+            return CannotTell(f"could not read the account: {exc}")
+        start = window_start(since).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        seen: list[Seen] = []
+        token: str | None = None
+        complete = False
+        for _ in range(self.LOOKUP_PAGES):
+            try:
+                body = self._read(lambda: self.client.get_users_tweets(
+                    user_id, start_time=start, max_results=self.LOOKUP_PAGE, pagination_token=token,
+                    exclude=["retweets"], tweet_fields=["created_at", "referenced_tweets", "conversation_id"],
+                    user_auth=True))
+            except (AuthFailed, RateLimited, Rejected) as exc:
+                return CannotTell(f"could not read the account's posts: {exc}")
+            for tweet in body.get("data") or []:
+                replied = next((str(r.get("id")) for r in tweet.get("referenced_tweets") or []
+                                if isinstance(r, dict) and r.get("type") == "replied_to"), None)
+                seen.append(Seen(id=str(tweet.get("id")), text=str(tweet.get("text") or ""), reply_to=replied,
+                                 created_at=_timestamp(tweet.get("created_at")), url=post_url(str(tweet.get("id"))),
+                                 extra={"conversation_id": tweet.get("conversation_id")}))
+            token = (body.get("meta") or {}).get("next_token")
+            if not token:
+                complete = True
+                break
+        return decide(seen, text=text, reply_to=reply_to, since=since, complete=complete, platform=self.name,
+                      unescape=True,
+                      incomplete=f"more than {len(seen)} posts since the attempt: the look-up stopped before "
+                                 "reaching it; look at the account")
 
     # -- media (v2 endpoints; tweepy has none, so its OAuth 1.0a signer on the raw endpoints) ------
 
@@ -268,6 +335,13 @@ def _quiet_secret_loggers() -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.INFO:  # also NOTSET, which would inherit a DEBUG root
             logger.setLevel(logging.INFO)
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 def _epoch(value: str | None) -> dt.datetime | None:
