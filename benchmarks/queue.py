@@ -12,7 +12,12 @@ Measures, against a fresh database in a temporary folder:
   ``claim(id)``; each step, their sum, and a whole ``Daemon.tick()`` (slot ledger writes
   included, the publish step replaced by giving the claim back); target <= 50 ms.
 
-Run: ``python benchmarks/queue.py [--threads 10000] [--repeat 5]`` from the repository root.
+With ``--postgres URL`` (or ``--postgres auto``: a throwaway server from Debian's package, as
+the tests start it) the same figures are measured on PostgreSQL too, and a last table puts the
+two side by side, with PostgreSQL's time as a ratio of SQLite's (the baseline).
+
+Run: ``python benchmarks/queue.py [--threads 10000] [--repeat 5] [--postgres auto|URL]`` from the
+repository root.
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ def thread(a: Article, i: int) -> Thread:
                   article_hash=a.source_hash, title=a.title)
 
 
-def build(db: Path, n: int) -> dict[str, int]:
+def build(db: "Path | str", n: int) -> dict[str, int]:
     """n threads: 40% draft, 30% approved, 10% scheduled (half of them due), 15% posted, 5% rejected."""
     outbox = Outbox.open(db)
     dry = DryRunPlatform()
@@ -108,13 +113,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--postgres", metavar="URL", default=None,
+                        help="also measure on PostgreSQL: a postgresql:// URL of an empty database, or 'auto'")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(tmp) / "publisher.db"
+        print("== SQLite ==")
+        lite = measure(Path(tmp) / "publisher.db", Path(tmp), opts)
+    if not opts.postgres:
+        return
+    server = None
+    url = opts.postgres
+    if url == "auto":
+        sys.path.insert(0, str(ROOT / "tests"))
+        from pgserver import TempPostgres
+
+        server = TempPostgres().start()
+        url = server.fresh_url("bench")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n== PostgreSQL ==")
+            pg = measure(url, Path(tmp), opts)
+    finally:
+        if server is not None:
+            server.stop()
+    print(f"\nside by side ({opts.threads} threads; ratio = PostgreSQL / SQLite, the baseline):")
+    print(f"  {'':<40} {'SQLite':>9} {'PostgreSQL':>11} {'ratio':>7}")
+    for name in lite:
+        a, b = lite[name], pg.get(name)
+        if b is not None:
+            print(f"  {name:<40} {a * 1000:7.1f} ms {b * 1000:8.1f} ms {b / a if a else float('nan'):6.2f}x")
+
+
+def measure(db: "Path | str", tmp: Path, opts: argparse.Namespace) -> dict[str, float]:
+    """Every figure of the benchmark on one database (a file path or a PostgreSQL URL)."""
+    figures: dict[str, float] = {}
+    if True:
         start = time.perf_counter()
         counts = build(db, opts.threads)
+        figures["store all threads (one transaction)"] = time.perf_counter() - start
         print(f"stored {opts.threads} threads in {time.perf_counter() - start:.1f} s: {counts}")
-        env = dict(os.environ, PUBLISHER_HOME=tmp, PUBLISHER_DB=str(db), PYTHONPATH=str(ROOT))
+        env = dict(os.environ, PUBLISHER_HOME=str(tmp), PUBLISHER_DB=str(db), PYTHONPATH=str(ROOT))
         py = [sys.executable]
         base, _ = wall(py + ["-c", "pass"], env, opts.repeat)
         helptime, _ = wall(py + ["-m", "publisher", "--help"], env, opts.repeat)
@@ -125,6 +163,7 @@ def main() -> None:
                              ("queue --json (every open row)", ["--json"]),
                              ("queue --all --limit 0 (all 10,000)", ["--all", "--limit", "0"])]:
             seconds, size = wall(py + ["-m", "publisher", "queue", *extra], env, opts.repeat)
+            figures[f"list: {label.split(' (')[0]}"] = seconds
             print(f"  {label:<38} {seconds * 1000:7.0f} ms  ({size / 1024:.0f} KiB out)  "
                   f"{seconds / QUEUE_TARGET:.2f} of target")
 
@@ -143,15 +182,18 @@ def main() -> None:
             claim_times.append(time.perf_counter() - start)
             assert claimed is not None
             outbox.release(claimed.id, "benchmark", now=NOW)
-        plan = outbox.db.execute("EXPLAIN QUERY PLAN " + outbox._due_sql(True) + " LIMIT 1",
-                                 ("x", "z", "z", 17)).fetchall()
+        explain = "EXPLAIN " if outbox.postgres else "EXPLAIN QUERY PLAN "
+        plan = outbox.db.execute(explain + outbox._due_sql(True) + " LIMIT 1", ("x", "z", "z", 17)).fetchall()
         outbox.close()
         due_ms, claim_ms = statistics.median(due_times), statistics.median(claim_times)
+        figures["claim: due('x', now)"] = due_ms
+        figures["claim: claim_next + release"] = claim_ms
         print(f"\nclaiming (in-process, median of {len(due_times)}; target <= {CLAIM_TARGET * 1000:.0f} ms):")
         print(f"  due('x', now): {n_due} due threads    {due_ms * 1000:7.1f} ms  {due_ms / CLAIM_TARGET:.2f} of target")
         print(f"  claim_next('x', now, max_posts=17)    {claim_ms * 1000:7.1f} ms  {claim_ms / CLAIM_TARGET:.2f} of target")
-        print("  query plan: " + "; ".join(row[-1] for row in plan))
-        daemon_path(db, max(opts.repeat, 10))
+        print("  query plan: " + "; ".join(str(row[-1]).strip() for row in plan[:4]))
+        figures.update(daemon_path(db, tmp, max(opts.repeat, 10)))
+    return figures
 
 
 # The stored data has thousands of X posts made 3 hours before NOW: a quota that large makes
@@ -165,7 +207,7 @@ platforms:
 """
 
 
-def status_path(db: Path, tmp: Path, env: dict[str, str], py: list[str], repeat: int) -> None:
+def status_path(db: "Path | str", tmp: Path, env: dict[str, str], py: list[str], repeat: int) -> None:
     """`publisher status` as a subprocess (a monitoring check), and the status collection the
     daemon's monitor runs once per scan interval (publisher.status.collect), in-process."""
     from publisher.schedule import parse_schedule
@@ -194,7 +236,7 @@ def status_path(db: Path, tmp: Path, env: dict[str, str], py: list[str], repeat:
           f"{ms / (CLAIM_TARGET * 1000):.2f} of the {CLAIM_TARGET * 1000:.0f} ms slot target")
 
 
-def daemon_path(db: Path, repeat: int) -> None:
+def daemon_path(db: "Path | str", tmp: Path, repeat: int) -> dict[str, float]:
     """Time what `publisher run` does in a slot, step by step, then as a whole tick."""
     import logging
 
@@ -243,7 +285,7 @@ def daemon_path(db: Path, repeat: int) -> None:
         store.release(item.publication_id, clock.now(), "benchmark")
         return PublishOutcome("approved", 0, "benchmark")
 
-    schedule_file = db.parent / "schedule.yaml"
+    schedule_file = tmp / "schedule.yaml"
     schedule_file.write_text(SCHEDULE, encoding="utf-8")
     first_slot = dt.datetime.combine(NOW.date() + dt.timedelta(days=1), dt.time(9), tzinfo=dt.timezone.utc)
     clock = ManualClock(first_slot)
@@ -271,6 +313,8 @@ def daemon_path(db: Path, repeat: int) -> None:
     print(f"  {'slot decision + claim (sum)':<34} {total * 1000:7.1f} ms  {total / CLAIM_TARGET:.2f} of target")
     print(f"  {'Daemon.tick() with ledger writes':<34} {tick * 1000:7.1f} ms  {tick / CLAIM_TARGET:.2f} of target")
     print(f"  {'continuing (every scan)':<34} {cont * 1000:7.1f} ms  {cont / CLAIM_TARGET:.2f} of target")
+    return {"tick: slot decision + claim (sum)": total, "tick: Daemon.tick() with ledger writes": tick,
+            "tick: continuing (every scan)": cont}
 
 
 if __name__ == "__main__":

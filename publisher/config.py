@@ -59,7 +59,9 @@ class Paths:
             from platformdirs import user_data_dir
 
             home = Path(user_data_dir("publisher", appauthor=False))
-        db = Path(os.environ.get("PUBLISHER_DB") or home / "publisher.db").expanduser()
+        from .database import target
+
+        db = target(os.environ.get("PUBLISHER_DB") or home / "publisher.db")  # a path, or a postgresql:// URL
         models_env = os.environ.get("PUBLISHER_MODELS_DIR") or os.environ.get("ARGOS_PACKAGES_DIR")
         models = Path(models_env).expanduser() if models_env else home / "models"
         return cls(home=home, db=db, models=models)
@@ -110,6 +112,8 @@ def require_database() -> Path:
     from .errors import ConfigError
 
     db = Paths.from_env().db
+    if isinstance(db, str):  # a PostgreSQL URL: the server says whether it is there
+        return db  # type: ignore[return-value]
     if not db.exists():
         raise ConfigError(f"{db}: no queue database there ({database_origin()}); `publisher init` or the first "
                           "`publisher ingest` creates it — or fix the path if it is mistyped")

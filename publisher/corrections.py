@@ -47,8 +47,8 @@ def link(outbox: "Outbox", ingested: "Ingested", now: dt.datetime | None = None)
         for pub_id in ingested.publications:
             platform = db.execute("SELECT platform FROM publications WHERE id = ?", (pub_id,)).fetchone()[0]
             if platform in earlier:
-                db.execute("INSERT OR IGNORE INTO corrections (publication_id, original_id, created_at) "
-                           "VALUES (?, ?, ?)", (pub_id, earlier[platform], ts(now)))
+                db.execute("INSERT INTO corrections (publication_id, original_id, created_at) "
+                           "VALUES (?, ?, ?) ON CONFLICT DO NOTHING", (pub_id, earlier[platform], ts(now)))
                 linked[pub_id] = earlier[platform]
     return linked
 

@@ -367,23 +367,23 @@ class SlotLedger:
     a crash between the row and the claim costs one slot, never a duplicate post.
     """
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path | str):
+        from .database import is_postgres, target
         from .migrations import apply
 
-        from .storage import create_private, private_folder
+        self.db = target(db)
+        if not is_postgres(self.db):
+            from .storage import create_private, private_folder
 
-        self.db = Path(db)
-        private_folder(self.db.parent)
-        create_private(self.db)
+            private_folder(self.db.parent)
+            create_private(self.db)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
 
     def _connect(self) -> sqlite3.Connection:
-        from .storage import connect_existing
+        from .database import connect
 
-        conn = connect_existing(self.db)  # never a fresh empty file in place of a deleted one
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
 
     def last(self, platform: str, now: dt.datetime | None = None) -> dt.datetime | None:
         """The latest slot handled for ``platform``. With ``now``, a slot recorded later than now
@@ -402,7 +402,8 @@ class SlotLedger:
         """Take a slot; False when it was already taken."""
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO schedule_slots (platform, slot_at, handled_at, outcome) VALUES (?, ?, ?, ?)",
+                "INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (platform, slot_at) DO NOTHING",
                 (platform, _iso(slot_at), _iso(now), "started"))
             return cur.rowcount == 1
 
@@ -418,8 +419,8 @@ class SlotLedger:
         """Take a slot and close it at once (missed, skipped...); False when already taken."""
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO schedule_slots (platform, slot_at, handled_at, outcome, detail) "
-                "VALUES (?, ?, ?, ?, ?)", (platform, _iso(slot_at), _iso(now), outcome, detail))
+                "INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome, detail) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, slot_at) DO NOTHING", (platform, _iso(slot_at), _iso(now), outcome, detail))
             return cur.rowcount == 1
 
     def rows(self, platform: str | None = None) -> list[LedgerRow]:
@@ -441,24 +442,24 @@ class ReportedFiles:
     only when its content (or the problem found in it) changes.
     """
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path | str):
+        from .database import is_postgres, target
         from .migrations import apply
 
-        from .storage import create_private, private_folder
+        self.db = target(db)
+        if not is_postgres(self.db):
+            from .storage import create_private, private_folder
 
-        self.db = Path(db)
-        private_folder(self.db.parent)
-        create_private(self.db)
+            private_folder(self.db.parent)
+            create_private(self.db)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
             self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
 
     def _connect(self) -> sqlite3.Connection:
-        from .storage import connect_existing
+        from .database import connect
 
-        conn = connect_existing(self.db)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
 
     @staticmethod
     def _key(path: Path) -> str:
@@ -487,8 +488,9 @@ class ReportedFiles:
                                (key, digest)).fetchone()
             if row is not None and row[0] == message:
                 return False
-            conn.execute("INSERT OR REPLACE INTO reported_files (path, content_hash, message, reported_at) "
-                         "VALUES (?, ?, ?, ?)", (key, digest, message, _iso(now)))
+            conn.execute("INSERT INTO reported_files (path, content_hash, message, reported_at) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (path, content_hash) DO UPDATE SET message = excluded.message, "
+                         "reported_at = excluded.reported_at", (key, digest, message, _iso(now)))
         self._paths.add(key)
         return True
 
@@ -985,13 +987,21 @@ class Daemon:
                                         f"budget: {gate.detail(item, now)}", logging.WARNING)
                         continue
                     what = "resuming" if item.posted else "retrying" if item.state == "failed" else "publishing"
-                    if not self.store.claim(item.publication_id, now, f"{what} ({item.state}) by publisher run"):
+                    if not self._claim(platform, item.publication_id, now, f"{what} ({item.state}) by publisher run",
+                                       schedule):
                         continue
                     log.info("%s: %s %s (%s, %d posts to send)", platform, what, item.ids(), item.state, item.posts)
                     result = self._publish(item, account)
                     self._log_result(platform, "continued", item, result)
                     outcomes.append(SlotOutcome(platform, None, result.state, item, result.detail))
         return outcomes
+
+    def _claim(self, platform: str, publication_id: int, now: dt.datetime, reason: str, schedule) -> bool:
+        """The store's claim. The real outbox re-checks the 24-hour quota inside the claim's
+        transaction: with the queue on a server, another host may have spent it meanwhile."""
+        if isinstance(self.store, OutboxStore):
+            return self.store.claim(publication_id, now, reason, quota=schedule.quota_for(platform))
+        return self.store.claim(publication_id, now, reason)
 
     def _note_once(self, key: tuple, message: str, level: int = logging.ERROR) -> None:
         """Log a standing condition once, not at every tick."""
@@ -1092,7 +1102,7 @@ class Daemon:
                 return close(decision.outcome, decision.detail,
                              level=logging.WARNING if decision.outcome in ("quota", "budget") else logging.INFO)
             item = decision.item
-            if self.store.claim(item.publication_id, now, f"slot {when} by publisher run"):
+            if self._claim(platform, item.publication_id, now, f"slot {when} by publisher run", schedule):
                 break
             candidates.remove(item)  # approval withdrawn meanwhile: take the next one
         remaining = _min(remaining_quota(schedule.quota_for(platform), recent, now), platform_left)
@@ -1374,11 +1384,11 @@ class OutboxStore:
             return f"paused until {until}: {state.pause_reason or ''}".rstrip(": ")
         return None
 
-    def claim(self, publication_id: int, now: dt.datetime, reason: str) -> bool:
+    def claim(self, publication_id: int, now: dt.datetime, reason: str, *, quota: int | None = None) -> bool:
         from .errors import StoreError
 
         try:
-            self.outbox.claim(publication_id, now, why=reason)
+            self.outbox.claim(publication_id, now, why=reason, quota=quota)
         except StoreError as exc:
             log.warning("publication %s not taken: %s", publication_id, exc)
             return False
@@ -1502,9 +1512,15 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
     from .outbox import Outbox
     from .pipeline import resolve_settings
 
-    db = Path(db or Paths.from_env().db)
+    from .database import is_postgres, target
+
+    db = target(db or Paths.from_env().db)
     watcher = ScheduleWatcher(schedule_path)
-    with DaemonLock(db):
+    if is_postgres(db):
+        from .pgstore import AdvisoryDaemonLock as lock  # one run per database, across hosts
+    else:
+        lock = DaemonLock  # type: ignore[assignment]
+    with lock(db):  # type: ignore[arg-type]
         outbox = Outbox.open(db)
         try:
             real_now = dt.datetime.now(UTC)
@@ -1528,7 +1544,8 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                             ingest=ingest or default_ingest(outbox, settings=lambda: resolve_settings(watcher.schedule)),
                             ledger=SlotLedger(db), clock=clock,
                             scanner=SourceScanner(settle), monitor=monitor)
-            daemon.watch = DatabaseWatch(db)  # stops the daemon loudly when the database is deleted
+            if not is_postgres(db):  # a server's database is not a file (its loss is a connection error)
+                daemon.watch = DatabaseWatch(db)  # stops the daemon loudly when the database is deleted
             yield daemon
         finally:
             outbox.close()

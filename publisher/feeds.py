@@ -890,15 +890,18 @@ class FeedStore:
     def __init__(self, db: Path | str):
         from .migrations import apply
 
-        self.db = Path(db)
-        self.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        from .database import is_postgres, target
+
+        self.db = target(db)
+        if not is_postgres(self.db):
+            self.db.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self._connect() as conn:
             apply(conn, dt.datetime.now(UTC).isoformat())
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
+        from .database import connect
+
+        return connect(self.db)
 
     # -- entries --
 
@@ -926,10 +929,11 @@ class FeedStore:
                        written_hash, first_seen, last_fetched, detail)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (scope, entry_key) DO UPDATE SET
-                       link = coalesce(excluded.link, link), path = coalesce(excluded.path, path),
-                       state = excluded.state, fingerprint = coalesce(excluded.fingerprint, fingerprint),
-                       content_hash = coalesce(excluded.content_hash, content_hash),
-                       written_hash = coalesce(excluded.written_hash, written_hash),
+                       link = coalesce(excluded.link, feed_entries.link),
+                       path = coalesce(excluded.path, feed_entries.path), state = excluded.state,
+                       fingerprint = coalesce(excluded.fingerprint, feed_entries.fingerprint),
+                       content_hash = coalesce(excluded.content_hash, feed_entries.content_hash),
+                       written_hash = coalesce(excluded.written_hash, feed_entries.written_hash),
                        last_fetched = excluded.last_fetched, detail = excluded.detail""",
                 (scope, key, normalise_link(link) if link else None, str(path) if path else None, state, fingerprint,
                  content, written, _iso(now), _iso(now), detail))
@@ -947,8 +951,11 @@ class FeedStore:
     def save_state(self, s: PollState) -> None:
         with self._connect() as conn:
             conn.execute(
-                """INSERT OR REPLACE INTO feed_state (url, etag, last_modified, last_polled, next_poll, failures,
-                       last_error, polls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO feed_state (url, etag, last_modified, last_polled, next_poll, failures,
+                       last_error, polls) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
+                       last_polled = excluded.last_polled, next_poll = excluded.next_poll,
+                       failures = excluded.failures, last_error = excluded.last_error, polls = excluded.polls""",
                 (s.url, s.etag, s.last_modified, _iso(s.last_polled), _iso(s.next_poll), s.failures, s.last_error,
                  s.polls))
 

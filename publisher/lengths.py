@@ -65,6 +65,10 @@ _HOST = regex.compile(r"(?i)https?://([^/?#\s]*)")
 _STOP_AFTER = regex.compile(r"(?<=[^\x00-\x7f\u2013])(?<=\p{P})")
 #: twitter-text starts no link right after these (its invalid preceding characters)
 _NO_LINK_AFTER = regex.compile(r"[A-Za-z0-9@＠$#＃\u202a-\u202e]")
+#: A link's path goes on through these (ASCII, Latin and Cyrillic letters, marks): a link that
+#: starts earlier in the run may swallow an "https://" after one of them (t.co/abcéhttps://…),
+#: so a cut there is not exact. Han, kana, emoji and CJK punctuation end a path.
+_PATH_GOES_ON = regex.compile(r"[\x21-\x7e\p{Latin}\p{Cyrillic}\p{M}\u2013]")
 #: A link counts 23 but has at least 4 characters ("t.co"), and holds a dot: so a piece counted
 #: as plain characters is at most this much per dot short of twitter-text's count (X), and per
 #: "://" of Mastodon's (a link with its protocol has at least 11 characters).
@@ -117,7 +121,7 @@ def _pieces(segment: str) -> list[tuple[int, str, bool]]:
             host = _HOST.match(piece)
             before = segment[begin + start - 1] if begin + start else ""
             exact = (bool(host) and len(host.group(1)) <= 253 and len(piece) <= 4200
-                     and not _NO_LINK_AFTER.match(before))
+                     and not _NO_LINK_AFTER.match(before) and not _PATH_GOES_ON.match(before))
             out.append((begin + start, piece, exact))
     return out
 

@@ -124,8 +124,8 @@ class Notifier:
         if self.db is None:
             return
         try:
-            self.db.execute("INSERT OR IGNORE INTO alerts_sent (key, event, message, sent_at, delivered) "
-                            "VALUES (?, ?, ?, ?, 1)", (key, event, message, now.astimezone(dt.timezone.utc)
+            self.db.execute("INSERT INTO alerts_sent (key, event, message, sent_at, delivered) "
+                            "VALUES (?, ?, ?, ?, 1) ON CONFLICT DO NOTHING", (key, event, message, now.astimezone(dt.timezone.utc)
                                                        .strftime("%Y-%m-%dT%H:%M:%SZ")))
         except sqlite3.Error:
             pass  # remembered in memory for this process

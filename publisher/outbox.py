@@ -1,4 +1,8 @@
-"""The outbox: one SQLite file that says what exists, what is approved and what was posted.
+"""The outbox: one database that says what exists, what is approved and what was posted.
+
+A SQLite file by default; a PostgreSQL server when ``PUBLISHER_DB`` is a ``postgresql://`` URL
+(:mod:`publisher.pgstore`: the same SQL and the same rules, with row locks and leases so that
+daemons on several hosts share one queue).
 
 It holds articles (one row per revision of a file), their translations, the thread rendered
 for each platform (immutable; an edit stores a new thread) and one *publication* per article
@@ -509,9 +513,13 @@ def _post_label(index: int, n_posts: int) -> str:
 class Outbox:
     """The queue database. Open with :meth:`Outbox.open`; one instance may be shared by threads."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path):
+    def __init__(self, db: sqlite3.Connection, path: Path | str):
         self.db = db
         self.path = path
+        #: On a PostgreSQL server (publisher.pgstore): claims lock rows and carry a lease.
+        self.postgres = bool(getattr(db, "is_postgres", False))
+        #: The migrations this open applied (``publisher db migrate`` prints them).
+        self.applied: list[str] = list(getattr(db, "applied", ()))
         self._lock = threading.RLock()
         self._depth = 0
 
@@ -533,6 +541,13 @@ class Outbox:
             from . import config
 
             path = config.require_database() if config.DATABASE_MUST_EXIST else config.Paths.from_env().db
+        from .database import is_postgres
+
+        if is_postgres(path):  # PUBLISHER_DB=postgresql://...: the server backend (publisher.pgstore)
+            from .database import shown
+            from .pgstore import open_connection
+
+            return cls(open_connection(str(path), ts(utcnow())), shown(path))  # type: ignore[arg-type]
         path = Path(path)
         from . import storage
 
@@ -557,7 +572,7 @@ class Outbox:
             db.execute("PRAGMA foreign_keys = ON")
             from . import migrations
 
-            migrations.apply(db, ts(utcnow()))  # type: ignore[arg-type]
+            applied = migrations.apply(db, ts(utcnow()))  # type: ignore[arg-type]
         except StoreError:
             db.close()
             raise
@@ -572,7 +587,9 @@ class Outbox:
         except BaseException:
             db.close()
             raise
-        return cls(db, path)
+        box = cls(db, path)
+        box.applied = applied
+        return box
 
     @classmethod
     def _open_read_only(cls, path: Path) -> "Outbox":
@@ -784,11 +801,11 @@ class Outbox:
                                            (path_key,)).fetchone()[0] or 0)
                 article_id = db.execute(
                     "INSERT INTO articles (path, source_hash, revision, title, author, date, url, publication, "
-                    "language, tags, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "language, tags, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     (path_key, article.source_hash, revision, article.title, article.author,
                      article.date.isoformat() if article.date else None, article.url, article.publication,
                      article.language, json.dumps(list(article.tags), ensure_ascii=False), article.body, ts(now)),
-                ).lastrowid
+                ).fetchone()[0]
                 existing = set()
                 if translated is not None:
                     self._insert_translation(article_id, translated, now)
@@ -817,9 +834,9 @@ class Outbox:
                 thread_id = self._insert_thread(article_id, thread, "render", now)
                 pub_id = db.execute(
                     "INSERT INTO publications (article_id, platform, account, thread_id, state, n_posts, "
-                    "note, created_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?)",
+                    "note, created_at, updated_at) VALUES (?, ?, ?, ?, 'draft', ?, ?, ?, ?) RETURNING id",
                     (article_id, platform, accounts.get(platform, platform), thread_id, len(thread.posts),
-                     "new draft", ts(now), ts(now))).lastrowid
+                     "new draft", ts(now), ts(now))).fetchone()[0]
                 reason = (f"stored from {path_key}" if revision == 1
                           else f"revision {revision} of {path_key}: needs approval again")
                 self._event(pub_id, None, "draft", now, reason)
@@ -844,10 +861,10 @@ class Outbox:
     def _insert_thread(self, article_id: int, thread: "Thread", origin: str, now: dt.datetime) -> int:
         thread_id = self.db.execute(
             "INSERT INTO threads (article_id, platform, title, content_hash, n_posts, origin, dropped, warnings, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (article_id, thread.platform, thread.title, thread.content_hash, len(thread.posts), origin,
              json.dumps(list(thread.dropped), ensure_ascii=False), json.dumps(list(thread.warnings), ensure_ascii=False),
-             ts(now))).lastrowid
+             ts(now))).fetchone()[0]
         self.db.executemany(
             "INSERT INTO thread_posts (thread_id, idx, text, role, length, lim) VALUES (?, ?, ?, ?, ?, ?)",
             [(thread_id, i, p.text, p.role, p.length, p.limit) for i, p in enumerate(thread.posts)])
@@ -1180,39 +1197,81 @@ class Outbox:
         with self.transaction() as db:
             self.recover(now)
             if max_posts is None:
-                row = db.execute(self._due_sql(False) + " LIMIT 1", (platform, now_s, now_s)).fetchone()
+                row = db.execute(self._due_sql(False) + " LIMIT 1" + self._skip_locked, (platform, now_s, now_s)).fetchone()
             else:
-                row = db.execute(self._due_sql(True) + " LIMIT 1", (platform, now_s, now_s, max_posts)).fetchone()
+                row = db.execute(self._due_sql(True) + " LIMIT 1" + self._skip_locked,
+                                 (platform, now_s, now_s, max_posts)).fetchone()
             if row is None:
                 return None
             return self.claim(row[0], now, why="claimed by the scheduler")
 
-    def claim(self, publication_id: int, now: dt.datetime | None = None, *, why: str = "publish requested") -> Publication:
+    @property
+    def _skip_locked(self) -> str:
+        from .pgstore import SKIP_LOCKED
+
+        return SKIP_LOCKED if self.postgres else ""
+
+    def _owner_alive(self, owner: str | None) -> bool:
+        """:func:`owner_alive`; on PostgreSQL a process on another host is judged by its lease."""
+        if not self.postgres:
+            return owner_alive(owner)
+        found, mine = parse_owner(owner), parse_owner(current_owner())
+        if found is None or mine is None:
+            return False
+        if (found.host, found.boot, found.pid_ns) == (mine.host, mine.boot, mine.pid_ns):
+            return _local_status(found, mine) == "alive"  # a pid of this machine and namespace: look it up
+        # another host (another kernel boot is no proof of death here), or another container
+        return bool(self.db.owner_alive(found.process))  # type: ignore[attr-defined]
+
+    def claim(self, publication_id: int, now: dt.datetime | None = None, *, why: str = "publish requested",
+              quota: int | None = None) -> Publication:
         """Make this process the one publishing ``publication_id`` (state ``publishing``).
 
         Works from approved, scheduled or failed, whatever their time (publishing by hand).
         Refuses anything not approved for its current content, and anything another live
         process is publishing. Already claimed by this process: returned as it is.
+
+        ``quota`` (the platform's posts per rolling 24 hours): counted in the database, inside
+        the claim's transaction, so that two daemons on two hosts never both spend the last of
+        it: the posts sent in the window plus those that threads claimed elsewhere still have
+        to send, plus this thread's remaining posts, must fit.
         """
         now = _aware(now or utcnow(), "now")
         me = current_owner()
         with self.transaction():
+            if self.postgres and self.db.execute("SELECT id FROM publications p WHERE id = ?" + self._skip_locked,
+                                                 (publication_id,)).fetchone() is None:
+                # the row is locked by another host's claim in progress (or it does not exist)
+                self.get(publication_id)
+                raise StoreError(f"publication {publication_id} is being claimed by another process; try again")
             pub = self.get(publication_id)
             if pub.state == "publishing":
                 if pub.owner == me:
                     return pub
-                if owner_alive(pub.owner):
+                if self._owner_alive(pub.owner):
                     raise StoreError(claimed_message(pub))
                 self.recover(now)
                 pub = self.get(publication_id)
             if pub.state not in READY:
                 raise StoreError(not_ready_message(pub))
+            if quota is not None and pub.approved:
+                used = sum(int(n) for (n,) in self.db.execute(  # sum(): numeric on PostgreSQL, hence int()
+                    "SELECT count(*) FROM post_results WHERE platform = ? AND posted_at > ? AND posted_at <= ? "
+                    "UNION ALL SELECT coalesce(sum(n_posts - posted_count), 0) FROM publications "
+                    "WHERE platform = ? AND state = 'publishing' AND id != ?",
+                    (pub.platform, ts(now - dt.timedelta(days=1)), ts(now), pub.platform, publication_id)))
+                if used + pub.remaining > quota:
+                    raise StoreError(f"publication {publication_id}: {pub.remaining} posts to send, "
+                                     f"{max(0, quota - int(used))} of the {pub.platform} quota of {quota} left "
+                                     "(posts sent in the last 24 hours and threads being published)")
             if not pub.approved:
                 if pub.approved_hash is None:
                     raise StoreError(f"publication {publication_id} is not approved")
                 self._transition(publication_id, "draft", now, "the approval does not match the content; "
                                  "approve it again")
             else:
+                if self.postgres:
+                    self.db.touch_lease(_this_process())  # type: ignore[attr-defined]
                 self._transition(publication_id, "publishing", now, f"{why} ({_describe_owner(me)})",
                                  owner=me, claimed_from=pub.state, claimed_at=ts(now), inflight_index=None,
                                  inflight_since=None)
@@ -1322,7 +1381,8 @@ class Outbox:
                             daily_remaining=row[5], daily_reset=from_ts(row[6]))
 
     def _account_update(self, platform: str, account: str, **fields: Any) -> None:
-        self.db.execute("INSERT OR IGNORE INTO accounts (platform, account) VALUES (?, ?)", (platform, account))
+        self.db.execute("INSERT INTO accounts (platform, account) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                        (platform, account))
         columns = ", ".join(f"{k} = ?" for k in fields)
         self.db.execute(f"UPDATE accounts SET {columns} WHERE platform = ? AND account = ?",
                         (*fields.values(), platform, account))
@@ -1481,7 +1541,7 @@ class Outbox:
         now = _aware(now or utcnow(), "now")
         rows = self.db.execute("SELECT id, owner, inflight_index, n_posts, claimed_from, platform FROM publications "
                                "WHERE state = 'publishing'").fetchall()
-        stale = [r for r in rows if not owner_alive(r[1])]
+        stale = [r for r in rows if not self._owner_alive(r[1])]
         if not stale:
             return []
         changed = []

@@ -108,3 +108,44 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120,
         input=input,
         **kwargs,
     )
+
+
+# --- PostgreSQL: one real server per session (tests/pgserver.py) -------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for this session. Skipped with the reason when it cannot start (no
+    binaries, no psycopg); under CI=true that is a failure, never a skip."""
+    try:
+        import psycopg  # noqa: F401
+
+        from pgserver import TempPostgres
+
+        server = TempPostgres().start()
+    except Exception as exc:  # noqa: BLE001 - the reason is the message
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL tests: the server cannot start under CI: {exc}")
+        pytest.skip(f"PostgreSQL tests: no server ({exc})")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A database URL (a fresh schema on the session's server)."""
+    return pg_server.fresh_url()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked sqlite_only keep only their SQLite instance of ``db_target``."""
+    items[:] = [item for item in items if not (item.get_closest_marker("sqlite_only")
+                                               and "[postgresql" in item.nodeid)]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_target(request, tmp_path):
+    """The queue database for a contract test: a SQLite file, or PostgreSQL (one schema per test)."""
+    if request.param == "sqlite":
+        return tmp_path / "queue.db"
+    return request.getfixturevalue("pg_url")

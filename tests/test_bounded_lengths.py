@@ -9,7 +9,7 @@ import time
 import warnings
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import subprocess_env
@@ -50,6 +50,10 @@ _RUN_WORDS = st.sampled_from(["Kling", "https://example.com/a?b=1", "example.com
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(_RUN_WORDS, min_size=60, max_size=120).map("".join))
+# found by hypothesis on a fresh machine: a link without protocol earlier in the run swallows
+# "https://…" after a Latin letter (t.co/abcéhttps://…), so a cut there is not exact
+@example("Kling" * 36 + "t.co/abcéhttps://example.com/a?b=1" + "Kling" * 21)
+@example("Kling" * 34 + "https://example.com/a?b=1😀t.co/abcéhttps://example.com/a?b=1" + "Kling" * 21)
 def test_a_long_run_without_spaces_is_never_counted_short(text):
     """Runs over LONG_RUN with a dot are measured link by link: never less than the platforms count."""
     assume(_long_dotted_run(text))

@@ -13,7 +13,7 @@ from conftest import run_cli, subprocess_env
 from publisher import __version__
 from publisher.cli import cli
 
-HEAVY = ["argostranslate", "ctranslate2", "tweepy", "torch", "stanza", "mastodon", "atproto", "sentencepiece",
+HEAVY = ["argostranslate", "ctranslate2", "psycopg", "psycopg_pool", "tweepy", "torch", "stanza", "mastodon", "atproto", "sentencepiece",
          "apscheduler", "spacy"]
 
 

@@ -34,8 +34,10 @@ def fails(*args: str, env: dict | None = None):
 
 
 @pytest.fixture
-def outbox():
-    box = Outbox.open()  # $PUBLISHER_HOME/publisher.db, as the commands use
+def outbox(db_target, monkeypatch):
+    if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
+        monkeypatch.setenv("PUBLISHER_DB", db_target)
+    box = Outbox.open()  # PUBLISHER_DB or $PUBLISHER_HOME/publisher.db, as the commands use
     yield box
     box.close()
 
@@ -48,6 +50,16 @@ def claimed_elsewhere(outbox: Outbox, pub_id: int, *, in_flight: int | None, now
     if in_flight is not None:
         outbox.begin_post(pub_id, in_flight, now=now)
     outbox.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (owner, pub_id))
+    still_beating(outbox, owner)
+
+
+def still_beating(outbox: Outbox, owner: str) -> None:
+    """On PostgreSQL another machine's claim is judged by its lease: make this one live."""
+    if outbox.postgres:
+        from publisher.outbox import parse_owner
+
+        outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) VALUES (?, 'elsewhere', 0, "
+                          "clock_timestamp()) ON CONFLICT DO NOTHING", (parse_owner(owner).process,))
 
 
 # --- 1. a claim nobody here can check --------------------------------------------------------
@@ -71,6 +83,7 @@ def test_a_claim_from_another_host_is_released_by_hand_to_needs_attention(outbox
     outbox.record_post(pub_id, 0, PostRef(id="111"), now=NOW)
     outbox.begin_post(pub_id, 1, now=NOW)
     outbox.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (ELSEWHERE, pub_id))
+    still_beating(outbox, ELSEWHERE)
 
     assert owner_status(ELSEWHERE) == "unknown"
     assert outbox.recover(NOW + dt.timedelta(days=1)) == []  # cannot be judged automatically

@@ -447,9 +447,11 @@ def _once(tmp_path: Path, now: str, env: dict[str, str]) -> subprocess.Completed
 
 @pytest.mark.slow
 def test_cli_two_articles_in_the_inbox_translated_rendered_and_posted_in_the_next_two_slots(tmp_path,
-                                                                                            tmp_path_factory):
+                                                                                            tmp_path_factory,
+                                                                                            db_target):
     """Nothing injected: `publisher run --once` from cron's point of view, the tiny real-format
-    translation model, the real thread renderer, the outbox, tweepy and the fake X."""
+    translation model, the real thread renderer, the outbox (a SQLite file, or PostgreSQL),
+    tweepy and the fake X."""
     from tinymodel import install_tiny_package
 
     models = tmp_path / "models"
@@ -459,7 +461,7 @@ def test_cli_two_articles_in_the_inbox_translated_rendered_and_posted_in_the_nex
                               ("b.md", "字节跳动推出即梦", "字节跳动推出了即梦。即梦支持文字生成图片和视频。")]:
         settle(write_article(tmp_path / "inbox", name, title=title, body=body))
     with FakeX() as fake:
-        env = subprocess_env(PUBLISHER_DB=str(tmp_path / "publisher.db"), PUBLISHER_MODELS_DIR=str(models),
+        env = subprocess_env(PUBLISHER_DB=str(db_target), PUBLISHER_MODELS_DIR=str(models),
                              FAKE_X_URL=fake.base_url, FAKE_X_TESTS=str(TESTS), **x_env(fake))
         proc = _once(tmp_path, "2024-06-14T08:30", env)
         assert proc.returncode == 0, proc.stderr

@@ -66,9 +66,9 @@ def server():
 
 
 @pytest.fixture
-def fetcher(server, tmp_path):
+def fetcher(server, db_target):
     clock = {"now": T0}
-    f = Fetcher(FeedStore(tmp_path / "publisher.db"), client=loopback_client(server), clock=lambda: clock["now"])
+    f = Fetcher(FeedStore(db_target), client=loopback_client(server), clock=lambda: clock["now"])
     f.clock_box = clock  # type: ignore[attr-defined]
     yield f
     f.close()

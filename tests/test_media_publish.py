@@ -39,6 +39,13 @@ def x(fake, monkeypatch) -> XPlatform:
     return platform
 
 
+@pytest.fixture(autouse=True)
+def backend(db_target, monkeypatch):
+    """Every test here on both backends: the queue on PostgreSQL through PUBLISHER_DB."""
+    if isinstance(db_target, str):
+        monkeypatch.setenv("PUBLISHER_DB", db_target)
+
+
 @pytest.fixture
 def server():
     with mf.ImageServer() as s:

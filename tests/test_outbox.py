@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 
 import pytest
@@ -16,8 +17,8 @@ NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def outbox(tmp_path):
-    box = Outbox.open(tmp_path / "queue.db")
+def outbox(db_target):
+    box = Outbox.open(db_target)
     yield box
     box.close()
 
@@ -381,14 +382,49 @@ def test_recover_settles_only_dead_owners(outbox, tmp_path):
     dead = "{}:999999999:1".format(current_owner().rsplit(":", 2)[0])
     outbox.db.execute("UPDATE publications SET owner = ? WHERE id IN (?, ?)", (dead, ids[0], ids[1]))
     outbox.db.execute("UPDATE publications SET owner = 'elsewhere:12:34' WHERE id = ?", (ids[2],))
+    if outbox.postgres:  # a process on another host is judged by its lease: this one beats
+        outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) "
+                          "VALUES ('elsewhere:12:34', 'elsewhere', 12, clock_timestamp())")
     changed = {p.id: p for p in outbox.recover(NOW)}
     assert set(changed) == {ids[0], ids[1]}
     assert changed[ids[0]].state == "needs_attention" and changed[ids[0]].unknown_post == 1
     assert "interrupted while sending post 1 of 3" in changed[ids[0]].note
     assert changed[ids[1]].state == "approved" and "before sending anything" in changed[ids[1]].note
-    assert outbox.get(ids[2]).state == "publishing"  # another host: cannot tell, left alone
+    assert outbox.get(ids[2]).state == "publishing"  # another host: cannot tell (SQLite), or its lease is live
     assert outbox.get(ids[3]).state == "publishing"  # this process: alive
     assert outbox.recover(NOW) == []
+
+
+def test_on_postgresql_a_claim_whose_lease_ran_out_on_another_host_is_settled(pg_url, tmp_path):
+    outbox = Outbox.open(pg_url)
+    try:
+        ids = [store(outbox, tmp_path / "in", f"{n}.md").publications[0] for n in "abc"]
+        for pub_id in ids:
+            outbox.approve(pub_id, now=NOW)
+            outbox.claim(pub_id, NOW)
+        outbox.begin_post(ids[0], 0, now=NOW)
+        outbox.begin_post(ids[2], 0, now=NOW)
+        other = "host-b:4242:777:0123-abcd:4026531836"
+        outbox.db.execute("UPDATE publications SET owner = ? WHERE id IN (?, ?)", (other + "/1", ids[0], ids[1]))
+        outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) "
+                          "VALUES (?, 'host-b', 4242, clock_timestamp())", (other,))
+        assert outbox.recover(NOW) == []  # host-b beats: its claims are its own
+        with pytest.raises(StoreError, match="being published by"):
+            outbox.claim(ids[0], NOW)
+        outbox.db.execute("UPDATE publisher_leases SET beat_at = clock_timestamp() - interval '1 hour' "
+                          "WHERE process = ?", (other,))
+        changed = {p.id: p for p in outbox.recover(NOW)}
+        assert set(changed) == {ids[0], ids[1]}
+        assert changed[ids[0]].state == "needs_attention" and changed[ids[0]].unknown_post == 1
+        assert "interrupted while sending post 1 of 3" in changed[ids[0]].note
+        assert changed[ids[1]].state == "approved"
+        assert outbox.get(ids[2]).state == "publishing"  # this process: alive, whatever its lease says
+        # this process's own lease is beaten from a thread, on its own connection
+        mine = outbox.db.execute("SELECT count(*) FROM publisher_leases WHERE beat_at > clock_timestamp() - "
+                                 "interval '1 minute' AND pid = ?", (os.getpid(),)).fetchone()[0]
+        assert mine == 1
+    finally:
+        outbox.close()
 
 
 def test_two_threads_of_one_process_never_publish_the_same_thread(outbox, tmp_path):
@@ -436,3 +472,31 @@ def test_approve_article_approves_every_platform_at_once(outbox, tmp_path):
     assert sorted(p.id for p in approved) == sorted(ing.publications)
     assert {outbox.get(i).state for i in ing.publications} == {"approved"}
     assert outbox.approve_article(ing.article_id, now=NOW) == []  # nothing left in draft
+
+
+def test_claim_counts_the_quota_in_the_database_with_threads_claimed_elsewhere(db_target, tmp_path):
+    """Two processes (two hosts on PostgreSQL) on one queue: the last of the quota goes to one."""
+    first, second = Outbox.open(db_target), Outbox.open(db_target)
+    try:
+        a, b, c = (store(first, tmp_path / "in", f"{n}.md", n_posts=2).publications[0] for n in "abc")
+        for pub_id in (a, b, c):
+            first.approve(pub_id, now=NOW)
+        first.claim(a, NOW, quota=5)  # 2 of 5 reserved by a thread being published
+        with pytest.raises(StoreError, match=r"2 posts to send, 1 of the x quota of 3 left"):
+            second.claim(b, NOW, quota=3)
+        assert second.get(b).state == "approved"  # refused: nothing changed
+        assert second.claim(b, NOW, quota=4).state == "publishing"  # 2 + 2 fit in 4
+        from publisher.platforms.base import PostRef
+
+        for i in range(2):
+            first.begin_post(a, i, now=NOW)
+            first.record_post(a, i, PostRef(id=f"a{i}"), now=NOW)
+        assert first.get(a).state == "posted"
+        # a's 2 posts are in the window now, b still reserves 2: c (2 posts) does not fit in 5
+        with pytest.raises(StoreError, match="1 of the x quota of 5 left"):
+            first.claim(c, NOW + dt.timedelta(hours=1), quota=5)
+        # a day later a's posts left the window
+        assert first.claim(c, NOW + dt.timedelta(hours=25), quota=4).state == "publishing"
+    finally:
+        first.close()
+        second.close()

@@ -26,8 +26,10 @@ def invoke(*args: str, env: dict | None = None):
 
 
 @pytest.fixture
-def outbox():
-    box = Outbox.open()  # $PUBLISHER_HOME/publisher.db, as the commands use
+def outbox(db_target, monkeypatch):
+    if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
+        monkeypatch.setenv("PUBLISHER_DB", db_target)
+    box = Outbox.open()  # PUBLISHER_DB or $PUBLISHER_HOME/publisher.db, as the commands use
     yield box
     box.close()
 
@@ -302,6 +304,7 @@ def test_queue_commands_never_import_tweepy(outbox, pub_id):
         assert "HEAVY []" in proc.stderr, (args, proc.stderr)
 
 
+@pytest.mark.sqlite_only  # reads the database file's bytes
 def test_secrets_never_reach_the_database_or_the_output(outbox, tmp_path, isolated_env):
     secret = uuid.uuid4().hex
     with FakeX(api_key=f"key-{secret}", api_secret=f"apisecret-{secret}", access_token=f"1-token-{secret}",

@@ -21,8 +21,8 @@ NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
-def outbox(tmp_path):
-    box = Outbox.open(tmp_path / "queue.db")
+def outbox(db_target):
+    box = Outbox.open(db_target)
     yield box
     box.close()
 
@@ -58,6 +58,7 @@ def test_posts_the_whole_thread_as_a_reply_chain(outbox, approved):
     assert len(platform.posts) == 4
 
 
+@pytest.mark.sqlite_only  # spies on the file with sqlite3
 def test_each_post_is_marked_in_flight_before_the_call_and_stored_right_after(outbox, approved, tmp_path):
     """Seen from another connection, as a restarted process would see it."""
     spy = sqlite3.connect(tmp_path / "queue.db")
@@ -228,10 +229,10 @@ def test_refuses_drafts_and_the_wrong_platform(outbox, tmp_path):
     assert outbox.get(draft).state == "approved"
 
 
-def test_a_live_process_holding_a_publication_keeps_it(outbox, approved, tmp_path):
+def test_a_live_process_holding_a_publication_keeps_it(outbox, approved, db_target):
     """Another process claims it: this one is refused; once that process is gone it is recovered."""
     code = ("import sys, datetime as dt; from publisher.outbox import Outbox; "
-            f"box = Outbox.open({str(tmp_path / 'queue.db')!r}); box.claim({approved}); "
+            f"box = Outbox.open({str(db_target)!r}); box.claim({approved}); "
             "print('claimed', flush=True); sys.stdin.read()")
     child = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)

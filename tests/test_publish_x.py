@@ -28,8 +28,8 @@ def x(fake) -> XPlatform:
 
 
 @pytest.fixture
-def outbox(tmp_path):
-    box = Outbox.open(tmp_path / "queue.db")
+def outbox(db_target):
+    box = Outbox.open(db_target)
     yield box
     box.close()
 

@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "status": "status:status",
     "notify": "status:notify",
     "init": "init:init",
+    "db": "db:db",
 }
 
 
@@ -108,7 +109,7 @@ def cli(workspace: str | None) -> None:
         from ..config import Paths, database_origin
 
         db = Paths.from_env().db
-        if not db.exists() and "--help" not in sys.argv[1:] and "-h" not in sys.argv[1:]:
+        if not isinstance(db, str) and not db.exists() and "--help" not in sys.argv[1:] and "-h" not in sys.argv[1:]:
             click.echo(f"note: no queue database at {db} ({database_origin()}): creating it", err=True)
 
 

@@ -1,4 +1,5 @@
-"""`publisher db`: look after the queue database (check, backup, repair the clock ledger)."""
+"""`publisher db`: look after the queue database (check, backup, repair the clock ledger; migrate
+and copy: publisher/cli/db_move.py)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,34 @@ from pathlib import Path
 
 import click
 
+from .db_move import copy, migrate
+
 
 @click.group("db")
 def db() -> None:
-    """Check, back up and repair the queue database ($PUBLISHER_DB)."""
+    """Check, back up, repair, migrate or copy the queue database ($PUBLISHER_DB).
+
+    PUBLISHER_DB names the database: a file path (SQLite, the default) or a PostgreSQL URL
+    (postgresql://user@host/dbname) for a queue shared by several machines.
+    """
 
 
-def _path() -> Path:
+db.add_command(migrate)
+db.add_command(copy)
+
+
+def _path(what: str | None = None) -> Path:
+    """The queue database; with ``what``, a SQLite file only (a one-line error for a server)."""
     from ..config import Paths
+    from ..database import is_postgres, shown
 
-    return Paths.from_env().db
+    db_path = Paths.from_env().db
+    if what and is_postgres(db_path):
+        from ..errors import StoreError
+
+        raise StoreError(f"{shown(db_path)}: `publisher db {what}` is for a SQLite file; on PostgreSQL use the "
+                         "server's tools (pg_dump, amcheck), or `publisher db copy URL sqlite:///FILE` for a copy")
+    return db_path  # type: ignore[return-value]
 
 
 @db.command("check")
@@ -24,7 +43,7 @@ def check() -> None:
     from .. import storage
     from ..errors import StoreError
 
-    path = _path()
+    path = _path("check")
     storage.refuse_empty(path)
     try:
         conn = storage.open_read_only(path)
@@ -49,7 +68,7 @@ def backup(target: Path) -> None:
     online backup API); TARGET must not exist and is made readable by you only."""
     from .. import storage
 
-    size = storage.backup(_path(), target)
+    size = storage.backup(_path("backup"), target)
     click.echo(f"backed up {_path()} to {target} ({size:,} bytes, integrity_check ok)")
 
 

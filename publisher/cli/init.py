@@ -67,7 +67,11 @@ def init(folder: Path) -> None:
         click.echo(f"  {name}")
     ws = workspace.activate(absolute)
     db = Paths.from_env().db
-    if db.exists():
+    if isinstance(db, str):  # PUBLISHER_DB=postgresql://...
+        box = Outbox.open(db)
+        box.close()
+        click.echo(f"Queue database: {box.path} (migrated).")
+    elif db.exists():
         click.echo(f"Queue database: {db} (already there; kept as it is).")
     else:
         Outbox.open(db).close()
