@@ -53,11 +53,14 @@ def seed_path() -> Path:
 
 
 @pytest.fixture
-def outbox():
-    """The queue the commands use ($PUBLISHER_HOME/publisher.db of this test's home), open; closed after."""
+def outbox(db_target, monkeypatch):
+    """The queue the commands use, open, on each backend (``db_target``): SQLite at this test's
+    $PUBLISHER_HOME/publisher.db, or PostgreSQL through PUBLISHER_DB. Closed after."""
     from publisher.outbox import Outbox
 
-    box = Outbox.open()
+    if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
+        monkeypatch.setenv("PUBLISHER_DB", db_target)
+    box = Outbox.open()  # PUBLISHER_DB or $PUBLISHER_HOME/publisher.db, as the commands use
     yield box
     box.close()
 

@@ -33,15 +33,6 @@ def fails(*args: str, env: dict | None = None):
     return CliRunner().invoke(cli, list(args), env=env)
 
 
-@pytest.fixture
-def outbox(db_target, monkeypatch):
-    if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
-        monkeypatch.setenv("PUBLISHER_DB", db_target)
-    box = Outbox.open()  # PUBLISHER_DB or $PUBLISHER_HOME/publisher.db, as the commands use
-    yield box
-    box.close()
-
-
 def claimed_elsewhere(outbox: Outbox, pub_id: int, *, in_flight: int | None, now: dt.datetime = NOW,
                       owner: str = ELSEWHERE) -> None:
     """Claim ``pub_id`` here (optionally with a post in flight), then make the claim look like

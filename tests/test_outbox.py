@@ -16,13 +16,6 @@ from publisher.outbox import EditedPost, Outbox, current_owner, from_ts, ts
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture
-def outbox(db_target):
-    box = Outbox.open(db_target)
-    yield box
-    box.close()
-
-
 def states(outbox: Outbox, pub_id: int) -> list[str]:
     return [e.to_state for e in outbox.history(pub_id)]
 

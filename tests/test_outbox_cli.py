@@ -26,15 +26,6 @@ def invoke(*args: str, env: dict | None = None):
 
 
 @pytest.fixture
-def outbox(db_target, monkeypatch):
-    if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
-        monkeypatch.setenv("PUBLISHER_DB", db_target)
-    box = Outbox.open()  # PUBLISHER_DB or $PUBLISHER_HOME/publisher.db, as the commands use
-    yield box
-    box.close()
-
-
-@pytest.fixture
 def pub_id(outbox, tmp_path) -> int:
     return store(outbox, tmp_path / "in", n_posts=3).publications[0]
 

@@ -12,19 +12,12 @@ import pytest
 from conftest import subprocess_env
 from factories import store, thread_texts
 from publisher.errors import StoreError
-from publisher.outbox import MAX_ATTEMPTS, Outbox
+from publisher.outbox import MAX_ATTEMPTS
 from publisher.platforms.base import AuthFailed, OutcomeUnknown, PostRef, RateLimited, Rejected, Transient
 from publisher.platforms.dryrun import DryRunPlatform, Fault
 from publisher.publish import publish_publication
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
-
-
-@pytest.fixture
-def outbox(db_target):
-    box = Outbox.open(db_target)
-    yield box
-    box.close()
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ def test_posts_the_whole_thread_as_a_reply_chain(outbox, approved):
 @pytest.mark.sqlite_only  # spies on the file with sqlite3
 def test_each_post_is_marked_in_flight_before_the_call_and_stored_right_after(outbox, approved, tmp_path):
     """Seen from another connection, as a restarted process would see it."""
-    spy = sqlite3.connect(tmp_path / "queue.db")
+    spy = sqlite3.connect(outbox.path)
     observed = []
 
     class Watching(DryRunPlatform):
@@ -231,8 +224,9 @@ def test_refuses_drafts_and_the_wrong_platform(outbox, tmp_path):
 
 def test_a_live_process_holding_a_publication_keeps_it(outbox, approved, db_target):
     """Another process claims it: this one is refused; once that process is gone it is recovered."""
+    target = db_target if isinstance(db_target, str) else str(outbox.path)  # the queue the fixture opened
     code = ("import sys, datetime as dt; from publisher.outbox import Outbox; "
-            f"box = Outbox.open({str(db_target)!r}); box.claim({approved}); "
+            f"box = Outbox.open({target!r}); box.claim({approved}); "
             "print('claimed', flush=True); sys.stdin.read()")
     child = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)

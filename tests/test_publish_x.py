@@ -27,13 +27,6 @@ def x(fake) -> XPlatform:
     return platform
 
 
-@pytest.fixture
-def outbox(db_target):
-    box = Outbox.open(db_target)
-    yield box
-    box.close()
-
-
 def approved_thread(outbox: Outbox, folder, name="article.md", n_posts=5) -> int:
     pub_id = store(outbox, folder, name, n_posts=n_posts).publications[0]
     outbox.approve(pub_id)

@@ -62,15 +62,6 @@ def invoke(*args: str, env: dict | None = None):
 
 
 @pytest.fixture
-def outbox(db_target, monkeypatch):
-    if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
-        monkeypatch.setenv("PUBLISHER_DB", db_target)
-    box = Outbox.open()
-    yield box
-    box.close()
-
-
-@pytest.fixture
 def creds(monkeypatch):
     for key, value in CREDS.items():
         monkeypatch.setenv(key, value)
