@@ -118,3 +118,17 @@ def require_database() -> Path:
         raise ConfigError(f"{db}: no queue database there ({database_origin()}); `publisher init` or the first "
                           "`publisher ingest` creates it — or fix the path if it is mistyped")
     return db
+
+
+def env_bytes(name: str, default: int) -> int:
+    """A size limit in bytes from the environment variable ``name`` (else ``default``); a value
+    that is not a whole number is a ConfigError naming the variable."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        from .errors import ConfigError
+
+        raise ConfigError(f"{name} must be a number of bytes, not {raw!r}") from None

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from .errors import ConfigError, PublisherError
+from .errors import PublisherError
 
 if TYPE_CHECKING:
     import httpx
@@ -88,13 +88,9 @@ class FetchError(PublisherError):
 
 
 def max_page_bytes() -> int:
-    raw = os.environ.get("PUBLISHER_MAX_PAGE_BYTES")
-    if raw:
-        try:
-            return int(raw)
-        except ValueError:
-            raise ConfigError(f"PUBLISHER_MAX_PAGE_BYTES must be a number of bytes, not {raw!r}") from None
-    return DEFAULT_MAX_PAGE_BYTES
+    from .config import env_bytes
+
+    return env_bytes("PUBLISHER_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -1350,11 +1346,6 @@ def _log_failure(store: FeedStore, state: PollState, message: str, suffix: str =
 
 
 def _ago(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes}m"
-    hours = minutes // 60
-    return f"{hours}h" if hours < 48 else f"{hours // 24}d"
+    from .zone import ago
+
+    return ago(delta)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -55,15 +54,9 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def max_file_bytes() -> int:
     """Size limit for one article file: ``PUBLISHER_MAX_FILE_BYTES`` or 2 MB."""
-    raw = os.environ.get("PUBLISHER_MAX_FILE_BYTES")
-    if raw:
-        try:
-            return int(raw)
-        except ValueError:
-            from .errors import ConfigError
+    from .config import env_bytes
 
-            raise ConfigError(f"PUBLISHER_MAX_FILE_BYTES must be a number of bytes, not {raw!r}") from None
-    return DEFAULT_MAX_BYTES
+    return env_bytes("PUBLISHER_MAX_FILE_BYTES", DEFAULT_MAX_BYTES)
 
 
 @dataclass(frozen=True)

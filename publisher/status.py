@@ -242,14 +242,9 @@ def short(title: str, cells: int = 40) -> str:
 
 
 def _ago(delta: dt.timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes}m"
-    hours = minutes // 60
-    return f"{hours}h" if hours < 48 else f"{hours // 24}d"
+    from .zone import ago
+
+    return ago(delta)
 
 
 def spent_since(outbox: "Outbox", platform: str, since: dt.datetime, prices=None) -> float:

@@ -64,3 +64,15 @@ class ZoneFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
         instant = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
         return local(instant).strftime(datefmt or "%Y-%m-%dT%H:%M:%S%z %Z")
+
+
+def ago(delta: dt.timedelta) -> str:
+    """A duration in short words: ``45s``, ``12m``, ``5h``, ``3d``."""
+    seconds = int(delta.total_seconds())
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 120:
+        return f"{minutes}m"
+    hours = minutes // 60
+    return f"{hours}h" if hours < 48 else f"{hours // 24}d"
