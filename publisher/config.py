@@ -132,3 +132,23 @@ def env_bytes(name: str, default: int) -> int:
         from .errors import ConfigError
 
         raise ConfigError(f"{name} must be a number of bytes, not {raw!r}") from None
+
+def write_atomically(path: Path, data: bytes | str, *, mode: int = 0o600) -> None:
+    """Write ``data`` to ``path`` so that no reader ever sees half of it: a hidden temporary file
+    in the same folder (scanners skip hidden files), flushed to disk, then renamed over ``path``.
+    Text is written as UTF-8; the file gets ``mode``."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(raw)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -813,24 +813,11 @@ def content_hash(meta: dict[str, Any], markdown: str) -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that no reader ever sees half of it: a hidden temporary file
-    in the same folder (the scanner skips hidden files), flushed, then renamed over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    data = text.encode("utf-8")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
+    """Write ``text`` to ``path`` so that no reader ever sees half of it (the daemon's scanner
+    skips the hidden temporary file)."""
+    from .config import write_atomically
+
+    write_atomically(path, text, mode=0o644)
 
 
 def file_name(key: str, link: str | None, date: str | None, now: dt.datetime) -> str:

@@ -155,22 +155,11 @@ class MediaStore:
         self._write(self.root / "by-url" / _url_key(url), sha256.encode())
 
     def _write(self, path: Path, data: bytes) -> None:
+        from .config import write_atomically
+
         for folder in (self.root, path.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        write_atomically(path, data, mode=0o600)
 
 
 def _url_key(url: str) -> str:

@@ -217,3 +217,4 @@ def backup(path: Path, target: Path) -> int:
     finally:
         source.close()
     return target.stat().st_size
+

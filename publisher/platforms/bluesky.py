@@ -38,8 +38,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
@@ -199,22 +197,11 @@ class SessionStore:
         return data["session"]
 
     def save(self, session_string: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = json.dumps({"service": self.service, "identifier": self.identifier, "session": session_string,
                               "saved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-        fd, tmp = tempfile.mkstemp(prefix=".bluesky-session-", dir=self.path.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        os.chmod(self.path, 0o600)
+        from ..config import write_atomically
+
+        write_atomically(self.path, payload, mode=0o600)
 
     def clear(self) -> None:
         try:
