@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from .errors import PublisherError
+from .zone import ago as _ago
 
 if TYPE_CHECKING:
     import httpx
@@ -1332,7 +1333,3 @@ def _log_failure(store: FeedStore, state: PollState, message: str, suffix: str =
         log.debug("%s (still failing)", message)
 
 
-def _ago(delta: dt.timedelta) -> str:
-    from .zone import ago
-
-    return ago(delta)

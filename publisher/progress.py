@@ -91,3 +91,17 @@ def count_articles(paths: Sequence[Any]) -> int:
     from .ingest import find_article_files
 
     return sum(1 for _ in find_article_files(paths))
+
+
+def emit(bar: "Progress | None", line: str, err: bool = False) -> None:
+    """A result line (stdout, or stderr with ``err``); above the progress bars when they share
+    the terminal with it."""
+    import sys
+
+    import click
+
+    stream = sys.stderr if err else sys.stdout
+    if bar is not None and stream.isatty():
+        bar.print(line, markup=False, highlight=False, soft_wrap=True)
+    else:
+        click.echo(line, err=err)

@@ -24,10 +24,10 @@ import os
 import socket
 import sqlite3
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .zone import ago as _ago
 
 if TYPE_CHECKING:
     from .outbox import Outbox
@@ -241,10 +241,6 @@ def short(title: str, cells: int = 40) -> str:
     return out.rstrip() + "…"
 
 
-def _ago(delta: dt.timedelta) -> str:
-    from .zone import ago
-
-    return ago(delta)
 
 
 def spent_since(outbox: "Outbox", platform: str, since: dt.datetime, prices=None) -> float:

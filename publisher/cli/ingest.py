@@ -47,6 +47,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
 
     from contextlib import nullcontext
 
+    from .. import progress
     from ..progress import Progress, ProgressTranslator, count_articles, wanted
 
     settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve,
@@ -57,15 +58,8 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
         pipeline.wrap = lambda translator: ProgressTranslator(translator, bar)
     outbox = Outbox.open()
 
-    import sys
-
     def emit(line: str, err: bool = False) -> None:
-        """A result line; above the progress bars when they share the terminal with it."""
-        stream = sys.stderr if err else sys.stdout
-        if bar is not None and stream.isatty():
-            bar.print(line, markup=False, highlight=False, soft_wrap=True)
-        else:
-            click.echo(line, err=err)
+        progress.emit(bar, line, err)
 
     def show(outcome: IngestOutcome) -> None:
         if as_json:

@@ -51,6 +51,7 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
 
     from contextlib import nullcontext
 
+    from .. import progress
     from ..progress import Progress, ProgressTranslator, count_articles, wanted
 
     bar = Progress(count_articles(paths), what="translating") if wanted(False) else None
@@ -62,15 +63,8 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
 
         cache = TranslationCache()
 
-    import sys
-
     def emit(line: str, err: bool = False) -> None:
-        """A result line; above the progress bars when they share the terminal with it."""
-        stream = sys.stderr if err else sys.stdout
-        if bar is not None and stream.isatty():
-            bar.print(line, markup=False, highlight=False, soft_wrap=True)
-        else:
-            click.echo(line, err=err)
+        progress.emit(bar, line, err)
 
     def show(result: FileResult) -> None:
         if result.status == "written":
