@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from .errors import InputError, ModelError, PublisherError
+from .errors import ModelError, PublisherError
 from .platforms import registry
 
 if TYPE_CHECKING:
@@ -245,17 +245,6 @@ class Pipeline:
             raise found
         return found
 
-    def translate(self, article: Article) -> TranslatedArticle:
-        """English for a Chinese article; InputError for any other language."""
-        from .translate.pipeline import translate_article
-
-        if not article.is_chinese:
-            from .errors import NotChinese
-
-            raise NotChinese(article.path, f"not Chinese (it looks like {article.language}): publisher only "
-                                           "reposts Chinese articles, so it was not queued")
-        return translate_article(article, self.translator_for(article), glossary=self.glossary, cache=self.cache)
-
     def thread_options(self, translated: TranslatedArticle) -> ThreadOptions:
         """The options, with the glossary's English names protected from splitting."""
         terms = tuple(self.glossary.terms[h] for h in translated.glossary_hits if h in self.glossary.terms)
@@ -263,9 +252,6 @@ class Pipeline:
         if terms:
             options = replace(options, terms=tuple(dict.fromkeys(options.terms + terms)))
         return options
-
-    def threads(self, translated: TranslatedArticle, platforms: Sequence[str]) -> dict[str, Thread]:
-        return {p: d.thread for p, d in self.drafts(translated.article, translated, platforms).items()}
 
     def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str],
                chosen: Chosen | None = None) -> dict[str, ThreadDraft]:
