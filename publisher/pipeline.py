@@ -77,13 +77,18 @@ class Settings:
         """Whether auto-approval waits for a person when Chinese is left in the English posts."""
         return self.schedule.threads.hold_untranslated if self.schedule is not None else True
 
+    @property
+    def image_mode(self) -> str:
+        """The images asked for: ``images`` when set, else schedule.yaml's ``threads.images``, else "lead"."""
+        return self.images or (self.schedule.threads.images if self.schedule is not None else "lead")
+
     def apply_to(self, pipeline: "Pipeline") -> None:
         """Make ``pipeline`` build and hold threads the way these settings say."""
         pipeline.use_options(self.options)
         pipeline.hold_untranslated = self.hold_untranslated
         if self.schedule is not None:
             pipeline.translation = self.schedule.translation_for
-        pipeline.images = self.images or (self.schedule.threads.images if self.schedule is not None else "lead")
+        pipeline.images = self.image_mode
 
     def plan(self, path: Path, source: Source | None = None) -> IngestPlan:
         """Platforms and approval for ``path``: explicit choices, else those of the schedule

@@ -67,11 +67,10 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     from ..pipeline import resolve_settings
     from ..schedule import load_schedule_if_present
 
-    settings = resolve_settings(load_schedule_if_present(schedule_path),
+    settings = resolve_settings(load_schedule_if_present(schedule_path), images="off" if no_images else None,
                                 **_option_values(points, max_posts, limits, allow, templates))
     options = settings.options
-    images = "off" if no_images else (settings.images or (settings.schedule.threads.images if settings.schedule
-                                                          else "lead"))
+    images = settings.image_mode
     platforms = NAMES if platform == "all" else (platform,)
     translation = Translation()
     if settings.schedule is not None:  # the engine schedule.yaml's translation: block chooses
