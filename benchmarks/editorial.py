@@ -27,11 +27,11 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from publisher.credits import build_credit, credit_completeness  # noqa: E402
-from publisher.editorial import FILLER  # noqa: E402
-from publisher.ingest import ReadFailure, read_articles  # noqa: E402
-from publisher.render import ThreadOptions, hold_reasons, selection_budget  # noqa: E402
-from publisher.summarize import select  # noqa: E402
+from publisher.threads.credits import build_credit, credit_completeness  # noqa: E402
+from publisher.threads.editorial import FILLER  # noqa: E402
+from publisher.articles.read import ReadFailure, read_articles  # noqa: E402
+from publisher.threads.render import ThreadOptions, hold_reasons, selection_budget  # noqa: E402
+from publisher.threads.summarize import select  # noqa: E402
 from publisher.translate.glossary import load_glossary  # noqa: E402
 
 
@@ -53,7 +53,7 @@ def report(paths: list[str], width: int = 96, translator=None, platform: str = "
     glossary = load_glossary()
     pipeline = None
     if translator is not None:
-        from publisher.pipeline import Pipeline
+        from publisher.app import Pipeline
 
         pipeline = Pipeline(translator=translator, glossary=glossary)
     totals: Counter[str] = Counter()
@@ -97,7 +97,7 @@ def label_scores(labels_file: Path, corpus: Path) -> dict:
     """Precision and recall of the filler verdict on the labelled set (see labels.yaml)."""
     import yaml
 
-    from publisher.ingest import read_article
+    from publisher.articles.read import read_article
 
     glossary = load_glossary()
     labels = yaml.safe_load(labels_file.read_text(encoding="utf-8"))

@@ -8,7 +8,7 @@ Measures, against a fresh database in a temporary folder:
   ``Outbox.claim_next`` (one claim, committed with fsync); target <= 50 ms.
 * the path the daemon really takes in a slot (it does not use ``claim_next``): the account
   check, the posts of the last 24 hours, ``OutboxStore.waiting`` (``Outbox.due`` filtered),
-  the slot decision (``publisher.daemon.decide``: quiet hours, min_gap, whole-thread quota) and
+  the slot decision (``publisher.daemon.daemon.decide``: quiet hours, min_gap, whole-thread quota) and
   ``claim(id)``; each step, their sum, and a whole ``Daemon.tick()`` (slot ledger writes
   included, the publish step replaced by giving the claim back); target <= 50 ms.
 
@@ -45,9 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from publisher.models import Article, Post, Thread  # noqa: E402
-from publisher.outbox import Outbox  # noqa: E402
+from publisher.queue.outbox import Outbox  # noqa: E402
 from publisher.platforms.dryrun import DryRunPlatform  # noqa: E402
-from publisher.publish import publish_publication  # noqa: E402
+from publisher.publishing.publish import publish_publication  # noqa: E402
 
 QUEUE_TARGET = 1.0
 CLAIM_TARGET = 0.050
@@ -209,9 +209,9 @@ platforms:
 
 def status_path(db: "Path | str", tmp: Path, env: dict[str, str], py: list[str], repeat: int) -> None:
     """`publisher status` as a subprocess (a monitoring check), and the status collection the
-    daemon's monitor runs once per scan interval (publisher.status.collect), in-process."""
-    from publisher.schedule import parse_schedule
-    from publisher.status import collect
+    daemon's monitor runs once per scan interval (publisher.cockpit.status.collect), in-process."""
+    from publisher.schedule.config import parse_schedule
+    from publisher.cockpit.status import collect
 
     schedule_file = tmp / "schedule.yaml"
     schedule_file.write_text(SCHEDULE, encoding="utf-8")
@@ -242,9 +242,9 @@ def daemon_path(db: "Path | str", tmp: Path, repeat: int) -> dict[str, float]:
 
     import queue  # the standard library's, not this file (see the top)
 
-    from publisher.daemon import (DAY, Daemon, ManualClock, OutboxStore, PublishOutcome, ScheduleWatcher,
+    from publisher.daemon.daemon import (DAY, Daemon, ManualClock, OutboxStore, PublishOutcome, ScheduleWatcher,
                                   SlotLedger, decide)
-    from publisher.schedule import parse_schedule
+    from publisher.schedule.config import parse_schedule
 
     assert hasattr(queue, "SimpleQueue"), queue.__file__
     logging.getLogger("publisher").setLevel(logging.ERROR)

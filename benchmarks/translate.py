@@ -83,7 +83,7 @@ _CLAUSES = [
 def bench_sentences(n: int = 200, seed: int = 3) -> list[str]:
     """The seed article's sentences, then generated news-like sentences of 1-4 clauses."""
     sys.path.insert(0, str(ROOT))
-    from publisher.ingest import read_article
+    from publisher.articles.read import read_article
     from publisher.translate.splitter import has_han, split_sentences
 
     article = read_article(SEED)
@@ -237,7 +237,7 @@ def _bump(digits: str, k: int) -> str:
 
 def document_inputs(folder: Path) -> list[str]:
     sys.path.insert(0, str(ROOT))
-    from publisher.ingest import read_article
+    from publisher.articles.read import read_article
     from publisher.translate.pipeline import model_inputs
 
     inputs: list[str] = []
@@ -250,7 +250,7 @@ def child_document(package: Path, work: Path, cap: int, beam: int, echo: bool) -
     """The publisher translate path over the document folder (model loaded first, no cache)."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
-    from publisher.pipeline import Pipeline
+    from publisher.app import Pipeline
     from publisher.translate.argos import ArgosTranslator, DecodingOptions
     from publisher.translate.document import translate_files
     from publisher.translate.packages import read_package
@@ -299,7 +299,7 @@ def reference_fallbacks() -> tuple[int, int]:
     import tempfile
 
     sys.path.insert(0, str(ROOT))
-    from publisher.ingest import read_article
+    from publisher.articles.read import read_article
     from publisher.translate.base import FakeTranslator
     from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article
 

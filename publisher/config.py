@@ -33,7 +33,7 @@ def load_dotenv_once(path: Path | None = None) -> None:
     _ENV_LOADED = True
     env_file = path or Path.cwd() / ".env"
     if path is None:
-        from . import workspace
+        from publisher import workspace
 
         if workspace.activate() is not None:  # the workspace's .env, relative paths from there
             return
@@ -59,7 +59,7 @@ class Paths:
             from platformdirs import user_data_dir
 
             home = Path(user_data_dir("publisher", appauthor=False))
-        from .database import target
+        from publisher.queue.database import target
 
         db = target(os.environ.get("PUBLISHER_DB") or home / "publisher.db")  # a path, or a postgresql:// URL
         models_env = os.environ.get("PUBLISHER_MODELS_DIR") or os.environ.get("ARGOS_PACKAGES_DIR")
@@ -75,7 +75,7 @@ def schedule_path(given: Path | str | None = None) -> Path:
     load_dotenv_once()
     if os.environ.get("PUBLISHER_SCHEDULE"):
         return Path(os.environ["PUBLISHER_SCHEDULE"])
-    from . import workspace
+    from publisher import workspace
 
     ws = workspace.active()
     if ws is None or ws.root == Path.cwd().resolve():
@@ -92,7 +92,7 @@ def env_secret(name: str) -> str | None:
 
 def database_origin() -> str:
     """Where the queue database's path comes from, for messages."""
-    from . import workspace
+    from publisher import workspace
 
     if os.environ.get("PUBLISHER_DB"):
         ws = workspace.active()
@@ -109,7 +109,7 @@ def database_origin() -> str:
 
 def require_database() -> Path:
     """The queue database's path; a ConfigError when there is no file there."""
-    from .errors import ConfigError
+    from publisher.errors import ConfigError
 
     db = Paths.from_env().db
     if isinstance(db, str):  # a PostgreSQL URL: the server says whether it is there
@@ -129,7 +129,7 @@ def env_bytes(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        from .errors import ConfigError
+        from publisher.errors import ConfigError
 
         raise ConfigError(f"{name} must be a number of bytes, not {raw!r}") from None
 

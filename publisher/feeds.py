@@ -46,13 +46,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from .errors import PublisherError
-from .zone import ago as _ago
+from publisher.errors import PublisherError
+from publisher.clock import ago as _ago
 
 if TYPE_CHECKING:
     import httpx
 
-    from .schedule import Schedule, Source
+    from publisher.schedule.config import Schedule, Source
 
 log = logging.getLogger("publisher.feeds")
 
@@ -89,7 +89,7 @@ class FetchError(PublisherError):
 
 
 def max_page_bytes() -> int:
-    from .config import env_bytes
+    from publisher.config import env_bytes
 
     return env_bytes("PUBLISHER_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
 
@@ -145,7 +145,7 @@ def make_client(transport: "httpx.BaseTransport | None" = None) -> "httpx.Client
     """The HTTP client: our timeouts, no automatic redirects (:func:`http_get` follows them itself)."""
     import httpx
 
-    from . import __version__
+    from publisher import __version__
 
     return httpx.Client(
         transport=transport,
@@ -816,7 +816,7 @@ def content_hash(meta: dict[str, Any], markdown: str) -> str:
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that no reader ever sees half of it (the daemon's scanner
     skips the hidden temporary file)."""
-    from .config import write_atomically
+    from publisher.config import write_atomically
 
     write_atomically(path, text, mode=0o644)
 
@@ -872,9 +872,9 @@ class FeedStore:
     """Seen entries and each URL's polling state, in the queue database (migration m007_feeds)."""
 
     def __init__(self, db: Path | str):
-        from .migrations import apply
+        from publisher.queue.schema import apply
 
-        from .database import is_postgres, target
+        from publisher.queue.database import is_postgres, target
 
         self.db = target(db)
         if not is_postgres(self.db):
@@ -883,7 +883,7 @@ class FeedStore:
             apply(conn, dt.datetime.now(UTC).isoformat())
 
     def _connect(self) -> sqlite3.Connection:
-        from .database import connect
+        from publisher.queue.database import connect
 
         return connect(self.db)
 
@@ -1148,7 +1148,7 @@ class Fetcher:
             return Outcome(url, "unchanged", Path(seen.path), title)
         text = render_file(meta, page.markdown)
         written = _sha(text)
-        from .ingest import max_file_bytes
+        from publisher.articles.read import max_file_bytes
 
         limit = max_file_bytes()
         if len(text.encode("utf-8")) > limit:

@@ -17,9 +17,9 @@ from typing import Callable
 
 import regex
 
-from .platforms.registry import DEFAULT_LIMITS  # re-exported: lengths.DEFAULT_LIMITS
-from .platforms.registry import NAMES as PLATFORMS  # re-exported: lengths.PLATFORMS
-from .text import CJK_CLASS
+from publisher.platforms.registry import DEFAULT_LIMITS  # re-exported: lengths.DEFAULT_LIMITS
+from publisher.platforms.registry import NAMES as PLATFORMS  # re-exported: lengths.PLATFORMS
+from publisher.text import CJK_CLASS
 
 #: Bounds of a configured post limit, shared by ThreadOptions and schedule.yaml's schema: below
 #: MIN_LIMIT not even the attribution fits.

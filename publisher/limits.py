@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from .errors import InputError
+from publisher.errors import InputError
 
 #: Frontmatter block (between the --- or +++ lines), in characters.
 MAX_FRONTMATTER_CHARS = 64 * 1024

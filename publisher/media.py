@@ -20,7 +20,7 @@ The flow (see the README, "Images and link cards"):
   and, as an "Image: …" line, in the post that carries the image. An image whose credit cannot
   be placed is not posted.
 
-Uploading and posting live in the platform adapters and :mod:`publisher.publish`; the upload
+Uploading and posting live in the platform adapters and :mod:`publisher.publishing.publish`; the upload
 ledger (media ids stored before the post that uses them is sent) is at the end of this module.
 """
 
@@ -38,17 +38,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 from urllib.parse import parse_qs, urlsplit
 
-from .errors import PublisherError
-from .platforms import registry
-from .text import HAN as _HAN
-from .text import LINK
+from publisher.errors import PublisherError
+from publisher.platforms import registry
+from publisher.text import HAN as _HAN
+from publisher.text import LINK
 
 if TYPE_CHECKING:
     import sqlite3
 
-    from .models import Article, Image, LinkCard, PostImage, Thread, TranslatedArticle
-    from .render import ThreadDraft
-    from .translate.base import Translator
+    from publisher.models import Article, Image, LinkCard, PostImage, Thread, TranslatedArticle
+    from publisher.threads.render import ThreadDraft
+    from publisher.translate.base import Translator
 
 MODES = ("none", "lead", "points")
 DEFAULT_MODE = "lead"
@@ -110,7 +110,7 @@ class MediaStore:
 
     def __init__(self, root: Path | str | None = None):
         if root is None:
-            from .config import Paths
+            from publisher.config import Paths
 
             root = Paths.from_env().home / "media"
         self.root = Path(root)
@@ -155,7 +155,7 @@ class MediaStore:
         self._write(self.root / "by-url" / _url_key(url), sha256.encode())
 
     def _write(self, path: Path, data: bytes) -> None:
-        from .config import write_atomically
+        from publisher.config import write_atomically
 
         for folder in (self.root, path.parent):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -351,7 +351,7 @@ class Fetcher:
         if self._client is None:
             import httpx
 
-            from . import __version__
+            from publisher import __version__
 
             options: dict[str, Any] = {"follow_redirects": True, "max_redirects": 5,
                                        "timeout": httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0)),
@@ -710,7 +710,7 @@ def credit_label(credit: str) -> str:
 
 def _unlinked(text: str) -> str:
     """``text`` that no platform turns into a link or a mention."""
-    from .render import make_inert
+    from publisher.threads.render import make_inert
 
     text = make_inert(text).text
     return re.sub(r"\b([\w-]+)\.([a-z]{2,})\b", r"\1 \2", text)
@@ -831,8 +831,8 @@ def attach(drafts: Mapping[str, "ThreadDraft"], plan: ImagePlan, store: MediaSto
     credit line added to the post that carries it. An image whose credit does not fit its post
     moves to the next post with room; when none has room it is left out, with a warning (an
     image is never posted without its credit)."""
-    from . import lengths
-    from .models import PostImage
+    from publisher import lengths
+    from publisher.models import PostImage
 
     out = {}
     for platform, draft in drafts.items():
@@ -889,7 +889,7 @@ def link_card(article: "Article", translated: "TranslatedArticle | None", thread
               store: MediaStore) -> "LinkCard | None":
     """Bluesky's card for the original link, on the attribution post: the English title, the
     description (or the gist), and the lead image as thumb (fitted to Bluesky)."""
-    from .models import LinkCard, PostImage
+    from publisher.models import LinkCard, PostImage
 
     if thread.platform != "bluesky" or not article.url:
         return None
@@ -935,8 +935,8 @@ def _translate_fn(article: "Article", translator: "Translator | None", glossary:
     glossary, protected names and links, cache rules."""
     if translator is None:
         return None
-    from .blocks import parse_blocks
-    from .translate.pipeline import translate_article
+    from publisher.articles.blocks import parse_blocks
+    from publisher.translate.pipeline import translate_article
 
     def translate(text: str) -> str:
         snippet = replace(article, body=text, blocks=parse_blocks(text), title=text, description=None)
@@ -969,7 +969,7 @@ def store_thread_media(db: "sqlite3.Connection", thread_id: int, thread: "Thread
 
 
 def load_thread_media(db: "sqlite3.Connection", thread_id: int) -> tuple[tuple["PostImage", ...], "LinkCard | None"]:
-    from .models import LinkCard, PostImage
+    from publisher.models import LinkCard, PostImage
 
     images, thumb = [], None
     for kind, idx, sha, mime, w, h, size, osha, osize, alt, credit, source, animated in db.execute(
@@ -1023,7 +1023,7 @@ class Upload:
 def stored_upload(db: "sqlite3.Connection", publication_id: int, index: int, kind: str, position: int,
                   sha256: str, alt: str, now: dt.datetime) -> Upload | None:
     """An upload made earlier for this item that the platform still holds (not expired)."""
-    from .outbox import from_ts
+    from publisher.queue.outbox import from_ts
 
     row = db.execute("SELECT media_id, extra, expires_at FROM media_uploads WHERE publication_id = ? AND idx = ? "
                      "AND kind = ? AND position = ? AND sha256 = ? AND alt_hash = ? ORDER BY uploaded_at DESC LIMIT 1",
@@ -1038,7 +1038,7 @@ def stored_upload(db: "sqlite3.Connection", publication_id: int, index: int, kin
 
 def record_upload(db: "sqlite3.Connection", publication_id: int, platform: str, account: str, index: int,
                   kind: str, position: int, sha256: str, alt: str, upload: Upload, now: dt.datetime) -> None:
-    from .outbox import ts
+    from publisher.queue.outbox import ts
 
     expires = now + dt.timedelta(seconds=upload.expires_in) if upload.expires_in is not None else upload.expires_at
     db.execute("INSERT INTO media_uploads (publication_id, platform, account, idx, kind, position, sha256, alt_hash, "
@@ -1050,7 +1050,7 @@ def record_upload(db: "sqlite3.Connection", publication_id: int, platform: str, 
 def forget_uploads(outbox: Any, publication_id: int, index: int, now: dt.datetime) -> None:
     """Stop reusing the uploads of post ``index`` (the platform refused the post that carried
     them, perhaps because it had dropped them): the next attempt uploads again."""
-    from .outbox import ts
+    from publisher.queue.outbox import ts
 
     with outbox.transaction() as db:
         db.execute("UPDATE media_uploads SET expires_at = ? WHERE publication_id = ? AND idx = ?",
@@ -1092,13 +1092,13 @@ def describe(media: Iterable["PostImage"], card: "LinkCard | None" = None, *, n_
     return lines
 
 
-# --- uploading (called by publisher.publish, while the publication is claimed) ----------------
+# --- uploading (called by publisher.publishing.publish, while the publication is claimed) ----------------
 
 
 def _upload_failure(platform: str, exc: BaseException, what: str) -> BaseException:
     """An upload's failure as the publisher treats it: nothing is visible on the platform after a
     failed upload (an orphan upload expires unseen), so an unknown outcome is only transient."""
-    from .platforms.base import OutcomeUnknown, PostFailed, Transient
+    from publisher.platforms.base import OutcomeUnknown, PostFailed, Transient
 
     if isinstance(exc, OutcomeUnknown):
         return Transient(platform, f"{what}: {str(exc).removeprefix(platform + ': ')} (nothing is posted yet)")
@@ -1119,7 +1119,7 @@ def attachments_for(outbox: Any, publication_id: int, thread: Any, index: int, p
     Classified failures (:class:`publisher.platforms.base.PostFailed`) propagate; a missing or
     damaged stored image is :class:`Rejected` (a person drops or replaces it).
     """
-    from .platforms.base import Attachment, Card, MediaItem, Rejected
+    from publisher.platforms.base import Attachment, Card, MediaItem, Rejected
 
     images = [m for m in thread.media if m.post == index]
     card = thread.card if thread.card is not None and thread.card.post == index else None
@@ -1179,10 +1179,10 @@ def edit_images(outbox: Any, publication_id: int, *, drop: Sequence[int] = (), a
     :meth:`Outbox.edit`, as a draft: the approval is withdrawn. Posts already posted cannot
     change; a post whose text would go over the limit refuses the whole edit.
     """
-    from . import lengths
-    from .errors import StoreError
-    from .models import Post, PostImage, Thread
-    from .outbox import _aware, utcnow
+    from publisher import lengths
+    from publisher.errors import StoreError
+    from publisher.models import Post, PostImage, Thread
+    from publisher.queue.outbox import _aware, utcnow
 
     add, alt = dict(add or {}), dict(alt or {})
     now = _aware(now or utcnow(), "now")

@@ -146,7 +146,7 @@ class TranslatedArticle:
     warnings: tuple[str, ...] = ()
     extracts: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}), compare=False)
     """Chinese text -> English for what a thread was made from, when only that was translated
-    (publisher.summarize chooses on the source; the pipeline translates the choice)."""
+    (publisher.threads.summarize chooses on the source; the pipeline translates the choice)."""
 
     @property
     def sentences(self) -> tuple[Sentence, ...]:
@@ -234,7 +234,7 @@ class Thread:
         for post in self.posts:
             h.update(b"\x00" + post.text.encode())
         if self.media or self.card:
-            from .media import media_identity
+            from publisher.media import media_identity
 
             h.update(b"\x01" + media_identity(self.media, self.card).encode())
         return h.hexdigest()

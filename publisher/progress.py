@@ -23,7 +23,7 @@ def wanted(as_json: bool, console: "Console | None" = None) -> bool:
     if as_json:
         return False
     if console is None:
-        from .cli._common import err
+        from publisher.cli._common import err
 
         console = err()
     return console.is_terminal
@@ -37,7 +37,7 @@ class Progress:
             TimeElapsedColumn
 
         if console is None:
-            from .cli._common import err
+            from publisher.cli._common import err
 
             console = err()
         self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -88,7 +88,7 @@ class ProgressTranslator:
 
 
 def count_articles(paths: Sequence[Any]) -> int:
-    from .ingest import find_article_files
+    from publisher.articles.read import find_article_files
 
     return sum(1 for _ in find_article_files(paths))
 

@@ -5,8 +5,8 @@
 * :class:`ManualClock` — a clock a test moves by hand (re-exported from :mod:`publisher.daemon`,
   where the daemon's ``--now`` clocks live).
 * :class:`MemoryScheduleStore` — the queue as the scheduler sees it (the daemon's
-  :class:`~publisher.daemon.ScheduleStore`), in memory. ``tests/test_testing.py`` runs one
-  contract on it and on the real adapter over the Outbox (:class:`publisher.daemon.OutboxStore`),
+  :class:`~publisher.daemon.daemon.ScheduleStore`), in memory. ``tests/test_testing.py`` runs one
+  contract on it and on the real adapter over the Outbox (:class:`publisher.daemon.daemon.OutboxStore`),
   so a test that passes against this store passes against the queue too.
 
 Pass these in (``Daemon(store=MemoryScheduleStore(), clock=ManualClock(...))``,
@@ -18,8 +18,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .daemon import ManualClock, QueuedThread, ScheduleStore
-from .translate.base import FakeTranslator
+from publisher.daemon.daemon import ManualClock, QueuedThread, ScheduleStore
+from publisher.translate.base import FakeTranslator
 
 __all__ = ["FakeTranslator", "ManualClock", "MemoryScheduleStore", "ScheduleStore"]
 
@@ -50,7 +50,7 @@ class _Item:
 
 @dataclass
 class MemoryScheduleStore:
-    """A :class:`~publisher.daemon.ScheduleStore` in memory, with the queue's rules for what is due.
+    """A :class:`~publisher.daemon.daemon.ScheduleStore` in memory, with the queue's rules for what is due.
 
     Set it up with :meth:`add` (an approved thread, or one scheduled or failed until a time) and
     drive it with :meth:`claim`, :meth:`post` and :meth:`release`, as the publish step would.

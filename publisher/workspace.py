@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
+from publisher.errors import ConfigError
 
 SCHEDULE_NAME = "schedule.yaml"
 #: Settings from .env that are paths: relative values are taken from the workspace.
@@ -67,7 +67,7 @@ def activate(given: Path | str | None = None, *, fresh: bool = False) -> Workspa
     each command does so as it starts). Relative path settings from .env are made absolute,
     from the workspace."""
     global _ACTIVE, _ACTIVATED
-    from . import config
+    from publisher import config
 
     if _ACTIVATED and given is None and not fresh:
         return _ACTIVE

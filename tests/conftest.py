@@ -39,7 +39,8 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("PUBLISHER_DEBUG", "1")
     monkeypatch.setenv("PUBLISHER_TEST_NETGUARD", "1")
     monkeypatch.chdir(tmp_path)
-    from publisher import config, workspace, zone
+    from publisher import config, workspace
+    from publisher import clock as zone
 
     workspace.reset()  # found again from this test's folder
     zone.reset()
@@ -56,7 +57,7 @@ def seed_path() -> Path:
 def outbox(db_target, monkeypatch):
     """The queue the commands use, open, on each backend (``db_target``): SQLite at this test's
     $PUBLISHER_HOME/publisher.db, or PostgreSQL through PUBLISHER_DB. Closed after."""
-    from publisher.outbox import Outbox
+    from publisher.queue.outbox import Outbox
 
     if isinstance(db_target, str):  # PostgreSQL: the commands use it through PUBLISHER_DB
         monkeypatch.setenv("PUBLISHER_DB", db_target)

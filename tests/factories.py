@@ -16,11 +16,11 @@ from typing import Iterable, Mapping, Sequence
 
 import yaml
 
-from publisher.ingest import parse_article, read_article
+from publisher.articles.read import parse_article, read_article
 from publisher.lengths import DEFAULT_LIMITS, measure
 from publisher.models import Article, Post, Sentence, Thread, TranslatedArticle, TranslatedBlock
-from publisher.outbox import Ingested, Outbox
-from publisher.summarize import split_sentences
+from publisher.queue.outbox import Ingested, Outbox
+from publisher.threads.summarize import split_sentences
 from publisher.translate.base import FakeTranslator
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -34,7 +34,7 @@ def load_phrasebook(name: str = "seed_phrasebook.yaml") -> dict[str, str]:
 
 def seed_translated(path: Path = SEED) -> TranslatedArticle:
     """The seed through the real translation pipeline, with readable English from the phrasebook."""
-    from publisher.ingest import read_article
+    from publisher.articles.read import read_article
     from publisher.translate.pipeline import translate_article
 
     return translate_article(read_article(path), FakeTranslator(load_phrasebook()))

@@ -18,11 +18,11 @@ import fake_x  # noqa: E402
 
 fake_x.route_all_to(os.environ["FAKE_X_URL"])
 
-from publisher.daemon import SlotLedger  # noqa: E402
+from publisher.daemon.daemon import SlotLedger  # noqa: E402
 from publisher.errors import StoreError  # noqa: E402
-from publisher.outbox import Outbox, utcnow  # noqa: E402
+from publisher.queue.outbox import Outbox, utcnow  # noqa: E402
 from publisher.platforms.x import XPlatform  # noqa: E402
-from publisher.publish import publish_publication  # noqa: E402
+from publisher.publishing.publish import publish_publication  # noqa: E402
 
 BASE = dt.datetime(2024, 6, 14, tzinfo=dt.timezone.utc)
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import subprocess_env
 from publisher import lengths
-from publisher.render import _shorten
+from publisher.threads.render import _shorten
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -155,7 +155,7 @@ def test_a_10_kb_title_is_shortened_well_under_a_second():
 
 
 def _timed_threads(translated):
-    from publisher.render import build_threads
+    from publisher.threads.render import build_threads
 
     started = time.perf_counter()
     threads = build_threads(translated, ("x", "mastodon", "bluesky"))
@@ -167,7 +167,7 @@ def test_a_10_kb_original_title_in_the_attribution_is_fast(tmp_path):
     from dataclasses import replace
 
     from factories import fake_translate
-    from publisher.ingest import parse_article
+    from publisher.articles.read import parse_article
 
     source = parse_article("---\ntitle: 快手\nurl: https://example.com/a\n---\n\n快手发布了可灵。\n".encode(),
                            tmp_path / "a.md")
@@ -182,7 +182,7 @@ def test_a_10_kb_original_title_in_the_attribution_is_fast(tmp_path):
 
 def test_a_100_kb_point_is_laid_out_fast(tmp_path):
     from factories import fake_translate
-    from publisher.ingest import parse_article
+    from publisher.articles.read import parse_article
 
     source = parse_article("---\ntitle: 快手\nurl: https://example.com/a\n---\n\n快手发布了可灵。\n\n"
                            "研究人员分析了生成效果，结果令人满意。\n\n用户可以申请测试资格。\n".encode(), tmp_path / "a.md")

@@ -19,7 +19,7 @@ from conftest import run_cli
 from factories import store, thread_texts
 from publisher.cli import cli
 from publisher.errors import StoreError
-from publisher.outbox import EditedPost, Outbox, current_owner, owner_status, parse_owner
+from publisher.queue.outbox import EditedPost, Outbox, current_owner, owner_status, parse_owner
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 ELSEWHERE = "oldcontainer:4242:999/1"  # a claim made in a container that no longer exists
@@ -47,7 +47,7 @@ def claimed_elsewhere(outbox: Outbox, pub_id: int, *, in_flight: int | None, now
 def still_beating(outbox: Outbox, owner: str) -> None:
     """On PostgreSQL another machine's claim is judged by its lease: make this one live."""
     if outbox.postgres:
-        from publisher.outbox import parse_owner
+        from publisher.queue.outbox import parse_owner
 
         outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) VALUES (?, 'elsewhere', 0, "
                           "clock_timestamp()) ON CONFLICT DO NOTHING", (parse_owner(owner).process,))
@@ -58,7 +58,7 @@ def still_beating(outbox: Outbox, owner: str) -> None:
 
 def test_a_claim_from_another_host_is_released_by_hand_to_needs_attention(outbox, tmp_path):
     from publisher.platforms.dryrun import DryRunPlatform
-    from publisher.publish import publish_publication
+    from publisher.publishing.publish import publish_publication
 
     pub_id = store(outbox, tmp_path / "in", n_posts=4).publications[0]
     outbox.approve(pub_id, now=NOW)
@@ -111,7 +111,7 @@ def test_a_released_claim_with_nothing_in_flight_goes_back_where_it_was(outbox, 
 
 
 def test_release_is_refused_while_the_owner_runs_on_this_machine(outbox, tmp_path):
-    from publisher.outbox import _boot_id, _pid_namespace, _process_start
+    from publisher.queue.outbox import _boot_id, _pid_namespace, _process_start
 
     pub_id = store(outbox, tmp_path / "in").publications[0]
     outbox.approve(pub_id, now=NOW)
@@ -503,8 +503,8 @@ def test_the_readme_library_section_names_what_the_daemon_calls():
     readme = (root / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("### For the scheduler (library)"):readme.index("## Scheduling")]
     used, _, others = section.partition("not used by the daemon")
-    daemon = (root / "publisher" / "daemon.py").read_text(encoding="utf-8")
-    daemon += (root / "publisher" / "pipeline.py").read_text(encoding="utf-8")
+    daemon = "".join(p.read_text(encoding="utf-8") for p in sorted((root / "publisher" / "daemon").glob("*.py")))
+    daemon += (root / "publisher" / "app.py").read_text(encoding="utf-8")
     said_used = {n for n in re.findall(r"`(?:[\w.]+\.)?(\w+)\(", used) if hasattr(Outbox, n)}
     said_unused = {n for n in re.findall(r"`(\w+)\(", others) if hasattr(Outbox, n)}
     assert {"due", "claim", "release", "recover"} <= said_used

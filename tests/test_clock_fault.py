@@ -9,9 +9,9 @@ import textwrap
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.daemon import SlotLedger
-from publisher.outbox import Outbox
-from publisher.schedule import UTC
+from publisher.daemon.daemon import SlotLedger
+from publisher.queue.outbox import Outbox
+from publisher.schedule.config import UTC
 
 
 def test_clock_ahead_then_back_slots_are_not_lost_and_repair_clock_clears_the_future(tmp_path):

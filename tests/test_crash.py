@@ -31,7 +31,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import store, thread_texts
 from fake_x import FakeX, x_env
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 TESTS = Path(__file__).parent
 RUNS = 30

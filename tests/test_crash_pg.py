@@ -31,7 +31,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import store, thread_texts
 from fake_x import FakeX, Fault, x_env
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 TESTS = Path(__file__).parent
 RUNS = int(os.environ.get("PG_CRASH_RUNS", "8"))
@@ -101,7 +101,7 @@ def check_slots(box: Outbox) -> int:
 
 @pytest.mark.slow
 def test_three_hosts_sigkilled_at_random_never_post_twice(tmp_path, pg_url, monkeypatch):
-    from publisher import pgstore
+    from publisher.queue import pgstore
 
     monkeypatch.setattr(pgstore, "LEASE", LEASE)
     own_host = _hosts_available()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import subprocess_env
-from publisher.daemon import (
+from publisher.daemon.daemon import (
     Daemon,
     DaemonLock,
     IngestResult,
@@ -32,7 +32,7 @@ from publisher.daemon import (
     quota_status,
 )
 from publisher.errors import PlatformError
-from publisher.schedule import UTC
+from publisher.schedule.config import UTC
 from publisher.testing import MemoryScheduleStore
 
 CREDS = {"X_API_KEY": "k" * 25, "X_API_SECRET": "s" * 50, "X_ACCESS_TOKEN": "t" * 50,
@@ -417,7 +417,7 @@ def test_the_lock_keeps_a_second_run_out_and_dies_with_its_process(tmp_path):
     DaemonLock(db).acquire().release()
     # A process holding the lock is killed: the kernel releases it.
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from publisher.daemon import DaemonLock\n"
+            "from publisher.daemon.daemon import DaemonLock\n"
             "DaemonLock(%r).acquire(); print('locked', flush=True); time.sleep(60)") % (str(Path.cwd()), str(db))
     proc = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(), stdout=subprocess.PIPE, text=True)
     try:

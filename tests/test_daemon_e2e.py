@@ -21,7 +21,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated, write_article
 from fake_x import CLI_BOOTSTRAP, FakeX, x_env
-from publisher.daemon import (
+from publisher.daemon.daemon import (
     Daemon,
     DaemonLock,
     IngestResult,
@@ -32,9 +32,9 @@ from publisher.daemon import (
     SourceScanner,
     ingested_result,
 )
-from publisher.ingest import read_article
-from publisher.outbox import Outbox
-from publisher.schedule import UTC
+from publisher.articles.read import read_article
+from publisher.queue.outbox import Outbox
+from publisher.schedule.config import UTC
 
 TESTS = Path(__file__).parent
 
@@ -246,7 +246,7 @@ def _queued(outbox: Outbox, pid: int):
 
 
 def _account():
-    from publisher.daemon import PostingAccount
+    from publisher.daemon.daemon import PostingAccount
 
     return PostingAccount("x", "main", {})
 
@@ -522,9 +522,9 @@ def test_a_platform_that_cannot_be_built_gives_the_thread_back(tmp_path):
 
 
 def test_x_credentials_come_from_the_variables_the_schedule_names(tmp_path, monkeypatch):
-    from publisher.daemon import PostingAccount, platform_for
+    from publisher.daemon.daemon import PostingAccount, platform_for
     from publisher.errors import ConfigError
-    from publisher.schedule import parse_schedule
+    from publisher.schedule.config import parse_schedule
 
     schedule = parse_schedule(textwrap.dedent("""
         timezone: UTC

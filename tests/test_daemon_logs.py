@@ -9,10 +9,10 @@ import os
 import textwrap
 import time
 
-from publisher.daemon import Daemon, IngestResult, ManualClock, PublishOutcome, ScheduleWatcher, SlotLedger
+from publisher.daemon.daemon import Daemon, IngestResult, ManualClock, PublishOutcome, ScheduleWatcher, SlotLedger
 from publisher.errors import InputError, ModelError
 from publisher.testing import MemoryScheduleStore
-from publisher.schedule import UTC
+from publisher.schedule.config import UTC
 
 NINE = dt.datetime(2024, 6, 14, 9, tzinfo=UTC)
 CREDS = {"MASTODON_API_BASE_URL": "http://127.0.0.1:1", "MASTODON_ACCESS_TOKEN": "m" * 43}

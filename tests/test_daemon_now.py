@@ -12,11 +12,11 @@ import pytest
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.daemon import NOW_GRACE, ClockRefused, SlotLedger, build_daemon, check_now, latest_recorded
-from publisher.outbox import Outbox
+from publisher.daemon.daemon import NOW_GRACE, ClockRefused, SlotLedger, build_daemon, check_now, latest_recorded
+from publisher.queue.outbox import Outbox
 from publisher.platforms.dryrun import DryRunPlatform
-from publisher.publish import publish_publication
-from publisher.schedule import UTC
+from publisher.publishing.publish import publish_publication
+from publisher.schedule.config import UTC
 
 SCHEDULE = textwrap.dedent("""\
     timezone: Asia/Shanghai

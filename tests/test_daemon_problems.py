@@ -13,9 +13,9 @@ import time
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, schedule_problems
-from publisher.outbox import Outbox
-from publisher.schedule import UTC, parse_schedule
+from publisher.daemon.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, schedule_problems
+from publisher.queue.outbox import Outbox
+from publisher.schedule.config import UTC, parse_schedule
 
 NOW = dt.datetime(2024, 6, 14, 1, tzinfo=UTC)
 

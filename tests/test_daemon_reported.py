@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from conftest import run_cli, subprocess_env
-from publisher.daemon import Daemon, IngestResult, ManualClock, ReportedFiles, ScheduleWatcher, SlotLedger
+from publisher.daemon.daemon import Daemon, IngestResult, ManualClock, ReportedFiles, ScheduleWatcher, SlotLedger
 from publisher.errors import InputError
-from publisher.schedule import UTC
+from publisher.schedule.config import UTC
 from publisher.testing import MemoryScheduleStore
 
 NOW = dt.datetime(2024, 6, 14, 1, tzinfo=UTC)

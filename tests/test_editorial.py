@@ -1,5 +1,5 @@
-"""Editorial filters, credits and holds, on real-looking Chinese sentences (publisher.editorial,
-publisher.credits), and the labelled set under tests/editorial/."""
+"""Editorial filters, credits and holds, on real-looking Chinese sentences (publisher.threads.editorial,
+publisher.threads.credits), and the labelled set under tests/editorial/."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 import factories
 from factories import article
-from publisher.credits import build_credit, display_name, join_link
-from publisher.editorial import ATTACH, FILLER, KEEP, SourceSentence, article_kind, filler_reason, review
-from publisher.ingest import read_article
+from publisher.threads.credits import build_credit, display_name, join_link
+from publisher.threads.editorial import ATTACH, FILLER, KEEP, SourceSentence, article_kind, filler_reason, review
+from publisher.articles.read import read_article
 from publisher.translate.base import FakeTranslator
 
 EDITORIAL = Path(__file__).parent / "editorial"
@@ -162,8 +162,8 @@ def test_dates_in_headings_and_speaker_headings():
 
 def test_the_dry_run_without_a_model_chooses_what_ingest_queues():
     from publisher.cli.preview import Translation, preview_article
-    from publisher.pipeline import Pipeline
-    from publisher.render import ThreadOptions
+    from publisher.app import Pipeline
+    from publisher.threads.render import ThreadOptions
 
     class NoModel(Translation):
         def __init__(self):
@@ -187,8 +187,8 @@ def test_the_dry_run_without_a_model_chooses_what_ingest_queues():
 
 
 def test_no_link_or_a_transcript_is_never_auto_approved(tmp_path):
-    from publisher.outbox import Outbox
-    from publisher.pipeline import Pipeline, ingest_file
+    from publisher.queue.outbox import Outbox
+    from publisher.app import Pipeline, ingest_file
 
     outbox = Outbox.open(tmp_path / "q.db")
     class Always(FakeTranslator):
@@ -215,7 +215,7 @@ def test_no_link_or_a_transcript_is_never_auto_approved(tmp_path):
 
 def test_a_translation_that_lost_a_name_falls_back_to_the_next_candidate():
     from factories import fake_translate
-    from publisher.render import ThreadOptions, build_drafts
+    from publisher.threads.render import ThreadOptions, build_drafts
 
     zh = ["快手发布了视频生成大模型可灵，向所有人开放测试。", "Sora 的生成效果不如可灵稳定，镜头经常出现瑕疵。",
           "硅谷投资人也在讨论可灵的生成效果。", "傅盛用可灵制作了气球人视频，只用了几十分钟。"]
@@ -229,9 +229,9 @@ def test_a_translation_that_lost_a_name_falls_back_to_the_next_candidate():
 
 
 def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
-    from publisher.outbox import Outbox
-    from publisher.pipeline import Pipeline, ingest_paths, resolve_settings
-    from publisher.schedule import parse_schedule
+    from publisher.queue.outbox import Outbox
+    from publisher.app import Pipeline, ingest_paths, resolve_settings
+    from publisher.schedule.config import parse_schedule
 
     class Always(FakeTranslator):
         def translate_sentences(self, sentences):
@@ -254,7 +254,7 @@ def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
 
 
 def test_only_the_title_gist_and_chosen_points_are_translated_in_one_call():
-    from publisher.pipeline import Pipeline
+    from publisher.app import Pipeline
     from publisher.translate.pipeline import model_inputs
 
     translator = FakeTranslator(factories.load_phrasebook())
@@ -279,7 +279,7 @@ def test_odd_frontmatter_never_breaks_the_credit(front):
     src = article(f"---\ntitle: 标题\n{front}---\n快手发布了视频生成大模型可灵，可以生成两分钟的视频。\n")
     credit = build_credit(src, base_url="https://example.com/")
     assert credit.url is None or credit.url.startswith("https://example.com/")
-    from publisher.render import build_threads
+    from publisher.threads.render import build_threads
 
     thread = build_threads(factories.fake_translate(src, {}), ("x",))["x"]
     assert thread.posts[-1].role == "attribution"

@@ -23,8 +23,8 @@ from publisher.feeds import (
     poll_sources,
     wechat_permalink,
 )
-from publisher.ingest import read_article
-from publisher.schedule import UTC, parse_schedule
+from publisher.articles.read import read_article
+from publisher.schedule.config import UTC, parse_schedule
 from publisher.translate.base import FakeTranslator
 
 T0 = dt.datetime(2024, 6, 14, 2, 0, tzinfo=UTC)
@@ -76,14 +76,14 @@ def fetcher(server, db_target):
 
 def articles(folder: Path) -> list[Path]:
     """The article files in ``folder`` as the scanner and ingest see them (hidden files are not)."""
-    from publisher.ingest import find_article_files
+    from publisher.articles.read import find_article_files
 
     return sorted(find_article_files([folder]))
 
 
 def thread_for(path: Path):
     """The X thread publisher builds from a fetched file (real reader, summary and renderer)."""
-    from publisher.pipeline import Pipeline
+    from publisher.app import Pipeline
 
     article = read_article(path)
     prepared = Pipeline(translator=FakeTranslator()).prepare(article, ["x"])
@@ -538,7 +538,7 @@ def test_schedule_feed_and_pages_keys():
     assert source.poll_every == dt.timedelta(minutes=10) and source.backfill == 2
     plain = parse_schedule("timezone: UTC\nsources:\n  - path: inbox\n    platforms: [x]\nplatforms:\n  x: {}\n")
     assert (plain.sources[0].feed, plain.sources[0].pages, plain.sources[0].backfill) == (None, (), 3)
-    from publisher.schedule import ScheduleError
+    from publisher.schedule.config import ScheduleError
 
     with pytest.raises(ScheduleError) as exc:
         parse_schedule(SCHEDULE.format(feed="ftp://example.org/feed", page="example.org/a").replace("10m", "10s"))

@@ -10,11 +10,11 @@ import hashlib
 import logging
 
 from feed_server import FeedServer
-from publisher.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, SourceScanner, default_ingest
-from publisher.ingest import read_article
-from publisher.outbox import Outbox
-from publisher.pipeline import resolve_settings
-from publisher.schedule import UTC
+from publisher.daemon.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, SourceScanner, default_ingest
+from publisher.articles.read import read_article
+from publisher.queue.outbox import Outbox
+from publisher.app import resolve_settings
+from publisher.schedule.config import UTC
 from publisher.translate.base import FakeTranslator
 from test_feeds import PARAS, article_page, articles, rss
 

@@ -18,8 +18,8 @@ import pytest
 
 import factories
 from publisher.cli.preview import ArticlePreview, Translation, preview_article, show_preview
-from publisher.ingest import read_article
-from publisher.render import ThreadDraft, ThreadOptions, build_drafts
+from publisher.articles.read import read_article
+from publisher.threads.render import ThreadDraft, ThreadOptions, build_drafts
 from publisher.translate.base import FakeTranslator
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -66,7 +66,7 @@ def check_golden(request, name: str, actual: str) -> None:
 
 def seed_drafts(platforms=("x", "mastodon", "bluesky")):
     """The seed's threads as ingest makes them: chosen on the Chinese, only that translated."""
-    from publisher.pipeline import Pipeline
+    from publisher.app import Pipeline
 
     pipeline = Pipeline(translator=FakeTranslator(factories.load_phrasebook()))
     article = read_article(factories.SEED)
@@ -94,7 +94,7 @@ def test_seed_preview_golden(request, seed_path, tmp_path):
 
 def test_seed_x_thread_is_what_an_editor_would_post():
     """The must-shows of issue #12 on the seed, spelled out (the golden file has the exact text)."""
-    from publisher.pipeline import Pipeline, review_reasons
+    from publisher.app import Pipeline, review_reasons
 
     draft = seed_drafts(("x",))["x"]
     posts = [p.text for p in draft.thread.posts]

@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from publisher import limits
 from publisher.errors import InputError
-from publisher.ingest import parse_article
+from publisher.articles.read import parse_article
 
 GOOD = ("---\ntitle: 快手发布可灵\nauthor: 张三\nurl: https://example.com/a\n---\n\n"
         "快手本周发布了可灵大模型。它可以生成两分钟的视频。\n\n研究人员分析了生成效果，结果令人满意。\n")

@@ -19,23 +19,21 @@ PACKAGE = Path(__file__).resolve().parent.parent / "publisher"
 # --- today's modules in the layers of the target layout ----------------------------------------
 
 #: The three stages of the front half, in pipeline order (file -> Article -> TranslatedArticle -> Thread).
-ARTICLES = {"publisher.ingest", "publisher.blocks", "publisher.langdetect"}
+ARTICLES = "publisher.articles"
 TRANSLATE = "publisher.translate"  # the package and everything in it
-THREADS = {"publisher.render", "publisher.summarize", "publisher.editorial", "publisher.credits"}
+THREADS = "publisher.threads"
 #: What the stages may import besides each other (downstream): records, errors, text, paths, lengths.
 STAGE_BASE = {"publisher", "publisher.models", "publisher.errors", "publisher.text", "publisher.config",
               "publisher.workspace", "publisher.lengths", "publisher.textsafe", "publisher.limits"}
 """(workspace.py is the workspace discovery the layout puts in config.py; textsafe and limits are #11's.)"""
 #: Edges the layout itself permits: the translation cache opens its database with the shared,
 #: safe opener and migration runner (the layout's queue/db.py, "shared with translate/cache.py").
-PERMITTED = {("publisher.translate.cache", "publisher.storage")}
+PERMITTED = {("publisher.translate.cache", "publisher.queue.db")}
 #: The queue: the owner of publisher.db.
-QUEUE = {"publisher.outbox", "publisher.migrations",
-         "publisher.database", "publisher.pgstore", "publisher.dbcopy"}  # + the backends of #17
-QUEUE_BASE = {"publisher", "publisher.models", "publisher.errors", "publisher.config", "publisher.zone",
-              "publisher.storage"}
-SCHEDULE = {"publisher.schedule"}
-APP = {"publisher.pipeline"}
+QUEUE = "publisher.queue"
+QUEUE_BASE = {"publisher", "publisher.models", "publisher.errors", "publisher.config", "publisher.clock"}
+SCHEDULE = "publisher.schedule"
+APP = {"publisher.app"}
 CLI = "publisher.cli"
 
 #: Imports that break a rule today, each with why it is still there (all are inside functions).
@@ -43,22 +41,22 @@ CLI = "publisher.cli"
 #: reviewer would accept.
 ALLOWED: dict[tuple[str, str], str] = {
     # the queue reaches into stages and platforms: step 3/4 of #10 (queue/, publishing/) removes these
-    ("publisher.outbox", "publisher.render"):
+    ("publisher.queue.outbox", "publisher.threads.render"):
         "Outbox.edit validates an edited thread with render.check_thread; publishing/editing.py will",
-    ("publisher.outbox", "publisher.lengths"):
+    ("publisher.queue.outbox", "publisher.lengths"):
         "Outbox.edit measures edited posts; publishing/editing.py will, before the queue stores them",
-    ("publisher.outbox", "publisher.media"):
+    ("publisher.queue.outbox", "publisher.media"):
         "the queue stores and reads thread media through media's helpers (records not split out yet)",
-    ("publisher.outbox", "publisher.platforms.base"):
+    ("publisher.queue.outbox", "publisher.platforms.base"):
         "PostRef and the failure classes: record_failure holds the retry policy (publishing/failures.py)",
-    ("publisher.pgstore", "publisher.daemon"):
+    ("publisher.queue.pgstore", "publisher.daemon.daemon"):
         "the PostgreSQL daemon lock raises daemon.LockHeld (errors.py will hold it, as the layout says)",
     # schedule and stages reading upward
-    ("publisher.schedule", "publisher.render"):
+    ("publisher.schedule.config", "publisher.threads.render"):
         "schedule.yaml's threads: block is checked by building ThreadOptions (threads/options.py will hold the bounds)",
-    ("publisher.translate.engines", "publisher.schedule"):
+    ("publisher.translate.engines", "publisher.schedule.config"):
         "parse_duration for the translation: block's time-outs (belongs in a small shared module)",
-    ("publisher.translate.document", "publisher.pipeline"):
+    ("publisher.translate.document", "publisher.app"):
         "translate_files builds a default Pipeline when given no translators (the app should pass it in)",
     # printing from below the CLI
     ("publisher.progress", "publisher.cli._common"):
@@ -70,16 +68,16 @@ ALLOWED: dict[tuple[str, str], str] = {
 LAZY_CYCLES: dict[tuple[str, str], str] = {
     ("publisher.config", "publisher.workspace"): "config names where the database came from (workspace discovery)",
     ("publisher.models", "publisher.media"): "Thread.content_hash includes media identity (records above a stage)",
-    ("publisher.outbox", "publisher.media"): "see ALLOWED",
-    ("publisher.outbox", "publisher.render"): "see ALLOWED",
-    ("publisher.schedule", "publisher.render"): "see ALLOWED",
-    ("publisher.translate.engines", "publisher.schedule"): "see ALLOWED",
-    ("publisher.zone", "publisher.schedule"): "the time zone of schedule.yaml when none is given",
-    ("publisher.budget", "publisher.daemon"): "the daily budget reads the daemon's store (slot rules in daemon.py)",
-    ("publisher.status", "publisher.daemon"): "status reports the daemon's heartbeat and next slot",
-    ("publisher.pgstore", "publisher.daemon"): "see ALLOWED",
-    ("publisher.database", "publisher.pgstore"): "the connection factory loads the PostgreSQL backend only for a postgresql:// URL (psycopg stays out of --help)",
-    ("publisher.expect", "publisher.daemon"): "the forecast and OutboxStore live in daemon.py (schedule/rules.py will hold them)",
+    ("publisher.queue.outbox", "publisher.media"): "see ALLOWED",
+    ("publisher.queue.outbox", "publisher.threads.render"): "see ALLOWED",
+    ("publisher.schedule.config", "publisher.threads.render"): "see ALLOWED",
+    ("publisher.translate.engines", "publisher.schedule.config"): "see ALLOWED",
+    ("publisher.clock", "publisher.schedule.config"): "the time zone of schedule.yaml when none is given",
+    ("publisher.schedule.budget", "publisher.daemon.daemon"): "the daily budget reads the daemon's store (slot rules in daemon.py)",
+    ("publisher.cockpit.status", "publisher.daemon.daemon"): "status reports the daemon's heartbeat and next slot",
+    ("publisher.queue.pgstore", "publisher.daemon.daemon"): "see ALLOWED",
+    ("publisher.queue.database", "publisher.queue.pgstore"): "the connection factory loads the PostgreSQL backend only for a postgresql:// URL (psycopg stays out of --help)",
+    ("publisher.schedule.expect", "publisher.daemon.daemon"): "the forecast and OutboxStore live in daemon.py (schedule/rules.py will hold them)",
 }
 
 
@@ -222,7 +220,7 @@ def _violations() -> dict[tuple[str, str], str]:
             rule = "schedule never imports threads"
         if _in(b, CLI) and not (_in(a, CLI) or a == "publisher.__main__"):
             rule = "only the CLI imports the CLI"
-        if _in(a, APP) and _in(b, "publisher.daemon"):
+        if _in(a, APP) and _in(b, "publisher.daemon.daemon"):
             rule = "the app never imports the daemon"
         if rule and (a, b) not in PERMITTED:
             broken[(a, b)] = rule
@@ -232,11 +230,11 @@ def _violations() -> dict[tuple[str, str], str]:
 def test_the_import_reader_sees_the_imports_it_should():
     """Guards the reader itself: a known top-level, lazy, relative and package-relative import."""
     pairs = {(i.source, i.target, i.lazy) for i in IMPORTS}
-    assert ("publisher.render", "publisher.models", False) in pairs
+    assert ("publisher.threads.render", "publisher.models", False) in pairs
     assert ("publisher.platforms.x", "publisher.platforms.registry", False) in pairs
     assert ("publisher.translate.markup", "publisher.translate.splitter", False) in pairs
-    assert any(s == "publisher.cli.queue" and t == "publisher.outbox" and lazy for s, t, lazy in pairs)
-    assert not any(s == "publisher.pipeline" and t == "publisher.render" and not lazy for s, t, lazy in pairs), \
+    assert any(s == "publisher.cli.queue" and t == "publisher.queue.outbox" and lazy for s, t, lazy in pairs)
+    assert not any(s == "publisher.app" and t == "publisher.threads.render" and not lazy for s, t, lazy in pairs), \
         "pipeline imports render under TYPE_CHECKING and in functions only"
 
 
@@ -257,7 +255,7 @@ def test_no_cycle_once_the_listed_lazy_imports_are_set_aside():
 def test_platforms_base_has_no_cycle_with_its_adapters():
     edges = {(i.source, i.target) for i in IMPORTS}
     assert not any(a == "publisher.platforms.base" and b.startswith("publisher.platforms.") for a, b in edges)
-    assert not any(a == "publisher.platforms.base" and b in ("publisher.schedule", "publisher.pipeline")
+    assert not any(a == "publisher.platforms.base" and b in ("publisher.schedule.config", "publisher.app")
                    for a, b in edges)
 
 

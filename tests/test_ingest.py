@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from publisher.errors import InputError
-from publisher.ingest import ReadFailure, read_article, read_articles
+from publisher.articles.read import ReadFailure, read_article, read_articles
 
 
 def write(tmp_path: Path, name: str, content: str | bytes) -> Path:

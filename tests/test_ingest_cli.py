@@ -10,7 +10,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import write_article
 from publisher.errors import InputError, ModelError
-from publisher.pipeline import Pipeline, ingest_file, ingest_paths
+from publisher.app import Pipeline, ingest_file, ingest_paths
 from publisher.translate.base import FakeTranslator
 
 BODY = "快手发布了视频生成大模型可灵。它可以生成两分钟的视频。"
@@ -131,8 +131,8 @@ def test_auto_approve_is_withheld_when_chinese_is_left_in_the_english(tmp_path, 
 
 
 def test_the_hold_can_be_switched_off_in_schedule_yaml(tmp_path, outbox):
-    from publisher.pipeline import resolve_settings
-    from publisher.schedule import parse_schedule
+    from publisher.app import resolve_settings
+    from publisher.schedule.config import parse_schedule
 
     schedule = parse_schedule("timezone: UTC\nthreads: {hold_untranslated: false}\n"
                               "sources: [{path: in, auto_approve: true, platforms: [x]}]\nplatforms: {x: {}}\n",

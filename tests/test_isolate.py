@@ -13,10 +13,10 @@ import pytest
 
 from abort_translator import make_crashing
 from factories import write_article
-from publisher.daemon import Daemon, ManualClock, ScheduleWatcher, SlotLedger, default_ingest
-from publisher.outbox import Outbox
-from publisher.pipeline import Pipeline, ingest_paths
-from publisher.schedule import UTC
+from publisher.daemon.daemon import Daemon, ManualClock, ScheduleWatcher, SlotLedger, default_ingest
+from publisher.queue.outbox import Outbox
+from publisher.app import Pipeline, ingest_paths
+from publisher.schedule.config import UTC
 from publisher.translate.isolate import IsolatedTranslator, TranslationCrash
 
 

@@ -12,7 +12,7 @@ import pytest
 
 import media_fixtures as mf
 from conftest import SEED, subprocess_env
-from publisher.ingest import read_article
+from publisher.articles.read import read_article
 
 TESTS = Path(__file__).parent
 
@@ -70,8 +70,8 @@ def test_offline_preview_is_text_only_with_one_warning(tmp_path):
 def test_ingest_show_and_edit_images(env, served, tmp_path, isolated_env):
     import factories
     from publisher import media
-    from publisher.outbox import Outbox
-    from publisher.pipeline import Pipeline, ingest_file
+    from publisher.queue.outbox import Outbox
+    from publisher.app import Pipeline, ingest_file
     from publisher.translate.base import FakeTranslator
 
     # ingest as `publisher ingest` does, with readable English (the phrasebook) and images from loopback

@@ -25,7 +25,7 @@ from factories import make_article, make_thread, make_translated
 from fake_x import FakeX, x_env
 from publisher import media
 from publisher.models import PostImage
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 TESTS = Path(__file__).parent
 WORKER = TESTS / "media_crash_worker.py"

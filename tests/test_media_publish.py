@@ -16,10 +16,10 @@ from fake_mastodon import FakeMastodon
 from fake_x import FakeX, Fault, x_env
 from publisher import media
 from publisher.models import Thread
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 from publisher.platforms.base import MediaItem, Rejected, Transient
 from publisher.platforms.x import XPlatform
-from publisher.publish import publish_publication
+from publisher.publishing.publish import publish_publication
 
 NOW = dt.datetime(2024, 6, 14, 9, 0, tzinfo=dt.timezone.utc)
 
@@ -55,7 +55,7 @@ def server():
 @pytest.fixture
 def seed_drafts(server, isolated_env):
     """The seed's threads on all three platforms with images fetched from loopback."""
-    from publisher.render import ThreadOptions, build_drafts
+    from publisher.threads.render import ThreadOptions, build_drafts
 
     translated = factories.seed_translated()
     mf.serve_seed_images(server, translated.article)
@@ -255,8 +255,8 @@ ORIGINAL = "https://www.jiqizhixin.com/articles/2024-06-14-kling"
 @pytest.fixture
 def seed_with_link(server, tmp_path, isolated_env):
     """The seed with an original link in its frontmatter, images served from loopback."""
-    from publisher.ingest import read_article
-    from publisher.render import ThreadOptions, build_drafts
+    from publisher.articles.read import read_article
+    from publisher.threads.render import ThreadOptions, build_drafts
     from publisher.translate.base import FakeTranslator
     from publisher.translate.pipeline import translate_article
 
@@ -339,7 +339,7 @@ def test_a_post_refused_for_its_media_uploads_them_again_next_time(x, fake, seed
 
 def test_a_text_edit_keeps_the_images_and_refuses_to_drop_a_credit(seed_drafts, isolated_env):
     from publisher.errors import StoreError
-    from publisher.outbox import EditedPost
+    from publisher.queue.outbox import EditedPost
 
     translated, drafts = seed_drafts
     with Outbox.open() as outbox:

@@ -12,12 +12,12 @@ from factories import seed_translated
 from fake_mastodon import FakeMastodon
 from fake_x import FakeX, x_env
 from pds import pds_network  # noqa: F401  (session fixture)
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 from publisher.platforms.bluesky import BlueskyPlatform
 from publisher.platforms.mastodon import MastodonPlatform
 from publisher.platforms.x import XPlatform
-from publisher.publish import publish_publication
-from publisher.render import build_threads
+from publisher.publishing.publish import publish_publication
+from publisher.threads.render import build_threads
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import sqlite3
 import pytest
 
 from factories import make_article, make_thread, make_translated, store, thread_texts
-from publisher import migrations
+from publisher.queue import schema as migrations
 from publisher.errors import StoreError
-from publisher.outbox import EditedPost, Outbox, current_owner, from_ts, ts
+from publisher.queue.outbox import EditedPost, Outbox, current_owner, from_ts, ts
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -112,7 +112,7 @@ def test_a_changed_file_is_a_new_revision_that_needs_approval_again(outbox, tmp_
 
 def test_a_changed_file_after_posting_is_never_a_silent_repost(outbox, tmp_path):
     from publisher.platforms.dryrun import DryRunPlatform
-    from publisher.publish import publish_publication
+    from publisher.publishing.publish import publish_publication
 
     first = store(outbox, tmp_path / "in", auto_approve=True)
     publish_publication(outbox, first.publications[0], DryRunPlatform(), now=NOW)
@@ -276,7 +276,7 @@ def test_reject_and_refused_transitions(outbox, tmp_path):
 
 def test_history_is_append_only_and_posted_records_are_permanent(outbox, tmp_path):
     from publisher.platforms.dryrun import DryRunPlatform
-    from publisher.publish import publish_publication
+    from publisher.publishing.publish import publish_publication
 
     pub_id = store(outbox, tmp_path / "in", auto_approve=True).publications[0]
     publish_publication(outbox, pub_id, DryRunPlatform(), now=NOW)
@@ -291,7 +291,7 @@ def test_history_is_append_only_and_posted_records_are_permanent(outbox, tmp_pat
 def test_every_state_change_is_in_the_history(outbox, tmp_path):
     from publisher.platforms.base import Transient
     from publisher.platforms.dryrun import DryRunPlatform, Fault
-    from publisher.publish import publish_publication
+    from publisher.publishing.publish import publish_publication
 
     pub_id = store(outbox, tmp_path / "in").publications[0]
     outbox.approve(pub_id, NOW + dt.timedelta(minutes=5), now=NOW)
@@ -311,7 +311,7 @@ def test_every_state_change_is_in_the_history(outbox, tmp_path):
 def test_due_and_claim_next_order_and_quota(outbox, tmp_path):
     from publisher.platforms.base import Transient
     from publisher.platforms.dryrun import DryRunPlatform, Fault
-    from publisher.publish import publish_publication
+    from publisher.publishing.publish import publish_publication
 
     big = store(outbox, tmp_path / "in", "big.md", n_posts=6).publications[0]
     small = store(outbox, tmp_path / "in", "small.md", n_posts=2).publications[0]

@@ -16,7 +16,7 @@ from conftest import subprocess_env
 from factories import store, thread_texts
 from fake_x import CLI_BOOTSTRAP, FakeX, Fault, x_env
 from publisher.cli import cli
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 TESTS = Path(__file__).parent
 

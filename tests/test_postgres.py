@@ -13,9 +13,9 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import store
 
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 from publisher.platforms.dryrun import DryRunPlatform
-from publisher.publish import publish_publication
+from publisher.publishing.publish import publish_publication
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -163,7 +163,7 @@ def test_one_publisher_run_per_database_across_hosts_by_advisory_lock(tmp_path, 
     import subprocess
     import sys
 
-    from publisher.pgstore import AdvisoryDaemonLock
+    from publisher.queue.pgstore import AdvisoryDaemonLock
 
     schedule = tmp_path / "schedule.yaml"
     schedule.write_text(SCHEDULE, encoding="utf-8")
@@ -175,7 +175,7 @@ def test_one_publisher_run_per_database_across_hosts_by_advisory_lock(tmp_path, 
     (line,) = proc.stderr.strip().splitlines()
     assert f"another publisher run ({socket.gethostname()}:" in line and "only one may post at a time" in line
     # a holder that is SIGKILLed leaves no lock behind: the server ends its session
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from publisher.pgstore import AdvisoryDaemonLock; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from publisher.queue.pgstore import AdvisoryDaemonLock; "
                                f"lock = AdvisoryDaemonLock({pg_url!r}).acquire(); print('held', flush=True); sys.stdin.read()"],
                               env=subprocess_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -202,10 +202,10 @@ def test_a_frozen_lock_holder_loses_the_lock_and_stops_when_it_wakes(pg_url):
     import sys
     import time
 
-    from publisher.daemon import LockHeld
-    from publisher.pgstore import AdvisoryDaemonLock
+    from publisher.daemon.daemon import LockHeld
+    from publisher.queue.pgstore import AdvisoryDaemonLock
 
-    code = ("import sys, time; from publisher.pgstore import AdvisoryDaemonLock; "
+    code = ("import sys, time; from publisher.queue.pgstore import AdvisoryDaemonLock; "
             f"lock = AdvisoryDaemonLock({pg_url!r}).acquire(); print('held', flush=True); time.sleep(60)")
     holder = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(PUBLISHER_PG_LEASE="1"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -244,7 +244,7 @@ def test_a_run_whose_lock_session_the_server_ended_stops_with_exit_75(pg_url, mo
 
     import psycopg
 
-    from publisher import pgstore
+    from publisher.queue import pgstore
 
     monkeypatch.setattr(pgstore, "LEASE", 0.4)  # the keeper looks every 0.1 s
     noticed = []

@@ -12,10 +12,10 @@ import pytest
 from conftest import subprocess_env
 from factories import store, thread_texts
 from publisher.errors import StoreError
-from publisher.outbox import MAX_ATTEMPTS
+from publisher.queue.outbox import MAX_ATTEMPTS
 from publisher.platforms.base import AuthFailed, OutcomeUnknown, PostRef, RateLimited, Rejected, Transient
 from publisher.platforms.dryrun import DryRunPlatform, Fault
-from publisher.publish import publish_publication
+from publisher.publishing.publish import publish_publication
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -225,7 +225,7 @@ def test_refuses_drafts_and_the_wrong_platform(outbox, tmp_path):
 def test_a_live_process_holding_a_publication_keeps_it(outbox, approved, db_target):
     """Another process claims it: this one is refused; once that process is gone it is recovered."""
     target = db_target if isinstance(db_target, str) else str(outbox.path)  # the queue the fixture opened
-    code = ("import sys, datetime as dt; from publisher.outbox import Outbox; "
+    code = ("import sys, datetime as dt; from publisher.queue.outbox import Outbox; "
             f"box = Outbox.open({target!r}); box.claim({approved}); "
             "print('claimed', flush=True); sys.stdin.read()")
     child = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(), stdin=subprocess.PIPE,

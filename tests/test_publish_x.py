@@ -8,10 +8,10 @@ import pytest
 
 from factories import store, thread_texts
 from fake_x import FakeX, Fault, x_env
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 from publisher.platforms.base import PostRef
 from publisher.platforms.x import XPlatform
-from publisher.publish import publish_publication
+from publisher.publishing.publish import publish_publication
 
 
 @pytest.fixture

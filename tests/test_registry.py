@@ -13,7 +13,9 @@ from publisher.platforms.registry import NAMES, SPECS, spec
 
 
 def test_every_platform_list_is_the_registrys():
-    from publisher import lengths, pipeline, schedule
+    from publisher import lengths
+    from publisher import app as pipeline
+    from publisher.schedule import config as schedule
     from publisher.cli import ingest, preview, queue
 
     assert NAMES == ("x", "mastodon", "bluesky")
@@ -27,7 +29,7 @@ def test_every_platform_list_is_the_registrys():
 
 
 def test_credential_names_come_from_the_specs():
-    from publisher import schedule
+    from publisher.schedule import config as schedule
     from publisher.platforms import x
 
     assert schedule.CREDENTIAL_ROLES["mastodon"] == {"instance": "MASTODON_API_BASE_URL",

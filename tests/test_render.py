@@ -12,7 +12,7 @@ import factories
 from factories import article, fake_translate
 from publisher.errors import ConfigError
 from publisher.lengths import measure
-from publisher.render import (
+from publisher.threads.render import (
     TemplateProblem,
     ThreadOptions,
     build_drafts,
@@ -170,7 +170,7 @@ def test_a_translated_thread_reports_nothing_untranslated():
 def test_the_ingest_hold_reads_the_field_not_the_warning_text():
     from dataclasses import replace
 
-    from publisher.pipeline import Prepared, review_reasons
+    from publisher.app import Prepared, review_reasons
 
     thread = build_threads(translated(), ("x",), options=ThreadOptions(points=5, max_posts=10))["x"]
     worded = replace(thread, warnings=thread.warnings + ("Chinese left untranslated in post 9",))
@@ -181,7 +181,7 @@ def test_the_ingest_hold_reads_the_field_not_the_warning_text():
 
 
 def test_a_point_whose_english_still_has_chinese_falls_back_to_the_next_candidate():
-    from publisher.summarize import select
+    from publisher.threads.summarize import select
 
     best = select(translated().article, points=3).ranked[0].sources[0]  # the best point
     t = translated(book={best: "可灵 is still in this English."})

@@ -12,7 +12,7 @@ from factories import store
 from fake_x import FakeX, Fault, x_env
 from pds import pds_network  # noqa: F401  (the real PDS, a session fixture)
 from publisher.cli import cli
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_resolve_check_asks_bluesky_and_settles_both_ways(tmp_path, monkeypatch,
     rest of the thread replies to it; one that never landed goes out again, once."""
     from publisher.platforms.base import OutcomeUnknown
     from publisher.platforms.bluesky import BlueskyPlatform
-    from publisher.publish import idempotency_key
+    from publisher.publishing.publish import idempotency_key
 
     network = pds_network
     account = network.create_account()

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, run_cli, subprocess_env
 from publisher.errors import ConfigError
-from publisher.schedule import (
+from publisher.schedule.config import (
     UTC,
     ScheduleError,
     Slot,
@@ -403,7 +403,7 @@ def test_works_with_utc_system_zone_and_no_tz_database():
         import datetime as dt, time, zoneinfo
         assert zoneinfo.TZPATH == (), zoneinfo.TZPATH
         print("localtime", time.strftime("%Z"))
-        from publisher.schedule import parse_schedule, next_slots, UTC
+        from publisher.schedule.config import parse_schedule, next_slots, UTC
         s = parse_schedule('timezone: America/New_York\\nplatforms: {x: {slots: [{times: ["02:30"]}]}}\\n')
         for slot in next_slots(s, dt.datetime(2024, 3, 9, tzinfo=UTC), limit=2):
             print(slot.at.isoformat(), slot.local.isoformat())

@@ -24,10 +24,10 @@ from conftest import run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated, store
 from fake_x import FakeX, x_env
 from publisher.cli import cli
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 from publisher.platforms.base import PostRef, RateLimited
-from publisher.schedule import UTC, load_schedule, next_slots, parse_schedule
-from publisher.status import collect, write_heartbeat
+from publisher.schedule.config import UTC, load_schedule, next_slots, parse_schedule
+from publisher.cockpit.status import collect, write_heartbeat
 
 CREDS = {"X_API_KEY": "k", "X_API_SECRET": "s", "X_ACCESS_TOKEN": "t", "X_ACCESS_TOKEN_SECRET": "u"}
 
@@ -111,7 +111,7 @@ def test_status_sees_a_dead_daemon_a_silent_one_and_a_clean_stop(tmp_path, outbo
     assert data["problems"][0]["kind"] == "daemon"
     beat(outbox, pid=os.getpid(), host="elsewhere", ago=3600)  # another machine, silent for an hour
     assert "no heartbeat for 60m" in json.loads(invoke("status", "--json").output)["daemon"]["note"]
-    from publisher.status import stop_heartbeat
+    from publisher.cockpit.status import stop_heartbeat
 
     beat(outbox, pid=os.getpid())
     with outbox.transaction() as db:
@@ -169,8 +169,8 @@ def test_a_stopped_account_is_named_with_the_reason(tmp_path, outbox, creds):
 
 
 def test_each_event_is_sent_once_across_runs_and_a_new_one_again(tmp_path, outbox, monkeypatch):
-    from publisher.notify import Notifier
-    from publisher.status import Problem
+    from publisher.cockpit.notify import Notifier
+    from publisher.cockpit.status import Problem
 
     with AlertSink() as sink:
         monkeypatch.setenv("ALERTS", sink.url)
@@ -190,12 +190,12 @@ def test_each_event_is_sent_once_across_runs_and_a_new_one_again(tmp_path, outbo
 
 
 def test_an_undeliverable_alert_is_tried_again_and_a_missing_variable_is_named(tmp_path, outbox, monkeypatch, caplog):
-    from publisher.notify import Notifier
-    from publisher.status import Problem
+    from publisher.cockpit.notify import Notifier
+    from publisher.cockpit.status import Problem
 
     settings = parse_schedule("timezone: UTC\nnotify:\n  targets: [ALERTS]\n").notify
     problem = Problem("failed", "publication 4 failed for good", key="failed:4")
-    with caplog.at_level(logging.WARNING, logger="publisher.notify"):
+    with caplog.at_level(logging.WARNING, logger="publisher.cockpit.notify"):
         assert Notifier(settings, outbox.db).alert([problem], dt.datetime.now(UTC)) == []
     assert "environment variable ALERTS is not set" in caplog.text
     with AlertSink(status=500) as broken:
@@ -230,7 +230,7 @@ def test_a_url_written_into_notify_is_refused_without_repeating_it(tmp_path):
 
 
 def test_the_daemon_alerts_once_when_the_schedule_becomes_unusable(tmp_path, monkeypatch):
-    from publisher.daemon import ManualClock, build_daemon
+    from publisher.daemon.daemon import ManualClock, build_daemon
 
     path = write_schedule(tmp_path, notify="notify:\n  targets: [ALERTS]\n")
     db = tmp_path / "q.db"
@@ -366,7 +366,7 @@ def test_publish_by_hand_refuses_to_exceed_the_quota_unless_told(tmp_path, outbo
 
 
 def test_the_x_cost_is_computed_in_one_place_and_can_be_overridden(tmp_path):
-    from publisher.cost import Prices, estimate, has_url
+    from publisher.schedule.cost import Prices, estimate, has_url
     from publisher.lengths import url_spans
 
     texts = ["第一条 no link", "see https://example.com/a", "a bare example.com link", "Node.js 3.14 e.g. i.e."]
@@ -405,8 +405,8 @@ def test_a_rate_limit_note_is_in_the_schedule_zone(tmp_path, outbox):
 
 
 def test_log_lines_carry_the_schedule_zone(monkeypatch):
-    from publisher import zone
-    from publisher.zone import ZoneFormatter
+    from publisher import clock as zone
+    from publisher.clock import ZoneFormatter
 
     from zoneinfo import ZoneInfo
 
@@ -485,9 +485,9 @@ def test_no_progress_when_not_a_terminal_or_with_json(tmp_path):
 
 def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_thread(tmp_path, outbox, monkeypatch):
     from factories import write_article
-    from publisher.pipeline import Pipeline, ingest_file
+    from publisher.app import Pipeline, ingest_file
     from publisher.platforms.x import XPlatform
-    from publisher.publish import publish_publication
+    from publisher.publishing.publish import publish_publication
     from publisher.translate.base import FakeTranslator
 
     body = "快手发布了可灵。它可以生成两分钟的视频。很多人在排队。"
@@ -509,7 +509,7 @@ def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_th
         assert f"a correction of publication {first}: it goes out as a reply to that thread" in shown
         assert "word for word as already posted" in shown and f"`publisher edit {fix}`" in shown
         # The operator says what changed (X refuses a post identical to one on the account).
-        from publisher.outbox import EditedPost
+        from publisher.queue.outbox import EditedPost
 
         posts = outbox.thread(fix).posts
         outbox.edit(fix, [EditedPost(("Correction: " + p.text) if p.role != "attribution" else
@@ -527,7 +527,7 @@ def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_th
 
 
 def test_a_database_the_daemon_cannot_write_is_one_alert_not_a_crash(tmp_path, monkeypatch, caplog):
-    from publisher.monitor import Monitor
+    from publisher.cockpit.monitor import Monitor
 
     schedule = parse_schedule("timezone: UTC\nnotify:\n  targets: [ALERTS]\n", tmp_path / "schedule.yaml")
     outbox = Outbox.open(tmp_path / "q.db")
@@ -538,7 +538,7 @@ def test_a_database_the_daemon_cannot_write_is_one_alert_not_a_crash(tmp_path, m
         monitor.beat()
         assert sink.messages == []
         outbox.db.execute("PRAGMA query_only = ON")  # writes now fail as on a full or read-only disk
-        with caplog.at_level(logging.ERROR, logger="publisher.monitor"):
+        with caplog.at_level(logging.ERROR, logger="publisher.cockpit.monitor"):
             for _ in range(3):
                 monitor.beat()  # never raises
         assert len(sink.messages) == 1, sink.messages

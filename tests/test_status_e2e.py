@@ -21,7 +21,7 @@ from alert_sink import AlertSink
 from conftest import subprocess_env
 from factories import make_article, make_thread, make_translated
 from fake_x import CLI_BOOTSTRAP, FakeX, x_env
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 TESTS = Path(__file__).parent
 ZONE = "Asia/Shanghai"

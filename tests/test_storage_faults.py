@@ -19,7 +19,7 @@ import pytest
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.outbox import Outbox
+from publisher.queue.outbox import Outbox
 
 
 def _queue(path: Path, n: int = 30) -> list[int]:

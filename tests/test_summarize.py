@@ -6,8 +6,8 @@ import pytest
 
 import factories
 from factories import article, fake_translate
-from publisher.ingest import read_article
-from publisher.summarize import estimate_english, key_points, ranked_points, select, specificity
+from publisher.articles.read import read_article
+from publisher.threads.summarize import estimate_english, key_points, ranked_points, select, specificity
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def test_seed_selection_is_deterministic_and_starts_with_the_news(seed):
 
 
 def test_seed_fillers_never_become_points(seed):
-    from publisher.credits import build_credit
+    from publisher.threads.credits import build_credit
 
     sel = select(seed, credit=build_credit(seed))  # the credit knows the source is 机器之心
     everything = " ".join(u.text for u in sel.ranked) + "".join(u.text for u in sel.gist)

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from factories import store
-from publisher.daemon import OutboxStore, ScheduleStore
-from publisher.outbox import Outbox
+from publisher.daemon.daemon import OutboxStore, ScheduleStore
+from publisher.queue.outbox import Outbox
 from publisher.platforms.base import PostRef
 from publisher.testing import FakeTranslator, ManualClock, MemoryScheduleStore
 

@@ -45,7 +45,11 @@ def test_is_link():
 
 def test_every_stage_agrees_on_ling_and_the_iteration_mark():
     """The stages that used their own ranges now give the same answer (they disagreed on 〇 and 々)."""
-    from publisher import credits, editorial, langdetect, media, render
+    from publisher import media
+    from publisher.threads import credits
+    from publisher.threads import editorial
+    from publisher.articles import language as langdetect
+    from publisher.threads import render
     from publisher.translate import markup, splitter
 
     for sample in ("二〇", "々", "𠮷"):
@@ -71,7 +75,7 @@ def test_join_soft_breaks_treats_ext_b_and_ling_as_chinese():
 
 
 def test_names_with_ext_a_characters_are_names():
-    from publisher.credits import _NAME
+    from publisher.threads.credits import _NAME
 
     assert _NAME.fullmatch("王㐀") and _NAME.fullmatch("阿·卜杜")
     assert not _NAME.fullmatch("王") and not _NAME.fullmatch("Wang")

@@ -7,7 +7,7 @@ import logging
 
 from conftest import run_cli, subprocess_env
 from factories import article, fake_translate, write_article
-from publisher.render import build_threads
+from publisher.threads.render import build_threads
 from publisher.textsafe import clean, for_terminal
 from publisher.translate.base import FakeTranslator
 from publisher.translate.pipeline import translate_article
@@ -64,7 +64,7 @@ def test_cli_never_prints_an_escape_sequence_from_a_file_name(tmp_path):
 
 
 def test_daemon_log_lines_show_control_characters_as_question_marks(capsys):
-    from publisher.daemon import setup_logging
+    from publisher.daemon.daemon import setup_logging
 
     setup_logging()
     logging.getLogger("publisher.test").error("ingest %s: bad", f"/in/osc{OSC}.md")

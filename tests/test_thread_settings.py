@@ -13,9 +13,9 @@ import pytest
 
 from conftest import run_cli, subprocess_env
 from factories import write_article
-from publisher.outbox import Outbox
-from publisher.pipeline import Pipeline, ingest_paths, resolve_settings
-from publisher.schedule import UTC, load_schedule, load_schedule_if_present, parse_schedule
+from publisher.queue.outbox import Outbox
+from publisher.app import Pipeline, ingest_paths, resolve_settings
+from publisher.schedule.config import UTC, load_schedule, load_schedule_if_present, parse_schedule
 from publisher.translate.base import FakeTranslator
 
 BODY = "快手发布了视频生成大模型可灵。它可以生成两分钟的视频。"
@@ -112,7 +112,7 @@ class English(FakeTranslator):
 
 
 def test_a_file_ingested_by_hand_from_an_auto_approve_source_is_approved_like_the_daemon_would(tmp_path):
-    from publisher.daemon import default_ingest
+    from publisher.daemon.daemon import default_ingest
 
     schedule = load_schedule(write_schedule(tmp_path))
     path = write_article(tmp_path / "inbox", "a.md", body=BODY)
@@ -131,7 +131,7 @@ def test_a_file_ingested_by_hand_from_an_auto_approve_source_is_approved_like_th
 
 
 def test_the_daemon_builds_threads_with_the_schedule_settings(tmp_path):
-    from publisher.daemon import default_ingest
+    from publisher.daemon.daemon import default_ingest
 
     schedule = load_schedule(write_schedule(tmp_path))
     path = write_article(tmp_path / "inbox" / "review", "b.md", body=BODY)

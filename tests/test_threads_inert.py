@@ -6,7 +6,7 @@ import pytest
 
 from factories import article, fake_translate
 from platform_text import js_entities, live_entities, mastodon_entities
-from publisher.render import INERT, ThreadOptions, build_threads, make_inert
+from publisher.threads.render import INERT, ThreadOptions, build_threads, make_inert
 
 HOSTILE = [
     "hi @elonmusk and @jack.bsky.social, see #AI #人工智能 $TSLA $tsla",

@@ -11,9 +11,9 @@ import pytest
 import factories
 from conftest import run_cli, subprocess_env
 from publisher.cli.preview import Translation, preview_article, show_preview
-from publisher.ingest import read_article
+from publisher.articles.read import read_article
 from publisher.lengths import measure
-from publisher.render import ThreadOptions
+from publisher.threads.render import ThreadOptions
 from publisher.translate.base import FakeTranslator
 
 

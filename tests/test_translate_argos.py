@@ -11,9 +11,9 @@ from collections import Counter
 import pytest
 
 from conftest import subprocess_env
-from publisher.blocks import parse_blocks
+from publisher.articles.blocks import parse_blocks
 from publisher.errors import ModelError
-from publisher.ingest import read_article
+from publisher.articles.read import read_article
 from publisher.translate.argos import ArgosTranslator, DecodingOptions, load_translator
 from publisher.translate.packages import read_package
 from publisher.translate.pipeline import TranslationStats, translate_article
@@ -183,7 +183,7 @@ HEAVY = ["argostranslate", "argostranslate.translate", "stanza", "spacy", "torch
 def test_translation_imports_no_argostranslate_stanza_spacy_or_torch(models, seed_path):
     code = (
         "import sys\n"
-        "from publisher.ingest import read_article\n"
+        "from publisher.articles.read import read_article\n"
         "from publisher.translate.argos import load_translator\n"
         "from publisher.translate.pipeline import translate_article\n"
         f"t = translate_article(read_article({str(seed_path)!r}), load_translator())\n"

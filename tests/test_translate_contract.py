@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from fake_openai import FakeOpenAI
-from publisher.blocks import parse_blocks
-from publisher.ingest import read_article
+from publisher.articles.blocks import parse_blocks
+from publisher.articles.read import read_article
 from publisher.translate.cache import TranslationCache
 from publisher.translate.engines import TranslationConfig, load_engine
 from publisher.translate.numbers import english_values, find_numbers, number_kept

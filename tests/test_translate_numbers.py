@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from publisher.ingest import read_article
+from publisher.articles.read import read_article
 from publisher.translate.base import FakeTranslator
 from publisher.translate.numbers import english_values, find_numbers, name_pattern, number_kept
 from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article

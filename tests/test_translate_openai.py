@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from fake_openai import FakeOpenAI, fake_english
 from publisher.errors import ConfigError, ModelError
-from publisher.ingest import read_article
+from publisher.articles.read import read_article
 from publisher.translate.engines import TranslationConfig, load_engine
 from publisher.translate.openai_engine import OpenAITranslator, clean_reply, parse_batch_reply
 from publisher.translate.pipeline import TranslationStats, translate_article
@@ -115,7 +115,7 @@ def test_the_key_comes_from_the_named_variable(server, monkeypatch):
 
 
 def test_a_key_written_into_schedule_yaml_is_refused_without_repeating_it(tmp_path):
-    from publisher.schedule import ScheduleError, parse_schedule
+    from publisher.schedule.config import ScheduleError, parse_schedule
 
     text = SCHEDULE.format(base_url="http://127.0.0.1:8080/v1") + ""
     text = text.replace("  timeout: 30s\n", "  timeout: 30s\n  api_key_env: sk-abc.def-123\n")
@@ -216,9 +216,9 @@ def test_the_seed_through_publisher_translate_with_the_openai_engine(server, tmp
 
 
 def test_ingest_leaves_the_article_when_the_server_is_down(tmp_path, seed_path):
-    from publisher.outbox import Outbox
-    from publisher.pipeline import Pipeline, ingest_paths, resolve_settings
-    from publisher.schedule import parse_schedule
+    from publisher.queue.outbox import Outbox
+    from publisher.app import Pipeline, ingest_paths, resolve_settings
+    from publisher.schedule.config import parse_schedule
 
     schedule = parse_schedule(SCHEDULE.format(base_url="http://127.0.0.1:9/v1"), tmp_path / "schedule.yaml")
     outbox = Outbox.open(tmp_path / "queue.db")
@@ -229,7 +229,7 @@ def test_ingest_leaves_the_article_when_the_server_is_down(tmp_path, seed_path):
 
 
 def test_a_source_block_replaces_only_the_keys_it_sets(tmp_path):
-    from publisher.schedule import parse_schedule
+    from publisher.schedule.config import parse_schedule
 
     schedule = parse_schedule(SCHEDULE.format(base_url="http://127.0.0.1:8080/v1"), tmp_path / "schedule.yaml")
     inside = schedule.translation_for(tmp_path / "inbox" / "a.md")
@@ -239,7 +239,7 @@ def test_a_source_block_replaces_only_the_keys_it_sets(tmp_path):
 
 
 def test_a_bad_translation_block_names_file_line_and_key(tmp_path):
-    from publisher.schedule import ScheduleError, parse_schedule
+    from publisher.schedule.config import ScheduleError, parse_schedule
 
     text = SCHEDULE.format(base_url="http://127.0.0.1:8080/v1").replace("engine: openai", "engine: deepl")
     with pytest.raises(ScheduleError) as info:
@@ -277,7 +277,7 @@ def test_the_daemon_says_once_that_the_server_fails_and_ingests_when_it_is_back(
     import os
 
     from factories import write_article
-    from publisher.outbox import Outbox
+    from publisher.queue.outbox import Outbox
 
     (tmp_path / "schedule.yaml").write_text(DAEMON_SCHEDULE.format(base_url=server.base_url), encoding="utf-8")
     path = write_article(tmp_path / "inbox", "a.md")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from publisher.blocks import parse_blocks
-from publisher.ingest import read_article
+from publisher.articles.blocks import parse_blocks
+from publisher.articles.read import read_article
 from publisher.text import has_han
 from publisher.translate.base import FakeTranslator
 from publisher.translate.cache import TranslationCache

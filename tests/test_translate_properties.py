@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher.blocks import parse_blocks
-from publisher.ingest import parse_article
+from publisher.articles.blocks import parse_blocks
+from publisher.articles.read import parse_article
 from publisher.translate.glossary import Glossary
 from publisher.translate.pipeline import translate_article
 
@@ -22,7 +22,7 @@ URL_RE = re.compile(r"https?://[^\s)\]>]+")
 
 def code_spans(markdown: str) -> Counter:
     """Inline code and code blocks as the Markdown parser sees them."""
-    from publisher.blocks import markdown_parser
+    from publisher.articles.blocks import markdown_parser
 
     found: Counter = Counter()
     for tok in markdown_parser().parse(markdown):

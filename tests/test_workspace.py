@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.outbox import Outbox
-from publisher.schedule import load_schedule
+from publisher.queue.outbox import Outbox
+from publisher.schedule.config import load_schedule
 
 ROOT = Path(__file__).resolve().parent.parent
 

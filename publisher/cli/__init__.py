@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from .. import __version__
+from publisher import __version__
 
 #: command name -> "module:attribute" (module relative to publisher.cli)
 COMMANDS: dict[str, str] = {
@@ -67,7 +67,7 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context):
-        from ..errors import PublisherError
+        from publisher.errors import PublisherError
 
         try:
             return super().invoke(ctx)
@@ -98,15 +98,15 @@ def cli(workspace: str | None) -> None:
     approve them, and let `publisher run` post them in the slots schedule.yaml defines.
     `publisher init DIR` makes a workspace to start from.
     """
-    from .. import workspace as ws
+    from publisher import workspace as ws
 
     ws.activate(workspace, fresh=True)
     ctx = click.get_current_context()
-    from .. import config
+    from publisher import config
 
     config.DATABASE_MUST_EXIST = ctx.invoked_subcommand in NEEDS_DATABASE  # checked when the queue is opened
     if ctx.invoked_subcommand in MAKES_DATABASE and not ctx.resilient_parsing:
-        from ..config import Paths, database_origin
+        from publisher.config import Paths, database_origin
 
         db = Paths.from_env().db
         if not isinstance(db, str) and not db.exists() and "--help" not in sys.argv[1:] and "-h" not in sys.argv[1:]:
@@ -115,8 +115,8 @@ def cli(workspace: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one line on stderr and an exit code."""
-    from ..errors import PublisherError
-    from ._common import install_safe_echo
+    from publisher.errors import PublisherError
+    from publisher.cli._common import install_safe_echo
 
     install_safe_echo()
     try:

@@ -16,7 +16,7 @@ def _console(stderr: bool) -> "Console":
     from rich.console import Console
     from rich.segment import Segment
 
-    from ..textsafe import for_terminal
+    from publisher.textsafe import for_terminal
 
     class SafeConsole(Console):
         """A rich Console that shows control and bidi characters in the text it renders as ``?``
@@ -36,7 +36,7 @@ def install_safe_echo() -> None:
     """Make ``click.echo`` (every plain line the commands print) show control and bidi
     characters as ``?``, like the consoles do; styled output of click (``secho``) keeps its own
     escape codes, which are added after the text is made safe."""
-    from ..textsafe import for_terminal
+    from publisher.textsafe import for_terminal
 
     if getattr(click.echo, "_publisher_safe", False):
         return

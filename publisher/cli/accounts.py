@@ -19,11 +19,11 @@ def check(platforms: tuple[str, ...]) -> None:
     check succeeds, which also puts back in line what waited for it. Exit status 1 when any
     check fails, a named platform is not configured, or none is configured.
     """
-    from ..errors import ConfigError
-    from ..outbox import Outbox
-    from ..pipeline import configured_platform
-    from ..platforms.base import AuthFailed, PostFailed
-    from ..platforms.registry import NAMES as PLATFORMS
+    from publisher.errors import ConfigError
+    from publisher.queue.outbox import Outbox
+    from publisher.app import configured_platform
+    from publisher.platforms.base import AuthFailed, PostFailed
+    from publisher.platforms.registry import NAMES as PLATFORMS
 
     unknown = [p for p in platforms if p not in PLATFORMS]
     if unknown:

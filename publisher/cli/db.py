@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .db_move import copy, migrate
+from publisher.cli.db_move import copy, migrate
 
 
 @click.group("db")
@@ -25,12 +25,12 @@ db.add_command(copy)
 
 def _path(what: str | None = None) -> Path:
     """The queue database; with ``what``, a SQLite file only (a one-line error for a server)."""
-    from ..config import Paths
-    from ..database import is_postgres, shown
+    from publisher.config import Paths
+    from publisher.queue.database import is_postgres, shown
 
     db_path = Paths.from_env().db
     if what and is_postgres(db_path):
-        from ..errors import StoreError
+        from publisher.errors import StoreError
 
         raise StoreError(f"{shown(db_path)}: `publisher db {what}` is for a SQLite file; on PostgreSQL use the "
                          "server's tools (pg_dump, amcheck), or `publisher db copy URL sqlite:///FILE` for a copy")
@@ -40,8 +40,8 @@ def _path(what: str | None = None) -> Path:
 @db.command("check")
 def check() -> None:
     """Run SQLite's full integrity_check on the queue database (reads only; exit 1 when damaged)."""
-    from .. import storage
-    from ..errors import StoreError
+    from publisher.queue import db as storage
+    from publisher.errors import StoreError
 
     path = _path("check")
     storage.refuse_empty(path)
@@ -66,7 +66,7 @@ def check() -> None:
 def backup(target: Path) -> None:
     """Copy the queue database to TARGET, consistently, even while the daemon runs (SQLite's
     online backup API); TARGET must not exist and is made readable by you only."""
-    from .. import storage
+    from publisher.queue import db as storage
 
     size = storage.backup(_path("backup"), target)
     click.echo(f"backed up {_path()} to {target} ({size:,} bytes, integrity_check ok)")
@@ -79,8 +79,8 @@ def repair_clock(dry_run: bool) -> None:
     and pauses computed from that clock due now. Never changes what was posted."""
     import datetime as dt
 
-    from .. import clockfix
-    from ..outbox import Outbox
+    from publisher.queue import clockfix
+    from publisher.queue.outbox import Outbox
 
     now = dt.datetime.now(dt.timezone.utc)
     with Outbox.open(_path()) as box:

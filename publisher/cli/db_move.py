@@ -7,7 +7,7 @@ import json
 
 import click
 
-from ._common import json_option
+from publisher.cli._common import json_option
 
 
 @click.command()
@@ -20,8 +20,8 @@ def migrate(database: str | None, as_json: bool) -> None:
     PostgreSQL database, or to check that the role has the rights it needs. A database written
     by a newer publisher is refused.
     """
-    from ..config import Paths
-    from ..dbcopy import migrate as run
+    from publisher.config import Paths
+    from publisher.queue.dbcopy import migrate as run
 
     shown, applied, done = run(database or Paths.from_env().db)
     if as_json:
@@ -46,7 +46,7 @@ def copy(source: str, target: str, as_json: bool) -> None:
     accounts, feeds), in one transaction; a TARGET that holds anything is refused. Stop
     `publisher run` first, then point PUBLISHER_DB at the TARGET.
     """
-    from ..dbcopy import copy as run
+    from publisher.queue.dbcopy import copy as run
 
     done = run(source, target)
     if as_json:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import err, json_option
+from publisher.cli._common import err, json_option
 
 
 @click.command()
@@ -34,10 +34,10 @@ def fetch(urls: tuple[str, ...], folder: Path | None, backfill: int | None, forc
     Queue the files with `publisher ingest FOLDER`, or let `publisher run` pick them up.
     Problems are one line per URL, and the exit code is 1.
     """
-    from ..config import Paths
-    from ..feeds import FeedStore, Fetcher, Outcome
-    from ..outbox import Outbox
-    from ..schedule import load_schedule_if_present
+    from publisher.config import Paths
+    from publisher.feeds import FeedStore, Fetcher, Outcome
+    from publisher.queue.outbox import Outbox
+    from publisher.schedule.config import load_schedule_if_present
 
     schedule = load_schedule_if_present(schedule_path)
     jobs: list[tuple[str, Path | None, int, str]] = []  # url, folder, backfill, kind

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..platforms.registry import NAMES
-from ._common import err, json_option
+from publisher.platforms.registry import NAMES
+from publisher.cli._common import err, json_option
 
 PLATFORM_NAMES = NAMES
 
@@ -41,14 +41,14 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     withdrawn, never reposted silently). Only Chinese articles are queued. Bad files are
     reported one line each and the exit code is 1.
     """
-    from ..outbox import Outbox
-    from ..pipeline import IngestOutcome, Pipeline, ingest_paths, resolve_settings
-    from ..schedule import load_schedule_if_present
+    from publisher.queue.outbox import Outbox
+    from publisher.app import IngestOutcome, Pipeline, ingest_paths, resolve_settings
+    from publisher.schedule.config import load_schedule_if_present
 
     from contextlib import nullcontext
 
-    from .. import progress
-    from ..progress import Progress, ProgressTranslator, count_articles, wanted
+    from publisher import progress
+    from publisher.progress import Progress, ProgressTranslator, count_articles, wanted
 
     settings = resolve_settings(load_schedule_if_present(schedule_path), platforms=platforms, approve=approve,
                                 images="off" if no_images else None)

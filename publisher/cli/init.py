@@ -38,10 +38,10 @@ def init(folder: Path) -> None:
 
     Refuses to overwrite anything: when one of these files is already there, nothing is written.
     """
-    from .. import workspace
-    from ..config import Paths
-    from ..errors import ConfigError
-    from ..outbox import Outbox
+    from publisher import workspace
+    from publisher.config import Paths
+    from publisher.errors import ConfigError
+    from publisher.queue.outbox import Outbox
 
     root = folder.expanduser()
     if root.exists() and not root.is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import err, json_option
+from publisher.cli._common import err, json_option
 
 #: Exit code of `models install --if-missing` when the index cannot be reached: the message says
 #: how to install from a file, and the caller may go on without translation.
@@ -27,7 +27,7 @@ def models() -> None:
 @json_option
 def list_models(available: bool, as_json: bool) -> None:
     """List installed models (folders that are not packages are reported and ignored)."""
-    from ..translate import packages
+    from publisher.translate import packages
 
     if available:
         entries = packages.fetch_index()
@@ -74,7 +74,7 @@ def install(target: str, if_missing: bool) -> None:
     Exit codes: 0 installed or already there; 1 failed. With --if-missing, an unreachable
     index also exits 0 after its message.
     """
-    from ..translate import packages
+    from publisher.translate import packages
 
     path = Path(target).expanduser()
     if path.suffix == ".argosmodel" or path.is_file() or "/" in target:
@@ -105,7 +105,7 @@ def install(target: str, if_missing: bool) -> None:
 @click.argument("code")
 def remove(code: str) -> None:
     """Remove an installed model: CODE is its name (translate-zh_en), pair (zh_en) or folder."""
-    from ..translate import packages
+    from publisher.translate import packages
 
     for package in packages.remove(code):
         click.echo(f"removed {package.code} {package.version} ({package.path})")

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import click
 
-from ..platforms.registry import NAMES
-from ._common import err, json_option, out, report_failure
+from publisher.platforms.registry import NAMES
+from publisher.cli._common import err, json_option, out, report_failure
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..models import Article, TranslatedArticle
-    from ..render import ThreadDraft, ThreadOptions
-    from ..translate.base import Translator
-    from ..translate.glossary import Glossary
+    from publisher.models import Article, TranslatedArticle
+    from publisher.threads.render import ThreadDraft, ThreadOptions
+    from publisher.translate.base import Translator
+    from publisher.translate.glossary import Glossary
 
 PLATFORM_CHOICES = (*NAMES, "all")
 
@@ -63,9 +63,9 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     one. Bad files are reported one line each; the others are still shown, and the exit code is
     1 if any file failed.
     """
-    from ..ingest import ReadFailure, read_articles
-    from ..pipeline import resolve_settings
-    from ..schedule import load_schedule_if_present
+    from publisher.articles.read import ReadFailure, read_articles
+    from publisher.app import resolve_settings
+    from publisher.schedule.config import load_schedule_if_present
 
     settings = resolve_settings(load_schedule_if_present(schedule_path), images="off" if no_images else None,
                                 **_option_values(points, max_posts, limits, allow, templates))
@@ -132,7 +132,7 @@ class ArticlePreview:
 
 
 class Translation:
-    """Translates articles for the preview through :class:`publisher.pipeline.Pipeline`:
+    """Translates articles for the preview through :class:`publisher.app.Pipeline`:
     with ``translator`` when given (tests pass a FakeTranslator), else with the installed model
     for the article's script, loaded once.
 
@@ -142,7 +142,7 @@ class Translation:
     """
 
     def __init__(self, translator: Translator | None = None, glossary: Glossary | None = None) -> None:
-        from ..pipeline import Pipeline
+        from publisher.app import Pipeline
 
         self.pipeline = Pipeline(translator=translator, glossary=glossary)
         self._warned: set[str] = set()
@@ -154,8 +154,8 @@ class Translation:
     def __call__(self, article: Article, chosen=None) -> TranslatedArticle:
         """The article's English: what ``chosen`` needs (as ingest translates it), else the whole
         article; untranslated (with the warning) when no model is installed."""
-        from ..errors import ModelError
-        from ..translate.pipeline import passthrough, translate_article
+        from publisher.errors import ModelError
+        from publisher.translate.pipeline import passthrough, translate_article
 
         if not article.is_chinese:
             return translate_article(article, None)
@@ -223,8 +223,8 @@ def preview_json(preview: ArticlePreview) -> dict:
 
 def choice_json(chosen: Any) -> dict:
     """The credit, the kind of article and what the filters did, for --json."""
-    from ..credits import credit_completeness
-    from ..render import hold_reasons
+    from publisher.threads.credits import credit_completeness
+    from publisher.threads.render import hold_reasons
 
     credit, selection = chosen.credit, chosen.selection
     return {
@@ -391,7 +391,7 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
             else:
                 console.print(panel)
             _show_images(thread, number - 1, console)
-        from ..render import HOLD
+        from publisher.threads.render import HOLD
 
         for warning in thread.warnings:
             if warning.startswith(HOLD):
@@ -403,7 +403,7 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
 
 def _show_images(thread: Any, index: int, console: Console) -> None:
     """The images (and card) of post ``index``: size before and after fitting, alt text, credit."""
-    from ..media import describe
+    from publisher.media import describe
 
     images = [m for m in thread.media if m.post == index]
     card = thread.card if thread.card is not None and thread.card.post == index else None
@@ -416,9 +416,9 @@ def _cost_note(platform: str, thread) -> str:
     """``, est. $0.245 on X``: what posting the thread would cost (X charges per post)."""
     if platform != "x":
         return ""
-    from ..cost import Prices, estimate
-    from ..errors import ConfigError
-    from .truth import current_schedule
+    from publisher.schedule.cost import Prices, estimate
+    from publisher.errors import ConfigError
+    from publisher.cli.truth import current_schedule
 
     try:
         prices = Prices.of(current_schedule())

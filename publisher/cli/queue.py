@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..migrations import STATES
-from ..platforms.registry import NAMES as PLATFORMS
-from ._common import json_option
+from publisher.queue.schema import STATES
+from publisher.platforms.registry import NAMES as PLATFORMS
+from publisher.cli._common import json_option
 
 if TYPE_CHECKING:
-    from ..outbox import EditedPost, Outbox, Publication, QueueRow
+    from publisher.queue.outbox import EditedPost, Outbox, Publication, QueueRow
 
 DEFAULT_LIMIT = 100
 EDIT_HEADER = """\
@@ -34,7 +34,7 @@ _POST_MARK = re.compile(r"^=== post (\d+)(?:\s*\(([^)]*)\))?.*===\s*$")
 
 
 def _open(read_only_ok: bool = False) -> "Outbox":
-    from ..outbox import Outbox
+    from publisher.queue.outbox import Outbox
 
     return Outbox.open(read_only_ok=read_only_ok)
 
@@ -62,7 +62,7 @@ class Zone:
         becomes the first valid instant after it; a time shown twice, the first one)."""
         if self.tz is None:
             return naive.astimezone()
-        from ..schedule import resolve_local
+        from publisher.schedule.config import resolve_local
 
         return resolve_local(naive.date(), naive.time(), self.tz).at
 
@@ -70,12 +70,12 @@ class Zone:
 def time_zone(strict: bool = True) -> Zone:
     """schedule.yaml's zone when the file exists (an invalid file is an error, or with
     ``strict=False`` a warning and this machine's zone), else this machine's zone."""
-    from ..config import schedule_path
+    from publisher.config import schedule_path
 
     path = schedule_path()
     if path.is_file():  # publisher.schedule (pydantic) is only imported when there is a schedule
-        from ..errors import ConfigError
-        from ..schedule import load_schedule_if_present
+        from publisher.errors import ConfigError
+        from publisher.schedule.config import load_schedule_if_present
 
         try:
             schedule = load_schedule_if_present(path)
@@ -154,7 +154,7 @@ def row_json(row: "QueueRow") -> dict[str, Any]:
 
 
 def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None) -> dict[str, Any]:
-    from ..outbox import describe_owner, owner_status
+    from publisher.queue.outbox import describe_owner, owner_status
 
     return {"owner": owner, "by": describe_owner(owner), "since": claimed_at.isoformat() if claimed_at else None,
             "status": owner_status(owner), "post_in_flight": None if inflight_index is None else inflight_index + 1}
@@ -163,7 +163,7 @@ def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index
 def claim_text(pub_id: int, owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None,
                n_posts: int, zone: Zone) -> str:
     """Who holds a claim, since when, and what to do when nobody can tell whether it still runs."""
-    from ..outbox import describe_owner, owner_status
+    from publisher.queue.outbox import describe_owner, owner_status
 
     text = f"claimed by {describe_owner(owner)} since {zone.show(claimed_at)}"
     if inflight_index is not None:
@@ -207,14 +207,14 @@ def queue(states: tuple[str, ...], platform: str | None, show_all: bool, limit: 
     rows = rows[:limit] if limit else rows
     counts = outbox.counts(platform)
     if as_json:
-        from .tables import posted_info
+        from publisher.cli.tables import posted_info
 
         done = posted_info(outbox, [r.id for r in rows if r.posted_count])
         click.echo(json.dumps({"publications": [{**row_json(r), "last_posted_at": done[r.id][0].isoformat()
                                                  if r.id in done else None, "link": done.get(r.id, (0, None))[1]}
                                                 for r in rows], "counts": counts}, ensure_ascii=False))
         return
-    from .tables import render_queue
+    from publisher.cli.tables import render_queue
 
     render_queue(outbox, rows, zone, counts=counts, more=more, limit=limit, claim_text=claim_text)
 
@@ -258,7 +258,7 @@ def show(publication_id: int, as_json: bool) -> None:
                         for e in history],
         }, ensure_ascii=False, indent=2))
         return
-    from .truth import account_label
+    from publisher.cli.truth import account_label
 
     out = [f"Publication {pub.id} · {account_label(pub.platform, pub.account)} · {pub.state}"]
     if pub.note:
@@ -267,7 +267,7 @@ def show(publication_id: int, as_json: bool) -> None:
         out.append(f"  {claim_text(pub.id, pub.owner, pub.claimed_at, pub.inflight_index, pub.n_posts, zone)}")
     if account.blocked_reason:
         out.append(f"  account stopped: {account.blocked_reason}")
-    from ..corrections import describe
+    from publisher.publishing.corrections import describe
 
     correction = describe(outbox, pub.id)
     if correction:
@@ -321,7 +321,7 @@ def show(publication_id: int, as_json: bool) -> None:
 
 def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int) -> list[str]:
     """The images (and card) of one post, and their uploads, for `show`."""
-    from ..media import describe, uploads_of
+    from publisher.media import describe, uploads_of
 
     images = [m for m in thread.media if m.post == index]
     card = thread.card if thread.card is not None and thread.card.post == index else None
@@ -337,7 +337,7 @@ def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int)
 
 
 def _media_json(outbox: "Outbox", publication_id: int, thread: Any) -> dict:
-    from ..media import uploads_of
+    from publisher.media import uploads_of
 
     card = thread.card
     return {"images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,
@@ -366,8 +366,8 @@ def parse_edit(text: str, before: "list[EditedPost]") -> "list[EditedPost]":
     turns another into the attribution: "(role)" when the marker has one, else the role of
     post N of ``before`` (the posts as they were written to the file), else a point.
     """
-    from ..errors import StoreError
-    from ..outbox import EditedPost
+    from publisher.errors import StoreError
+    from publisher.queue.outbox import EditedPost
 
     marks: list[str] = []
     bodies: list[list[str]] = []
@@ -415,12 +415,12 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
     changing anything. With --drop-image, --image or --alt the images are edited instead
     (no editor opens); that withdraws the approval too.
     """
-    from ..errors import ConfigError, StoreError
-    from ..outbox import EditedPost
+    from publisher.errors import ConfigError, StoreError
+    from publisher.queue.outbox import EditedPost
 
     outbox = _open()
     if drop_images or images or alts:
-        from ..media import edit_images
+        from publisher.media import edit_images
 
         if credit and not images:
             raise click.UsageError("--credit goes with --image")
@@ -432,7 +432,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
             return
         withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
         click.echo(f"Saved the images of publication {publication_id}; it is now a draft.{withdrawn}")
-        from ..media import describe
+        from publisher.media import describe
 
         stored = outbox.thread(publication_id)
         for line in describe(stored.media, stored.card):
@@ -477,11 +477,11 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
 
 def _max_posts(platform: str) -> int | None:
     """The most posts a thread may have: schedule.yaml's setting when there is one."""
-    from ..config import schedule_path
+    from publisher.config import schedule_path
 
     if not schedule_path().is_file():
         return None
-    from ..schedule import load_schedule_if_present
+    from publisher.schedule.config import load_schedule_if_present
 
     schedule = load_schedule_if_present()
     return schedule.thread_options().max_posts_for(platform) if schedule else None
@@ -504,7 +504,7 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
     With --article, approve the drafts of one article on all its platforms in one go (all or
     none: if one cannot be approved, none is).
     """
-    from ..errors import StoreError
+    from publisher.errors import StoreError
 
     if (publication_id is None) == (article is None):
         raise click.UsageError("give a publication id, or --article ID_OR_PATH (not both)")
@@ -515,7 +515,7 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
         if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
             raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
     outbox = _open()
-    from .truth import approval_lines, bound_revision
+    from publisher.cli.truth import approval_lines, bound_revision
 
     verb = "Scheduled" if when else "Approved"
     if article is not None:
@@ -584,7 +584,7 @@ def resolve(publication_id: int, posted: bool | None, post_id: str | None, relea
     new host name). Refused while that process runs on this machine. Nothing is ever re-sent
     blindly: a post that was in flight must be settled with --posted or --not-posted after.
     """
-    from ..platforms.registry import spec as platform_spec
+    from publisher.platforms.registry import spec as platform_spec
 
     if release_claim:
         if posted is not None or post_id:
@@ -622,11 +622,11 @@ def _resolve_by_asking(publication_id: int) -> None:
     """``resolve --check``: look the unknown post up on the platform, and settle it from there
     (each adapter's ``find_post``: Bluesky the record under the derived key; X and Mastodon the
     account's own posts since the attempt, see :mod:`publisher.platforms.find`)."""
-    from ..corrections import anchor
-    from ..errors import StoreError
-    from ..pipeline import configured_platform
-    from ..platforms.base import CannotTell, PostFailed
-    from ..publish import idempotency_key
+    from publisher.publishing.corrections import anchor
+    from publisher.errors import StoreError
+    from publisher.app import configured_platform
+    from publisher.platforms.base import CannotTell, PostFailed
+    from publisher.publishing.publish import idempotency_key
 
     outbox = _open()
     outbox.recover()
@@ -694,23 +694,23 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     whole thread is posted; 1 when it stopped (the reason is printed and the publication is
     failed, rescheduled or needs_attention).
     """
-    from ..errors import StoreError
+    from publisher.errors import StoreError
 
     outbox = _open()
     outbox.recover()
     if dry_run:
         _dry_run(outbox, publication_id)
         return
-    from ..pipeline import configured_platform
-    from ..publish import publish_publication
+    from publisher.app import configured_platform
+    from publisher.publishing.publish import publish_publication
 
     pub = outbox.get(publication_id)
     if pub.state not in ("approved", "scheduled", "failed"):  # publishing: another process holds it
-        from ..outbox import not_ready_message
+        from publisher.queue.outbox import not_ready_message
 
         raise StoreError(not_ready_message(pub))
-    from ..budget import manual_problem
-    from .truth import current_schedule
+    from publisher.schedule.budget import manual_problem
+    from publisher.cli.truth import current_schedule
 
     over = manual_problem(current_schedule(), outbox, publication_id)
     if over and not ignore_quota:
@@ -732,9 +732,9 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
 
 
 def _dry_run(outbox: "Outbox", publication_id: int) -> None:
-    from ..platforms.base import PostRef
-    from ..platforms.dryrun import DryRunPlatform
-    from ..publish import idempotency_key, plan
+    from publisher.platforms.base import PostRef
+    from publisher.platforms.dryrun import DryRunPlatform
+    from publisher.publishing.publish import idempotency_key, plan
 
     pub = outbox.get(publication_id)
     posts = plan(outbox, publication_id)
@@ -749,7 +749,7 @@ def _dry_run(outbox: "Outbox", publication_id: int) -> None:
     refs = outbox.posted_refs(publication_id)
     stored = outbox.thread(publication_id)
     dry = DryRunPlatform()
-    from ..corrections import anchor, describe
+    from publisher.publishing.corrections import anchor, describe
 
     base = anchor(outbox, publication_id)
     last: PostRef | None = refs[-1] if refs else (base.last if base else None)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import json_option, out
+from publisher.cli._common import json_option, out
 
 
 def schedule_option(f):
@@ -34,7 +34,7 @@ def run_now_option(f):
 
 
 def _schedule_path(given: Path | None) -> Path:
-    from ..config import schedule_path
+    from publisher.config import schedule_path
 
     return schedule_path(given)
 
@@ -55,13 +55,13 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     """
     import logging
 
-    from ..daemon import build_daemon, serve_forever, setup_logging
-    from ..schedule import load_schedule, parse_instant
+    from publisher.daemon.daemon import build_daemon, serve_forever, setup_logging
+    from publisher.schedule.config import load_schedule, parse_instant
 
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)  # fail early, with file:line, before taking the lock
-    from ..zone import set_display
+    from publisher.clock import set_display
 
     set_display(schedule.zone, schedule.timezone)  # log lines and notes in the schedule's zone
     start = parse_instant(now_text, schedule.zone) if now_text else None
@@ -71,7 +71,7 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
         else:
             serve_forever(daemon)
     if daemon.fatal:
-        from ..storage import DatabaseGone
+        from publisher.queue.db import DatabaseGone
 
         raise DatabaseGone(daemon.fatal)
 
@@ -90,21 +90,21 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     come first: a source folder that does not exist, a platform with no slots (its approved
     threads would wait forever), a platform with no enabled account.
     """
-    from ..daemon import forecast, open_store, quota_status, schedule_problems
-    from ..schedule import UTC, load_schedule, parse_instant
+    from publisher.daemon.daemon import forecast, open_store, quota_status, schedule_problems
+    from publisher.schedule.config import UTC, load_schedule, parse_instant
 
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)
     now = parse_instant(now_text, schedule.zone) if now_text else dt.datetime.now(UTC)
     until = now + dt.timedelta(days=days)
-    from ..expect import expect, thread_cost
+    from publisher.schedule.expect import expect, thread_cost
 
     with open_store() as store:
         quotas = quota_status(schedule, store, now)
         planned = forecast(schedule, store, now, until)
         problems = schedule_problems(schedule, store, now)
         outbox = store.outbox  # type: ignore[attr-defined]
-        from ..status import daemon_line, read_heartbeat
+        from publisher.cockpit.status import daemon_line, read_heartbeat
 
         heartbeat = read_heartbeat(outbox.db)
         daemon = daemon_line(heartbeat, dt.datetime.now(UTC), schedule.zone)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from ._common import json_option, out
+from publisher.cli._common import json_option, out
 
 
 def _load(schedule_path: Path | None):
-    from ..config import schedule_path as find
-    from ..schedule import load_schedule_if_present
+    from publisher.config import schedule_path as find
+    from publisher.schedule.config import load_schedule_if_present
 
     path = find(schedule_path)
     schedule = load_schedule_if_present(schedule_path) if (schedule_path or path.is_file()) else None
@@ -35,9 +35,9 @@ def status(schedule_path: Path | None, now_text: str | None, as_json: bool) -> N
     threads the quota blocks for a day. Exit status 0 when nothing needs a person, 1 otherwise
     (use it as a monitoring check). Reads only the database: no platform is contacted.
     """
-    from ..outbox import Outbox
-    from ..schedule import UTC, parse_instant
-    from ..status import collect
+    from publisher.queue.outbox import Outbox
+    from publisher.schedule.config import UTC, parse_instant
+    from publisher.cockpit.status import collect
 
     schedule, path = _load(schedule_path)
     now = parse_instant(now_text, schedule.zone if schedule else UTC) if now_text else dt.datetime.now(UTC)
@@ -134,8 +134,8 @@ def notify_test(schedule_path: Path | None) -> None:
     """Send a test alert to every target of schedule.yaml's `notify:`; exit 1 if any fails."""
     import socket
 
-    from ..errors import ConfigError
-    from ..notify import TITLES, Notifier
+    from publisher.errors import ConfigError
+    from publisher.cockpit.notify import TITLES, Notifier
 
     schedule, path = _load(schedule_path)
     if schedule is None or schedule.notify is None:

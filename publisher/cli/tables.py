@@ -12,12 +12,12 @@ import datetime as dt
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from ..outbox import Outbox, QueueRow
+    from publisher.queue.outbox import Outbox, QueueRow
 
 
 def posted_info(outbox: "Outbox", ids: Sequence[int]) -> dict[int, tuple[dt.datetime, str | None]]:
     """Publication id -> (time of its last post, link to its first post)."""
-    from ..outbox import from_ts
+    from publisher.queue.outbox import from_ts
 
     if not ids:
         return {}
@@ -68,15 +68,15 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
 
     from rich.cells import cell_len
 
-    from ..migrations import STATES
-    from ._common import out
+    from publisher.queue.schema import STATES
+    from publisher.cli._common import out
 
     width_total = out().width
     expected: dict[int, dt.datetime] = {}
     no_slot: str | None = None
     if any(r.state == "approved" for r in rows):
-        from ..expect import expected_times
-        from .truth import current_schedule
+        from publisher.schedule.expect import expected_times
+        from publisher.cli.truth import current_schedule
 
         schedule = current_schedule()
         if schedule is None:

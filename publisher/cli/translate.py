@@ -30,11 +30,11 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
     schedule.yaml's translation: block when there is one (per source), with --engine, --beam
     and --threads on top.
     """
-    from ..errors import PublisherError
-    from ..pipeline import Pipeline
-    from ..schedule import load_schedule_if_present
-    from ..translate.document import FileResult, translate_files
-    from ..translate.engines import TranslationConfig
+    from publisher.errors import PublisherError
+    from publisher.app import Pipeline
+    from publisher.schedule.config import load_schedule_if_present
+    from publisher.translate.document import FileResult, translate_files
+    from publisher.translate.engines import TranslationConfig
 
     try:
         schedule = load_schedule_if_present()
@@ -51,15 +51,15 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
 
     from contextlib import nullcontext
 
-    from .. import progress
-    from ..progress import Progress, ProgressTranslator, count_articles, wanted
+    from publisher import progress
+    from publisher.progress import Progress, ProgressTranslator, count_articles, wanted
 
     bar = Progress(count_articles(paths), what="translating") if wanted(False) else None
     if bar is not None:
         translators.wrap = lambda translator: ProgressTranslator(translator, bar)
     cache = None
     if not no_cache:
-        from ..translate.cache import TranslationCache
+        from publisher.translate.cache import TranslationCache
 
         cache = TranslationCache()
 

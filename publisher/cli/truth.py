@@ -7,25 +7,25 @@ import datetime as dt
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from ..outbox import Outbox, Publication
+    from publisher.queue.outbox import Outbox, Publication
 
 
 def current_schedule():
     """The schedule the queue commands use (None without one); an invalid file is an error."""
     import os
 
-    from ..config import schedule_path
+    from publisher.config import schedule_path
 
     path = schedule_path()
     if not (path.is_file() or os.environ.get("PUBLISHER_SCHEDULE")):
         return None  # pydantic (publisher.schedule) is only imported when there is a schedule
-    from ..schedule import load_schedule_if_present
+    from publisher.schedule.config import load_schedule_if_present
 
     return load_schedule_if_present()
 
 
 def cost_text(outbox: "Outbox", pub: "Publication", schedule) -> str:
-    from ..expect import thread_cost
+    from publisher.schedule.expect import thread_cost
 
     if pub.platform != "x":
         return ""
@@ -34,14 +34,14 @@ def cost_text(outbox: "Outbox", pub: "Publication", schedule) -> str:
 
 def approval_lines(outbox: "Outbox", pubs: Sequence["Publication"], *, verb: str = "Approved") -> list[str]:
     """One line per approved publication: posts, estimated cost, and when it is expected to go out."""
-    from ..expect import expect
+    from publisher.schedule.expect import expect
 
     schedule = current_schedule()
     now = dt.datetime.now(dt.timezone.utc)
     lines = []
     for pub in pubs:
         got = expect(schedule, outbox, pub.id, now)
-        from ..corrections import describe
+        from publisher.publishing.corrections import describe
 
         head = f"{verb} {pub.id} ({pub.platform}, {pub.n_posts} posts{cost_text(outbox, pub, schedule)})"
         if got.at is not None:
@@ -57,7 +57,7 @@ def approval_lines(outbox: "Outbox", pubs: Sequence["Publication"], *, verb: str
 def bound_revision(outbox: "Outbox", article: str):
     """The article revision ``--article`` names: an id is that very revision (a newer one is
     refused, saying so: it was not seen); a path is the file's latest revision."""
-    from ..errors import StoreError
+    from publisher.errors import StoreError
 
     if article.strip().isdigit():
         record = outbox.article(int(article))
@@ -75,7 +75,7 @@ def bound_revision(outbox: "Outbox", article: str):
 def account_label(platform: str, stored: str) -> str:
     """``x/newsroom``: the platform and the schedule's account name, as `publisher schedule` says it
     (the stored account key when there is no schedule, or it names no account)."""
-    from ..errors import ConfigError
+    from publisher.errors import ConfigError
 
     try:
         schedule = current_schedule()

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
-from ..errors import PlatformError
+from publisher.errors import PlatformError
 
 
 @dataclass(frozen=True)
@@ -155,4 +155,4 @@ class Rejected(PostFailed):
 
 
 # Which platforms exist, their credential names and how to load their adapters:
-# publisher.platforms.registry. Which credentials the operator configured: publisher.pipeline.configured_platform.
+# publisher.platforms.registry. Which credentials the operator configured: publisher.app.configured_platform.

@@ -45,17 +45,17 @@ from urllib.parse import quote, urlsplit
 
 import regex
 
-from .. import lengths
-from ..config import Paths, env_secret
-from ..errors import ConfigError
-from . import registry
-from .base import (Account, Attachment, AuthFailed, Card, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
+from publisher import lengths
+from publisher.config import Paths, env_secret
+from publisher.errors import ConfigError
+from publisher.platforms import registry
+from publisher.platforms.base import (Account, Attachment, AuthFailed, Card, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
                    Rejected, Transient)
 
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from atproto import Client
 
-    from ..media import Upload
+    from publisher.media import Upload
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ class SessionStore:
     def save(self, session_string: str) -> None:
         payload = json.dumps({"service": self.service, "identifier": self.identifier, "session": session_string,
                               "saved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-        from ..config import write_atomically
+        from publisher.config import write_atomically
 
         write_atomically(self.path, payload, mode=0o600)
 
@@ -414,7 +414,7 @@ class BlueskyPlatform:
         """``com.atproto.repo.uploadBlob``: the blob's CID, MIME type and size go in the post's
         embed. A PDS removes blobs no record uses after a while (an hour is assumed; a later
         attempt uploads again, which gives the same CID)."""
-        from ..media import Upload
+        from publisher.media import Upload
 
         self._connect()
         response = self._call(lambda c: c.upload_blob(item.data), sent=False)

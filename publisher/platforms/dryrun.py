@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from .base import Account, PostFailed, PostRef
+from publisher.platforms.base import Account, PostFailed, PostRef
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class DryRunPlatform:
 
     def upload_media(self, item: Any) -> Any:
         """Records the upload (nothing is sent): ids ``dry-run-media-1``…"""
-        from ..media import Upload
+        from publisher.media import Upload
 
         self.uploads.append(item)
         return Upload(media_id=f"dry-run-media-{len(self.uploads)}", extra={})

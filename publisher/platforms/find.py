@@ -31,7 +31,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
-from .base import CannotTell, PostRef
+from publisher.platforms.base import CannotTell, PostRef
 
 CLOCK_MARGIN = dt.timedelta(minutes=10)
 """How far before the attempt (by our clock) the look-up starts: the platform's clock may be behind."""
@@ -59,7 +59,7 @@ class Seen:
 
 def normalised(text: str, *, unescape: bool = False) -> str:
     """``text`` as compared: NFC, entities decoded (``unescape``), links as one token, spaces folded."""
-    from .. import lengths
+    from publisher import lengths
 
     text = unicodedata.normalize("NFC", text or "")
     if unescape:

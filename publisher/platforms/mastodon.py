@@ -34,17 +34,17 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 from urllib.parse import urlsplit
 
-from .. import __version__, lengths
-from ..config import env_secret
-from ..errors import ConfigError
-from . import registry
-from .base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
+from publisher import __version__, lengths
+from publisher.config import env_secret
+from publisher.errors import ConfigError
+from publisher.platforms import registry
+from publisher.platforms.base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
                    RateLimited, Rejected, Transient)
 
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from mastodon import Mastodon
 
-    from ..media import Upload
+    from publisher.media import Upload
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class MastodonPlatform:
         """``POST /api/v2/media`` with the alt text as ``description``; when the instance answers
         202 (still processing) poll ``GET /api/v1/media/:id`` until it has a URL. Mastodon removes
         media that no status uses after about a day."""
-        from ..media import Upload
+        from publisher.media import Upload
 
         try:
             limit = self.description_limit()
@@ -296,7 +296,7 @@ class MastodonPlatform:
         """Read the account's own statuses (``GET /api/v1/accounts/:id/statuses``, newest first,
         without boosts) back past ``since``; see :mod:`publisher.platforms.find` for the rule.
         The Idempotency-Key cannot be asked about without sending again, which is never done."""
-        from .find import Seen, decide, window_start
+        from publisher.platforms.find import Seen, decide, window_start
 
         try:
             me = self._call(lambda api: api.account_verify_credentials(), sent=False)

@@ -8,7 +8,7 @@ daily quota used when nothing else is configured, how a person writes a link to 
 only by :meth:`PlatformSpec.load`, so importing this module costs nothing (``publisher --help``
 reads the platform list from here).
 
-Reading schedule.yaml is not done here: :func:`publisher.pipeline.configured_platform` finds the
+Reading schedule.yaml is not done here: :func:`publisher.app.configured_platform` finds the
 posting account's variable names and passes them to :meth:`PlatformSpec.load`.
 """
 
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..errors import ConfigError
+from publisher.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .base import Platform, PostRef
+    from publisher.platforms.base import Platform, PostRef
 
 
 def _frozen(mapping: Mapping[str, str]) -> Mapping[str, str]:
@@ -73,7 +73,7 @@ class PlatformSpec:
         an x.com/twitter.com status link); otherwise the value is the id, and a link is also kept
         as the post's URL.
         """
-        from .base import PostRef
+        from publisher.platforms.base import PostRef
 
         value = value.strip()
         if self.post_id is not None:
@@ -87,7 +87,7 @@ class PlatformSpec:
         """The adapter, with credentials read from the variables ``env`` names (role -> variable
         NAME, as schedule.yaml's ``accounts.<name>.env``); the default names for the roles it
         does not name. ConfigError names missing variables (names only, never values)."""
-        from ..config import env_secret
+        from publisher.config import env_secret
 
         env = dict(env or {})
         defaults = self.roles

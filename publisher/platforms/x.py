@@ -6,7 +6,7 @@ account's access token and secret, with read and write permission). They are hel
 never logged, stored or printed; tweepy's and oauthlib's debug logs (which print the signed
 ``Authorization`` header) are kept quiet.
 
-How each failure is classified (what the publisher then does is in :mod:`publisher.outbox`):
+How each failure is classified (what the publisher then does is in :mod:`publisher.queue.outbox`):
 
 ================================================  ===========================================
 429 (window, or the ``x-user-limit-24hour-*`` /   :class:`RateLimited` with the reset time
@@ -36,16 +36,16 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..errors import ConfigError
-from . import registry
-from .base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
+from publisher.errors import ConfigError
+from publisher.platforms import registry
+from publisher.platforms.base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
                    RateLimited, Rejected, Transient)
 
 if TYPE_CHECKING:
     import requests
     import tweepy
 
-    from ..media import Upload
+    from publisher.media import Upload
 
 ENV_VARS = tuple(registry.X.credentials.values())
 """X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET."""
@@ -77,7 +77,7 @@ class XPlatform:
     @classmethod
     def from_env(cls, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> "XPlatform":
         """Read the four credentials from the environment; ConfigError names the missing ones."""
-        from ..config import env_secret
+        from publisher.config import env_secret
 
         values = {name: env_secret(name) for name in ENV_VARS}
         missing = [name for name, value in values.items() if not value]
@@ -167,7 +167,7 @@ class XPlatform:
         """Read the account's own posts since the attempt (``GET /2/users/:id/tweets`` with
         ``start_time``, without reposts, every page); see :mod:`publisher.platforms.find`.
         X has no idempotency key to ask about."""
-        from .find import Seen, decide, window_start
+        from publisher.platforms.find import Seen, decide, window_start
 
         try:
             me = self._read(lambda: self.client.get_me(user_auth=True))
@@ -243,7 +243,7 @@ class XPlatform:
         ``/{id}/finalize`` (then ``GET /2/media/upload?command=STATUS`` while X processes a
         GIF), and the alt text with ``POST /2/media/metadata``. X keeps an unused upload for
         ``expires_after_secs`` (about a day)."""
-        from ..media import Upload
+        from publisher.media import Upload
 
         category = "tweet_gif" if item.animated else "tweet_image"
         init = self._media_call("POST", "/2/media/upload/initialize", "starting an upload",

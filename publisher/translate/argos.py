@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import ConfigError, ModelError
-from .packages import InstalledPackage, find_installed, models_dir
+from publisher.errors import ConfigError, ModelError
+from publisher.translate.packages import InstalledPackage, find_installed, models_dir
 
 if TYPE_CHECKING:
     import ctranslate2

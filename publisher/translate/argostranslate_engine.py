@@ -17,9 +17,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Sequence
 
-from ..errors import ModelError
-from .argos import DecodingOptions
-from .packages import InstalledPackage
+from publisher.errors import ModelError
+from publisher.translate.argos import DecodingOptions
+from publisher.translate.packages import InstalledPackage
 
 INSTALL_HINT = "pip install 'publisher[argos]'"
 

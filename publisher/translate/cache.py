@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from ..errors import ConfigError
+from publisher.errors import ConfigError
 
 CACHE_FILE_NAME = "translations.db"
 
@@ -44,7 +44,7 @@ def default_cache_path() -> Path:
     env = os.environ.get("PUBLISHER_TRANSLATION_CACHE")
     if env:
         return Path(env).expanduser()
-    from ..config import Paths
+    from publisher.config import Paths
 
     return Paths.from_env().home / CACHE_FILE_NAME
 
@@ -55,7 +55,7 @@ class TranslationCache:
     def __init__(self, path: Path | str | None = None):
         self.path = Path(path) if path is not None else default_cache_path()
         try:
-            from ..storage import create_private, private_folder
+            from publisher.queue.db import create_private, private_folder
 
             private_folder(self.path.parent)  # 0700 when made here; the cache holds article text
             create_private(self.path)  # 0600 (SQLite gives -wal and -shm the same mode)

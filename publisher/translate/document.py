@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
-from ..errors import PublisherError
-from ..models import TranslatedArticle
+from publisher.errors import PublisherError
+from publisher.models import TranslatedArticle
 
 if TYPE_CHECKING:
-    from ..pipeline import Pipeline
+    from publisher.app import Pipeline
 
 
 def output_path(article_path: Path, out_dir: Path | None = None) -> Path:
@@ -64,7 +64,7 @@ def english_document(translated: TranslatedArticle) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    from ..config import write_atomically as write
+    from publisher.config import write_atomically as write
 
     write(path, text, mode=0o600)  # as mkstemp made it before
 
@@ -89,12 +89,12 @@ def translate_files(
     on_result: Callable[[FileResult], None] | None = None,
 ) -> list[FileResult]:
     """Translate every article under ``paths``; see the module docstring."""
-    from ..ingest import ReadFailure, read_articles
-    from .glossary import load_glossary
-    from .pipeline import TranslationStats, translate_article
+    from publisher.articles.read import ReadFailure, read_articles
+    from publisher.translate.glossary import load_glossary
+    from publisher.translate.pipeline import TranslationStats, translate_article
 
     if translators is None:
-        from ..pipeline import Pipeline
+        from publisher.app import Pipeline
 
         translators = Pipeline()
     results: list[FileResult] = []
@@ -147,7 +147,7 @@ AHEAD_FILES = 64
 
 def _chunks(items: Iterable[Any], glossary: Any) -> Iterator[list[Any]]:
     """Consecutive read results, cut when they hold AHEAD_SENTENCES sentences or AHEAD_FILES files."""
-    from .pipeline import model_inputs
+    from publisher.translate.pipeline import model_inputs
 
     chunk: list[Any] = []
     count = 0
@@ -188,7 +188,7 @@ def _translate_ahead(articles: list[Any], translators: Any, glossary: Any, cache
     one raw CTranslate2 call on the same sentences. Anything going wrong here is left to the
     per-article path, which reports it against the file.
     """
-    from .pipeline import _identity, model_inputs
+    from publisher.translate.pipeline import _identity, model_inputs
 
     groups: dict[int, tuple[Any, list[str]]] = {}
     for article in articles:

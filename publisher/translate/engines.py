@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ConfigError, ModelError
-from ..text import is_address
+from publisher.errors import ConfigError, ModelError
+from publisher.text import is_address
 
 if TYPE_CHECKING:
-    from .base import Translator
+    from publisher.translate.base import Translator
 
 ENGINES = ("ctranslate2", "argos", "openai")
 DEFAULT_BASE_URL = "http://127.0.0.1:8080/v1"
@@ -75,7 +75,7 @@ class TranslationConfig(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, str):
-            from ..schedule import parse_duration
+            from publisher.schedule.config import parse_duration
 
             return parse_duration(value).total_seconds()
         if isinstance(value, dt.timedelta):
@@ -116,16 +116,16 @@ def load_engine(config: TranslationConfig | None, from_code: str = "zh", to_code
     ConfigError with what to do when it cannot be had."""
     config = config or TranslationConfig()
     if config.engine == "openai":
-        from .openai_engine import OpenAITranslator
+        from publisher.translate.openai_engine import OpenAITranslator
 
         if not config.model:
             raise ConfigError("translation: engine openai needs `model:` (the model name your server serves)")
         return OpenAITranslator(config, source=from_code)
-    from .argos import DecodingOptions, load_translator
+    from publisher.translate.argos import DecodingOptions, load_translator
 
     options = DecodingOptions.from_env(beam_size=config.beam, threads=config.threads, device=config.device)
     if config.engine == "argos":
-        from .argostranslate_engine import INSTALL_HINT, ArgostranslateTranslator
+        from publisher.translate.argostranslate_engine import INSTALL_HINT, ArgostranslateTranslator
 
         if not _importable("argostranslate"):  # said here, before a worker process is started for it
             raise ModelError(f"translation engine argos needs argostranslate, which is not installed; install it "

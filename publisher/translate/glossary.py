@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Mapping
 
-from ..errors import ConfigError
+from publisher.errors import ConfigError
 
 DEFAULT_GLOSSARY = Path(__file__).resolve().parent.parent / "defaults" / "glossary.yaml"
 USER_GLOSSARY_NAME = "glossary.yaml"
@@ -68,7 +68,7 @@ def load_glossary(user_file: Path | None = None, *, include_default: bool = True
     sources: list[Path] = []
     files: list[Path] = [DEFAULT_GLOSSARY] if include_default else []
     if user_file is None:
-        from ..workspace import folder
+        from publisher.workspace import folder
 
         user = folder() / USER_GLOSSARY_NAME
     else:

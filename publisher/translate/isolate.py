@@ -23,7 +23,7 @@ import signal
 import threading
 from typing import Any, Callable, Sequence
 
-from ..errors import ConfigError, PublisherError
+from publisher.errors import ConfigError, PublisherError
 
 DEFAULT_TIMEOUT = 120.0
 PER_SENTENCE = 1.0
@@ -170,7 +170,7 @@ class IsolatedTranslator:
             return list(answer[1])
         _, kind, message = answer
         if kind == "ModelError":
-            from ..errors import ModelError
+            from publisher.errors import ModelError
 
             raise ModelError(message)
         raise TranslationCrash(f"translation failed: {message}")
@@ -189,11 +189,11 @@ class IsolatedTranslator:
 def isolated(translator: Any) -> Any:
     """``translator`` run in a worker when it drives native code (CTranslate2, directly or through
     argostranslate) and isolation is on."""
-    from .argos import ArgosTranslator
+    from publisher.translate.argos import ArgosTranslator
 
     native: tuple[type, ...] = (ArgosTranslator,)
     try:
-        from .argostranslate_engine import ArgostranslateTranslator
+        from publisher.translate.argostranslate_engine import ArgostranslateTranslator
 
         native += (ArgostranslateTranslator,)
     except ImportError:  # pragma: no cover - the module is part of publisher

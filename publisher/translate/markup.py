@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Literal, Union
 
-from ..text import CJK_PUNCT, HAN_OR_CJK_PUNCT
-from .splitter import URL_RE, has_han, sentence_spans
+from publisher.text import CJK_PUNCT, HAN_OR_CJK_PUNCT
+from publisher.translate.splitter import URL_RE, has_han, sentence_spans
 
 Role = Literal["atom", "open", "close"]
 
@@ -327,7 +327,7 @@ def plan_block(kind: str, source: str) -> list[Part]:
 
 def plan_markdown(markdown: str) -> list[Part]:
     """The plan of a stretch of Markdown holding any number of blocks."""
-    from ..blocks import parse_blocks
+    from publisher.articles.blocks import parse_blocks
 
     parts: list[Part] = []
     cursor = 0
@@ -386,7 +386,7 @@ def _plan_quote(source: str) -> list[Part]:
 
 
 def _plan_list(source: str) -> list[Part]:
-    from ..blocks import markdown_parser
+    from publisher.articles.blocks import markdown_parser
 
     lines = source.split("\n")
     tokens = markdown_parser().parse(source)

@@ -31,12 +31,12 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlsplit
 
-from ..errors import ConfigError, ModelError
+from publisher.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     import httpx
 
-    from .engines import TranslationConfig
+    from publisher.translate.engines import TranslationConfig
 
 PROMPT_VERSION = "1"
 """Part of the cache key: a changed prompt gives other translations."""

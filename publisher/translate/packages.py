@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterable
 
-from ..errors import ModelError
+from publisher.errors import ModelError
 
 DEFAULT_INDEX_URL = "https://raw.githubusercontent.com/argosopentech/argospm-index/main/index.json"
 INDEX_PAGE = "https://www.argosopentech.com/argospm/index/"
@@ -90,7 +90,7 @@ class IndexEntry:
 
 def models_dir() -> Path:
     """Where packages are installed (see the module docstring)."""
-    from ..config import Paths
+    from publisher.config import Paths
 
     return Paths.from_env().models
 

@@ -28,17 +28,17 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Sequence
 
-from ..errors import ModelError
-from ..models import Article, Block, Sentence, TranslatedArticle, TranslatedBlock
-from . import markup
-from . import numbers as num
-from .markup import Part, Protected, Rendered, Segment, Unit
-from .splitter import has_han, split_sentences
+from publisher.errors import ModelError
+from publisher.models import Article, Block, Sentence, TranslatedArticle, TranslatedBlock
+from publisher.translate import markup
+from publisher.translate import numbers as num
+from publisher.translate.markup import Part, Protected, Rendered, Segment, Unit
+from publisher.translate.splitter import has_han, split_sentences
 
 if TYPE_CHECKING:
-    from .base import Translator
-    from .cache import TranslationCache
-    from .glossary import Glossary
+    from publisher.translate.base import Translator
+    from publisher.translate.cache import TranslationCache
+    from publisher.translate.glossary import Glossary
 
 #: Placeholder prefixes, tried in order until one does not occur in the sentence.
 PLACEHOLDER_PREFIXES = ("QX", "QZ", "XQ", "ZQ", "QJ", "JQ", "XZ", "ZX")
@@ -85,7 +85,7 @@ def translate_article(
         return passthrough(article, "no zh→en translation model installed: not translated "
                                     "(install one with `publisher models install`)")
     if glossary is None:
-        from .glossary import load_glossary
+        from publisher.translate.glossary import load_glossary
 
         glossary = load_glossary()
     stats = stats if stats is not None else TranslationStats()
@@ -123,7 +123,7 @@ def model_inputs(article: Article, glossary: Glossary | None = None) -> list[str
     the placeholders (``QX1``...) and the glossary's English terms in the translation.
     """
     if glossary is None:
-        from .glossary import load_glossary
+        from publisher.translate.glossary import load_glossary
 
         glossary = load_glossary()
     job = _ArticleJob(article, glossary)
@@ -573,7 +573,7 @@ def _run(translator: Translator, cache: TranslationCache | None, glossary_versio
         if len(outputs) != len(missing):
             raise ModelError(f"translator {translator.name} returned {len(outputs)} translations for "
                              f"{len(missing)} sentences")
-        from ..textsafe import clean  # model output is untrusted text too
+        from publisher.textsafe import clean  # model output is untrusted text too
 
         new = dict(zip(missing, (clean(str(o)).strip() for o in outputs)))
         found.update(new)
@@ -609,7 +609,7 @@ def translate_texts(texts: Sequence[str], translator: Translator, *, glossary: G
     same protection, glossary, verification and piece-by-piece fallback as whole articles, in one
     translator call. Returns (text -> English, glossary terms used)."""
     if glossary is None:
-        from .glossary import load_glossary
+        from publisher.translate.glossary import load_glossary
 
         glossary = load_glossary()
     stats = stats if stats is not None else TranslationStats()

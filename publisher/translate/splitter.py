@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import LINK_IN_CHINESE, has_han
+from publisher.text import LINK_IN_CHINESE, has_han
 
 #: Sentences longer than this (in characters) are split at commas.
 MAX_SENTENCE_CHARS = 160

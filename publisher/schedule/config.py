@@ -45,11 +45,11 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError
-from .lengths import MAX_LIMIT, MIN_LIMIT
-from .platforms import registry
-from .text import is_address
-from .translate.engines import TranslationConfig
+from publisher.errors import ConfigError
+from publisher.lengths import MAX_LIMIT, MIN_LIMIT
+from publisher.platforms import registry
+from publisher.text import is_address
+from publisher.translate.engines import TranslationConfig
 
 UTC = dt.timezone.utc
 DAY = dt.timedelta(days=1)
@@ -315,7 +315,7 @@ class Account(_Model):
     """Credential role -> NAME of the environment variable that holds it (never the secret)."""
     daily_budget: float | None = Field(default=None, gt=0)
     """US dollars this account may spend on posts per rolling 24 hours (X charges per post; see
-    publisher.cost). A thread is only started when its whole estimated cost fits."""
+    publisher.schedule.cost). A thread is only started when its whole estimated cost fits."""
 
     @field_validator("env")
     @classmethod
@@ -355,7 +355,7 @@ class SlotRule(_Model):
 
 
 class ThreadSettings(_Model):
-    """How threads are cut (see publisher.render.ThreadOptions)."""
+    """How threads are cut (see publisher.threads.render.ThreadOptions)."""
 
     points: int = Field(default=4, ge=0, le=20)
     """How many key points a thread tries to include."""
@@ -391,7 +391,7 @@ class PlatformConfig(_Model):
 
 
 NOTIFY_EVENTS = ("needs_person", "account_stopped", "failed", "unusable", "quota_blocked")
-"""Events `notify:` can send (see publisher.notify)."""
+"""Events `notify:` can send (see publisher.cockpit.notify)."""
 
 
 class NotifySettings(_Model):
@@ -423,7 +423,7 @@ class XPrices(_Model):
 
 
 class Costs(_Model):
-    """What posting costs (US dollars); the defaults live in publisher.cost."""
+    """What posting costs (US dollars); the defaults live in publisher.schedule.cost."""
 
     x: XPrices = Field(default_factory=XPrices)
 
@@ -520,7 +520,7 @@ class Schedule(_Model):
 
     def thread_options(self):
         """The ThreadOptions this schedule asks for (limits, posts, points, allow-list)."""
-        from .render import ThreadOptions
+        from publisher.threads.render import ThreadOptions
 
         limits = {n: p.max_characters for n, p in self.platforms.items() if p.max_characters}
         # Every platform gets a value: one not configured here still follows threads.max_posts.
@@ -600,7 +600,7 @@ class Schedule(_Model):
         """Names of the required environment variables that are unset or empty (never values)."""
         import os
 
-        from .config import load_dotenv_once
+        from publisher.config import load_dotenv_once
 
         if environ is None:
             load_dotenv_once()
@@ -638,7 +638,7 @@ def load_schedule_if_present(path: Path | str | None = None) -> Schedule | None:
     an error (ScheduleError), never ignored."""
     import os
 
-    from .config import schedule_path
+    from publisher.config import schedule_path
 
     found = schedule_path(path)
     if path is not None or os.environ.get("PUBLISHER_SCHEDULE") or found.is_file():

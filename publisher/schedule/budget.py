@@ -2,7 +2,7 @@
 enforced like the quota — a thread is only started when its WHOLE estimated cost fits what is
 left — and the check `publisher publish` makes before posting by hand (quota and budget).
 
-Costs come from :mod:`publisher.cost` (X's per-post prices; other platforms cost nothing).
+Costs come from :mod:`publisher.schedule.cost` (X's per-post prices; other platforms cost nothing).
 What was spent is estimated from the posts recorded in ``post_results`` (their texts and
 times), by the daemon or by hand.
 """
@@ -13,15 +13,15 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .outbox import Outbox
-    from .schedule import Schedule
+    from publisher.queue.outbox import Outbox
+    from publisher.schedule.config import Schedule
 
 DAY = dt.timedelta(days=1)
 
 
 def _spends(outbox: "Outbox", platform: str, since: dt.datetime, prices) -> list[tuple[dt.datetime, float]]:
-    from .cost import estimate
-    from .outbox import from_ts, ts
+    from publisher.schedule.cost import estimate
+    from publisher.queue.outbox import from_ts, ts
 
     rows = outbox.db.execute(
         "SELECT r.posted_at, tp.text FROM post_results r JOIN publications p ON p.id = r.publication_id "
@@ -35,7 +35,7 @@ class BudgetGate:
     threads a forecast assigns counted as spent from their slot on (:meth:`add`)."""
 
     def __init__(self, schedule: "Schedule", platform: str, outbox: "Outbox", now: dt.datetime, budget: float):
-        from .cost import Prices
+        from publisher.schedule.cost import Prices
 
         self.schedule, self.platform, self.outbox, self.budget = schedule, platform, outbox, budget
         self.prices = Prices.of(schedule)
@@ -45,7 +45,7 @@ class BudgetGate:
     def cost(self, item: Any) -> float:
         pid = item.publication_id
         if pid not in self._costs:
-            from .expect import thread_cost
+            from publisher.schedule.expect import thread_cost
 
             self._costs[pid] = thread_cost(self.outbox, pid, self.schedule).dollars
         return self._costs[pid]
@@ -77,8 +77,8 @@ def gate(schedule: "Schedule", platform: str, store: Any, now: dt.datetime) -> B
 def manual_problem(schedule: "Schedule | None", outbox: "Outbox", publication_id: int,
                    now: dt.datetime | None = None) -> str | None:
     """Why posting a publication by hand now would go over the account's quota or budget (None: it fits)."""
-    from .outbox import ts  # noqa: F401  (keeps the import order of outbox first)
-    from .schedule import DEFAULT_DAILY_QUOTA, remaining_quota
+    from publisher.queue.outbox import ts  # noqa: F401  (keeps the import order of outbox first)
+    from publisher.schedule.config import DEFAULT_DAILY_QUOTA, remaining_quota
 
     now = now or dt.datetime.now(dt.timezone.utc)
     pub = outbox.get(publication_id)
@@ -99,7 +99,7 @@ def manual_problem(schedule: "Schedule | None", outbox: "Outbox", publication_id
     if schedule is not None:
         g = gate(schedule, p, type("S", (), {"outbox": outbox})(), now)
         if g is not None:
-            from .daemon import OutboxStore
+            from publisher.daemon.daemon import OutboxStore
 
             item = OutboxStore._queued(pub)
             if not g.fits(item, now):

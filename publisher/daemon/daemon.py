@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
-from .errors import ConfigError, ModelError, PublisherError
-from .schedule import (
+from publisher.errors import ConfigError, ModelError, PublisherError
+from publisher.schedule.config import (
     DAY,
     UTC,
     DuePlan,
@@ -122,7 +122,7 @@ class IngestResult:
 
 
 class ScheduleStore(Protocol):
-    """The outbox, as the scheduler sees it (:class:`OutboxStore` adapts publisher.outbox)."""
+    """The outbox, as the scheduler sees it (:class:`OutboxStore` adapts publisher.queue.outbox)."""
 
     def recover(self, now: dt.datetime) -> Sequence[str]:
         """Settle publications left ``publishing`` by a process that died; one line each."""
@@ -201,7 +201,7 @@ class ClockRefused(PublisherError):
 def latest_recorded(db: sqlite3.Connection) -> dt.datetime | None:
     """The latest instant a database recorded: a post made (``post_results``) or a slot handled
     (the slot ledger). Time read from the clock must never go back before it."""
-    from .outbox import from_ts
+    from publisher.queue.outbox import from_ts
 
     found: list[dt.datetime] = []
     row = db.execute("SELECT max(posted_at) FROM post_results").fetchone()
@@ -368,12 +368,12 @@ class SlotLedger:
     """
 
     def __init__(self, db: Path | str):
-        from .database import is_postgres, target
-        from .migrations import apply
+        from publisher.queue.database import is_postgres, target
+        from publisher.queue.schema import apply
 
         self.db = target(db)
         if not is_postgres(self.db):
-            from .storage import create_private, private_folder
+            from publisher.queue.db import create_private, private_folder
 
             private_folder(self.db.parent)
             create_private(self.db)
@@ -381,7 +381,7 @@ class SlotLedger:
             apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
 
     def _connect(self) -> sqlite3.Connection:
-        from .database import connect
+        from publisher.queue.database import connect
 
         return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
 
@@ -390,7 +390,7 @@ class SlotLedger:
         (beyond clockfix.TOLERANCE: the clock was wrong when it was recorded) is not trusted."""
         query, args = "SELECT max(slot_at) FROM schedule_slots WHERE platform = ?", [platform]
         if now is not None:
-            from .clockfix import TOLERANCE
+            from publisher.queue.clockfix import TOLERANCE
 
             query += " AND slot_at <= ?"
             args.append(_iso(now + TOLERANCE))
@@ -443,12 +443,12 @@ class ReportedFiles:
     """
 
     def __init__(self, db: Path | str):
-        from .database import is_postgres, target
-        from .migrations import apply
+        from publisher.queue.database import is_postgres, target
+        from publisher.queue.schema import apply
 
         self.db = target(db)
         if not is_postgres(self.db):
-            from .storage import create_private, private_folder
+            from publisher.queue.db import create_private, private_folder
 
             private_folder(self.db.parent)
             create_private(self.db)
@@ -457,7 +457,7 @@ class ReportedFiles:
             self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
 
     def _connect(self) -> sqlite3.Connection:
-        from .database import connect
+        from publisher.queue.database import connect
 
         return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
 
@@ -497,7 +497,7 @@ class ReportedFiles:
     def crashed(self, path: Path) -> bool:
         """This version of ``path`` already crashed (or hung) the translation worker: it is not
         tried again until it changes (each try could cost the whole time-out)."""
-        from .translate.isolate import is_crash_message
+        from publisher.translate.isolate import is_crash_message
 
         key = self._key(path)
         if key not in self._paths:
@@ -584,7 +584,7 @@ class SourceScanner:
         self._seen: dict[Path, tuple[int, int]] = {}
 
     def changed(self, schedule: Schedule) -> list[tuple[Path, Source]]:
-        from .ingest import ARTICLE_SUFFIXES
+        from publisher.articles.read import ARTICLE_SUFFIXES
 
         found: list[tuple[Path, Source]] = []
         offered: set[Path] = set()
@@ -647,7 +647,7 @@ def _local(instant: dt.datetime, schedule: Schedule) -> str:
 def choose(candidates: Sequence[QueuedThread], remaining: int | None,
            fits: Callable[[QueuedThread], bool] | None = None) -> QueuedThread | None:
     """The first queued thread whose WHOLE thread fits the remaining quota (None: no quota)
-    and, when ``fits`` is given, the budget (see publisher.budget)."""
+    and, when ``fits`` is given, the budget (see publisher.schedule.budget)."""
     for candidate in candidates:
         if (remaining is None or candidate.posts <= remaining) and (fits is None or fits(candidate)):
             return candidate
@@ -683,7 +683,7 @@ def decide(schedule: Schedule, platform: str, at: dt.datetime, post_times: Seque
     item = choose(candidates, _min(remaining, platform_left), None if gate is None else lambda c: gate.fits(c, at))
     if item is not None:
         return Decision("post", item)
-    if gate is not None:  # the quota would take one, the daily budget does not (publisher.budget)
+    if gate is not None:  # the quota would take one, the daily budget does not (publisher.schedule.budget)
         within = choose(candidates, _min(remaining, platform_left))
         if within is not None:
             return Decision("budget", detail=gate.detail(within, at))
@@ -751,7 +751,7 @@ def forecast(schedule: Schedule, store: ScheduleStore, now: dt.datetime, until: 
     times = {p: list(store.post_times(p, now - DAY)) for p in queues}
     missing = {p: schedule.missing_credentials(p, environ) for p in queues}
     problems = {p: store.account_problem(p, now) for p in queues}
-    from .budget import gate as budget_gate
+    from publisher.schedule.budget import gate as budget_gate
 
     gates = {p: budget_gate(schedule, p, store, now) for p in queues}
     # Threads approved for a set time (`approve --at`) go out then, outside the slots: their
@@ -789,7 +789,7 @@ def schedule_problems(schedule: Schedule, store: ScheduleStore | None = None,
     platform with slots but no enabled account, and (with ``store``) approved threads waiting
     for a platform that has no slot to post them in. Said at start, on reload and by
     ``publisher schedule``."""
-    from .schedule import PLATFORMS
+    from publisher.schedule.config import PLATFORMS
 
     problems: list[str] = []
     for source in schedule.sources:
@@ -828,7 +828,7 @@ class Daemon:
                  reported: ReportedFiles | None = None, monitor=None):
         self.watcher = watcher
         self.monitor = monitor
-        """A :class:`publisher.monitor.Monitor` (heartbeat, systemd, alerts), or None."""
+        """A :class:`publisher.cockpit.monitor.Monitor` (heartbeat, systemd, alerts), or None."""
         self.store = store
         self.publish = publish
         self.ingest = ingest
@@ -870,7 +870,7 @@ class Daemon:
         Feeds and pages of the sources whose poll time came are fetched first (publisher.feeds);
         the files they write are ingested by the next scan, once settled like any other file."""
         if any(s.feed or s.pages for s in self.schedule.sources):
-            from .feeds import poll_sources
+            from publisher.feeds import poll_sources
 
             with self._work:
                 poll_sources(self.schedule, self.ledger.db, self.clock.now(), between=self.tick,
@@ -894,7 +894,7 @@ class Daemon:
                     results.append(IngestResult("failed", detail=str(exc)))
                     continue
                 except PublisherError as exc:
-                    from .errors import NotChinese
+                    from publisher.errors import NotChinese
 
                     # not Chinese: skipped, the verdict `publisher ingest` and `translate` give
                     result = IngestResult("skipped" if isinstance(exc, NotChinese) else "failed", detail=str(exc))
@@ -979,7 +979,7 @@ class Daemon:
                                         f"{platform}: {item.ids()} waits for quota: {item.posts} posts to send, "
                                         f"{left} left", logging.WARNING)
                         continue
-                    from .budget import gate as budget_gate
+                    from publisher.schedule.budget import gate as budget_gate
 
                     gate = budget_gate(schedule, platform, self.store, now)
                     if gate is not None and not gate.fits(item, now):
@@ -1093,7 +1093,7 @@ class Daemon:
         recent = list(self.store.post_times(platform, now - DAY))
         candidates = list(self.store.waiting(platform, now))
         platform_left = self.store.platform_remaining(platform, now)
-        from .budget import gate as budget_gate
+        from publisher.schedule.budget import gate as budget_gate
 
         gate = budget_gate(schedule, platform, self.store, now)
         while True:
@@ -1260,7 +1260,7 @@ def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timed
     """An APScheduler trigger firing at local ``wall`` time on ``days``, by our DST rules.
 
     APScheduler's CronTrigger has its own idea of nonexistent and repeated local times; this
-    one asks :func:`publisher.schedule.next_occurrence`. ``offset`` maps the daemon's clock to
+    one asks :func:`publisher.schedule.config.next_occurrence`. ``offset`` maps the daemon's clock to
     the real one (non-zero only when started with ``--now``).
     """
     from apscheduler.triggers.base import BaseTrigger
@@ -1283,8 +1283,8 @@ def make_slot_trigger(zone, days: Sequence[int], wall: dt.time, offset: dt.timed
 def setup_logging(level: int = logging.INFO) -> None:
     """One line per action on stderr."""
     handler = logging.StreamHandler()
-    from .textsafe import for_terminal
-    from .zone import ZoneFormatter
+    from publisher.textsafe import for_terminal
+    from publisher.clock import ZoneFormatter
 
     class SafeFormatter(ZoneFormatter):
         """Log lines name files and titles: their control and bidi characters are shown as ``?``."""
@@ -1330,7 +1330,7 @@ class _Stopped(Exception):
 
 
 class OutboxStore:
-    """:class:`publisher.outbox.Outbox` as a :class:`ScheduleStore`, plus the publish step.
+    """:class:`publisher.queue.outbox.Outbox` as a :class:`ScheduleStore`, plus the publish step.
 
     Quotas are counted per platform (publisher posts through one account per platform), from
     the ``post_results`` table, which records every post the moment its id is known.
@@ -1378,14 +1378,14 @@ class OutboxStore:
         if state.blocked_reason:
             return f"blocked: {state.blocked_reason}"
         if state.paused_until is not None and state.paused_until > now:
-            from .zone import local_text
+            from publisher.clock import local_text
 
             until = local_text(state.paused_until, "%Y-%m-%d %H:%M:%S %Z")
             return f"paused until {until}: {state.pause_reason or ''}".rstrip(": ")
         return None
 
     def claim(self, publication_id: int, now: dt.datetime, reason: str, *, quota: int | None = None) -> bool:
-        from .errors import StoreError
+        from publisher.errors import StoreError
 
         try:
             self.outbox.claim(publication_id, now, why=reason, quota=quota)
@@ -1401,7 +1401,7 @@ class OutboxStore:
 
     def publish(self, item: QueuedThread, account: PostingAccount, should_stop: Callable[[], bool]) -> PublishOutcome:
         """Post the rest of a claimed publication; stop between posts when asked."""
-        from .publish import publish_publication
+        from publisher.publishing.publish import publish_publication
 
         try:
             platform = self.make_platform(account)
@@ -1434,7 +1434,7 @@ class OutboxStore:
 
 def platform_for(account: PostingAccount):
     """The platform adapter for ``account``, with credentials read from the variables it names."""
-    from .platforms.registry import spec
+    from publisher.platforms.registry import spec
 
     return spec(account.platform).load(account.env)
 
@@ -1442,16 +1442,16 @@ def platform_for(account: PostingAccount):
 def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
     """read -> translate -> summarise and render -> store, for files found in the sources.
 
-    Goes through :class:`publisher.pipeline.Pipeline`: the model for the article's script is
+    Goes through :class:`publisher.app.Pipeline`: the model for the article's script is
     loaded once, on first use; with no model installed a Chinese article is NOT ingested
     (ModelError: the daemon says so once and tries again at the next scan, so installing the
     model is enough); an article that is not Chinese is refused (InputError). ``translator``
-    (tests) replaces the model. ``settings`` is a :class:`publisher.pipeline.Settings` or a
+    (tests) replaces the model. ``settings`` is a :class:`publisher.app.Settings` or a
     function returning the current one (the daemon passes the live schedule's, so an edited
-    schedule.yaml applies to the next article); its :meth:`~publisher.pipeline.Settings.plan`
+    schedule.yaml applies to the next article); its :meth:`~publisher.app.Settings.plan`
     decides platforms and approval exactly as ``publisher ingest`` does for the same file.
     """
-    from .pipeline import Pipeline, ingest_file, resolve_settings
+    from publisher.app import Pipeline, ingest_file, resolve_settings
 
     pipeline = Pipeline(translator=translator, cache=True)
 
@@ -1469,7 +1469,7 @@ def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
 
 
 def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
-    """An :class:`publisher.outbox.Ingested` as the daemon logs it."""
+    """An :class:`publisher.queue.outbox.Ingested` as the daemon logs it."""
     if ingested.unchanged:
         status = "unchanged"
     else:
@@ -1489,7 +1489,7 @@ def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
 @contextmanager
 def open_store(db: Path | None = None) -> Iterator[ScheduleStore]:
     """The queue database as a :class:`ScheduleStore` (reading needs no lock)."""
-    from .outbox import Outbox
+    from publisher.queue.outbox import Outbox
 
     outbox = Outbox.open(db)
     try:
@@ -1508,16 +1508,16 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
     ``now`` (``--now``) starts the daemon's clock at that instant, after :func:`check_now`
     accepted it for this database (under the lock, so no other run records meanwhile).
     """
-    from .config import Paths
-    from .outbox import Outbox
-    from .pipeline import resolve_settings
+    from publisher.config import Paths
+    from publisher.queue.outbox import Outbox
+    from publisher.app import resolve_settings
 
-    from .database import is_postgres, target
+    from publisher.queue.database import is_postgres, target
 
     db = target(db or Paths.from_env().db)
     watcher = ScheduleWatcher(schedule_path)
     if is_postgres(db):
-        from .pgstore import AdvisoryDaemonLock as lock  # one run per database, across hosts
+        from publisher.queue.pgstore import AdvisoryDaemonLock as lock  # one run per database, across hosts
     else:
         lock = DaemonLock  # type: ignore[assignment]
     with lock(db):  # type: ignore[arg-type]
@@ -1535,8 +1535,8 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
                             _local(real_now, watcher.schedule))
             clock = clock or SystemClock()
             store = OutboxStore(outbox, clock=clock, make_platform=make_platform)
-            from .monitor import Monitor
-            from .storage import DatabaseWatch
+            from publisher.cockpit.monitor import Monitor
+            from publisher.queue.db import DatabaseWatch
 
             monitor = Monitor(outbox, schedule=lambda: watcher.schedule, schedule_file=str(Path(schedule_path).resolve()),
                               clock=clock.now, mode=mode, schedule_problems=lambda: watcher.problems)

@@ -29,7 +29,7 @@ import sqlite3
 import urllib.parse
 from pathlib import Path
 
-from .errors import StoreError
+from publisher.errors import StoreError
 
 RESTORE_ADVICE = ("stop every publisher process (the daemon, cron jobs) and do not delete the file: "
                   "keep a copy of it, and restore the latest backup (`publisher db backup` makes one)")

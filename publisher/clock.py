@@ -33,7 +33,7 @@ def display() -> dt.tzinfo | None:
     if not _LOOKED:
         _LOOKED = True
         try:
-            from .schedule import load_schedule_if_present
+            from publisher.schedule.config import load_schedule_if_present
 
             schedule = load_schedule_if_present()
         except Exception:  # an unusable schedule is reported where it is loaded, not here

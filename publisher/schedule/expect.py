@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .outbox import Outbox, Publication
-    from .schedule import Schedule
+    from publisher.queue.outbox import Outbox, Publication
+    from publisher.schedule.config import Schedule
 
 HORIZON = dt.timedelta(days=30)
 
@@ -29,7 +29,7 @@ class Expectation:
 
 
 def _local(instant: dt.datetime, schedule: "Schedule | None") -> str:
-    from .zone import local_text, name
+    from publisher.clock import local_text, name
 
     if schedule is not None:
         return instant.astimezone(schedule.zone).strftime("%a %Y-%m-%d %H:%M ") + schedule.timezone
@@ -70,7 +70,7 @@ def blocker(schedule: "Schedule", pub: "Publication", outbox: "Outbox", *, slots
 def expect(schedule: "Schedule | None", outbox: "Outbox", publication_id: int, now: dt.datetime | None = None,
            environ: dict[str, str] | None = None) -> Expectation:
     """When ``publication_id`` (approved, or scheduled with --at) is expected to go out."""
-    from .daemon import OutboxStore, forecast
+    from publisher.daemon.daemon import OutboxStore, forecast
 
     now = now or dt.datetime.now(dt.timezone.utc)
     pub = outbox.get(publication_id)
@@ -104,7 +104,7 @@ def expect(schedule: "Schedule | None", outbox: "Outbox", publication_id: int, n
 def expected_times(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime,
                    environ: dict[str, str] | None = None) -> dict[int, dt.datetime]:
     """Publication id -> the slot expected to post it, for every approved thread (one forecast)."""
-    from .daemon import OutboxStore, forecast
+    from publisher.daemon.daemon import OutboxStore, forecast
 
     if schedule is None:
         return {}
@@ -113,8 +113,8 @@ def expected_times(schedule: "Schedule | None", outbox: "Outbox", now: dt.dateti
 
 
 def thread_cost(outbox: "Outbox", publication_id: int, schedule: "Schedule | None" = None, *, remaining: bool = True):
-    """The estimated cost (publisher.cost.Estimate) of what is left to post of a publication."""
-    from .cost import Prices, estimate
+    """The estimated cost (publisher.schedule.cost.Estimate) of what is left to post of a publication."""
+    from publisher.schedule.cost import Prices, estimate
 
     pub = outbox.get(publication_id)
     posts = outbox.thread(publication_id).posts

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 import regex
 
-from .text import HAN as _HAN
-from .text import LINK as _URL
+from publisher.text import HAN as _HAN
+from publisher.text import LINK as _URL
 
 _KANA = regex.compile(r"[\p{Hiragana}\p{Katakana}]")
 _HANGUL = regex.compile(r"\p{Hangul}")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .database import is_postgres, shown, target
-from .errors import StoreError
+from publisher.queue.database import is_postgres, shown, target
+from publisher.errors import StoreError
 
 #: Tables in an order that satisfies the foreign keys; tables of later migrations follow.
 ORDER = ("articles", "translations", "threads", "thread_posts", "thread_media", "thread_cards", "publications",
@@ -47,9 +47,9 @@ def _tables(db) -> list[str]:
 
 def migrate(value: "Path | str") -> tuple[str, list[str], list[str]]:
     """Open (create) the database and apply what is missing: (shown name, applied now, all applied)."""
-    from .outbox import Outbox
+    from publisher.queue.outbox import Outbox
 
-    from .migrations import MIGRATIONS
+    from publisher.queue.schema import MIGRATIONS
 
     with Outbox.open(target(value)) as box:
         recorded = {r[0] for r in box.db.execute("SELECT name FROM migrations")}
@@ -57,7 +57,7 @@ def migrate(value: "Path | str") -> tuple[str, list[str], list[str]]:
 
 
 def copy(source_value: "Path | str", target_value: "Path | str") -> Copied:
-    from .outbox import Outbox, owner_alive
+    from publisher.queue.outbox import Outbox, owner_alive
 
     source, dest = target(source_value), target(target_value)
     if not is_postgres(source) and not Path(source).exists():

@@ -308,7 +308,7 @@ def m007_feeds(db: sqlite3.Connection) -> None:
 @migration
 def m006_corrections(db: sqlite3.Connection) -> None:
     """A new revision of an article already posted on a platform is a correction: its thread
-    goes out as a reply to the posted one (see publisher.corrections)."""
+    goes out as a reply to the posted one (see publisher.publishing.corrections)."""
     _run(db, [
         """CREATE TABLE corrections (
             publication_id INTEGER PRIMARY KEY REFERENCES publications(id),
@@ -329,7 +329,7 @@ def apply(db: sqlite3.Connection, now: str) -> list[str]:
     done = {row[0] for row in db.execute("SELECT name FROM migrations")}
     unknown = sorted(done - set(known))
     if unknown:
-        from .errors import StoreError
+        from publisher.errors import StoreError
 
         raise StoreError(f"the database was written by a newer publisher (unknown migrations: {', '.join(unknown)})")
     applied = []

@@ -26,12 +26,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 
-from . import limits, textsafe
-from .blocks import parse_blocks
-from .errors import InputError
-from .langdetect import detect_language
-from .models import Article, Block
-from .text import is_link
+from publisher import limits, textsafe
+from publisher.articles.blocks import parse_blocks
+from publisher.errors import InputError
+from publisher.articles.language import detect_language
+from publisher.models import Article, Block
+from publisher.text import is_link
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt")
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
@@ -54,7 +54,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 def max_file_bytes() -> int:
     """Size limit for one article file: ``PUBLISHER_MAX_FILE_BYTES`` or 2 MB."""
-    from .config import env_bytes
+    from publisher.config import env_bytes
 
     return env_bytes("PUBLISHER_MAX_FILE_BYTES", DEFAULT_MAX_BYTES)
 

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Sequence
 import psycopg
 from psycopg import errors as pgerrors
 
-from .errors import PublisherError, StoreError
+from publisher.errors import PublisherError, StoreError
 
 #: The advisory lock key of "a write transaction on the outbox" (BEGIN IMMEDIATE).
 WRITE_LOCK = 0x7075_626C_0001
@@ -135,7 +135,7 @@ def map_error(exc: psycopg.Error) -> sqlite3.Error:
 
 def connect_error(url: str, exc: psycopg.Error) -> StoreError:
     """One line for a server that cannot be used at all."""
-    from .database import shown
+    from publisher.queue.database import shown
 
     message = _first_line(exc).removeprefix("connection failed: ")
     if "does not exist" in message and "role" in message:
@@ -390,8 +390,8 @@ class AdvisoryDaemonLock:
         self.lost = False
 
     def acquire(self) -> "AdvisoryDaemonLock":
-        from .daemon import LockHeld
-        from .database import shown
+        from publisher.daemon.daemon import LockHeld
+        from publisher.queue.database import shown
 
         try:
             conn = psycopg.connect(self.url, autocommit=True, connect_timeout=10, application_name=_application_name())
@@ -445,7 +445,7 @@ class AdvisoryDaemonLock:
     def __exit__(self, exc_type: object, *exc: object) -> None:
         self.release()
         if self.lost and exc_type is None:
-            from .database import shown
+            from publisher.queue.database import shown
 
             raise LockLost(f"{shown(self.url)}: this run lost its lock (the server ended its session: frozen or "
                            "cut off too long) and stopped; another publisher run may be posting now")
@@ -455,7 +455,7 @@ def _stop_this_process(lock: AdvisoryDaemonLock) -> None:
     import logging
     import signal
 
-    from .database import shown
+    from publisher.queue.database import shown
 
     logging.getLogger("publisher.daemon").error(
         "lost the lock on %s (the server ended this run's session: frozen or cut off too long); stopping, "
@@ -468,8 +468,8 @@ def _stop_this_process(lock: AdvisoryDaemonLock) -> None:
 
 def open_connection(url: str, now: str) -> PgConnection:
     """Connect, create what is missing and apply the migrations; StoreError lines otherwise."""
-    from . import migrations
-    from .database import shown
+    from publisher.queue import schema as migrations
+    from publisher.queue.database import shown
 
     db = PgConnection.connect(url)
     try:

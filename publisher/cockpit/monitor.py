@@ -1,6 +1,6 @@
 """What `publisher run` tells the world while it works: the heartbeat in the database (read by
-`publisher status`), systemd's READY/WATCHDOG/STATUS (:mod:`publisher.sdnotify`), and alerts
-(:mod:`publisher.notify`) for every new problem :func:`publisher.status.collect` finds.
+`publisher status`), systemd's READY/WATCHDOG/STATUS (:mod:`publisher.cockpit.sdnotify`), and alerts
+(:mod:`publisher.cockpit.notify`) for every new problem :func:`publisher.cockpit.status.collect` finds.
 
 The daemon calls :meth:`Monitor.beat` at every tick and after each scan; nothing here may
 stop the daemon: a failure is logged once, and a database that cannot be written is itself an
@@ -16,14 +16,14 @@ import sqlite3
 import threading
 from typing import TYPE_CHECKING, Callable
 
-from . import sdnotify
-from .errors import PublisherError
+from publisher.cockpit import sdnotify
+from publisher.errors import PublisherError
 
 if TYPE_CHECKING:
-    from .outbox import Outbox
-    from .schedule import Schedule
+    from publisher.queue.outbox import Outbox
+    from publisher.schedule.config import Schedule
 
-log = logging.getLogger("publisher.monitor")
+log = logging.getLogger("publisher.cockpit.monitor")
 UTC = dt.timezone.utc
 
 
@@ -31,7 +31,7 @@ class Monitor:
     def __init__(self, outbox: "Outbox", *, schedule: Callable[[], "Schedule"], schedule_file: str,
                  clock: Callable[[], dt.datetime], mode: str = "daemon", environ: dict[str, str] | None = None,
                  schedule_problems: Callable[[], list[str]] | None = None):
-        from .notify import Notifier
+        from publisher.cockpit.notify import Notifier
 
         self.outbox = outbox
         self.schedule = schedule
@@ -53,7 +53,7 @@ class Monitor:
     def beat(self, *, scanned: bool = False, check: bool = True) -> None:
         """Write the heartbeat, ping systemd's watchdog, and (at most once per scan interval) look
         for problems to alert about."""
-        from .status import write_heartbeat
+        from publisher.cockpit.status import write_heartbeat
 
         with self._lock:
             now = self.clock()
@@ -74,7 +74,7 @@ class Monitor:
 
     def check(self, now: dt.datetime | None = None):
         """Collect the status; alert what is new; tell systemd the one-line summary."""
-        from .status import Problem, collect
+        from publisher.cockpit.status import Problem, collect
 
         now = now or self.clock()
         self.notifier.settings = self.schedule().notify  # a reloaded schedule may change the targets
@@ -96,7 +96,7 @@ class Monitor:
         return status
 
     def _unusable(self, message: str, key: str) -> None:
-        from .status import Problem
+        from publisher.cockpit.status import Problem
 
         if key not in self._failed_once:
             self._failed_once.add(key)
@@ -109,7 +109,7 @@ class Monitor:
         sdnotify.notify("READY=1", f"STATUS=running {self.schedule_file}")
 
     def stopped(self) -> None:
-        from .status import stop_heartbeat
+        from publisher.cockpit.status import stop_heartbeat
 
         sdnotify.notify("STOPPING=1")
         if self.mode != "daemon":

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from .outbox import Ingested, Outbox
-    from .platforms.base import PostRef
+    from publisher.queue.outbox import Ingested, Outbox
+    from publisher.platforms.base import PostRef
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def link(outbox: "Outbox", ingested: "Ingested", now: dt.datetime | None = None)
     on the same platform; returns {new publication: original}."""
     if not ingested.earlier_posted or not ingested.publications:
         return {}
-    from .outbox import ts, utcnow
+    from publisher.queue.outbox import ts, utcnow
 
     now = now or utcnow()
     earlier = {}

@@ -3,7 +3,7 @@
 ``PUBLISHER_DB`` (the environment or ``.env``, like every path setting) is either a file path or a
 URL ``postgresql://user@host/dbname``. This module
 is light (no driver import): it tells the two apart and opens the small connections the daemon's
-ledgers use. Everything PostgreSQL-specific lives in :mod:`publisher.pgstore`, imported only when a
+ledgers use. Everything PostgreSQL-specific lives in :mod:`publisher.queue.pgstore`, imported only when a
 ``postgresql://`` URL is used.
 """
 
@@ -50,14 +50,14 @@ def exists(value: "Path | str") -> bool:
 def connect(value: "Path | str", *, existing: bool = False) -> Any:
     """A connection in autocommit mode for the daemon's small ledgers (slots, reported files,
     feeds), used as ``with connect(db) as conn:``: SQLite as before (``existing``: a file that
-    must be there, :func:`publisher.storage.connect_existing`), or on PostgreSQL a connection
+    must be there, :func:`publisher.queue.db.connect_existing`), or on PostgreSQL a connection
     lent by the process's pool for that URL (psycopg_pool) for the block."""
     if is_postgres(value):
-        from .pgstore import pooled
+        from publisher.queue.pgstore import pooled
 
         return pooled(str(value))
     if existing:
-        from .storage import connect_existing
+        from publisher.queue.db import connect_existing
 
         conn = connect_existing(Path(value))
     else:

@@ -13,7 +13,7 @@ Read from the queue database alone (no platform is contacted):
   credentials were last checked.
 
 :func:`collect` returns a :class:`Status`; ``status.problems`` empty means nothing needs a
-person (exit status 0). The same problems feed the alerts (:mod:`publisher.notify`), each with a
+person (exit status 0). The same problems feed the alerts (:mod:`publisher.cockpit.notify`), each with a
 stable ``key`` so that an event is sent once.
 """
 
@@ -26,12 +26,12 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from .zone import ago as _ago
+from publisher import __version__
+from publisher.clock import ago as _ago
 
 if TYPE_CHECKING:
-    from .outbox import Outbox
-    from .schedule import Schedule
+    from publisher.queue.outbox import Outbox
+    from publisher.schedule.config import Schedule
 
 UTC = dt.timezone.utc
 #: A daemon whose last beat is older than this many scan intervals (plus a minute) is not alive.
@@ -245,7 +245,7 @@ def short(title: str, cells: int = 40) -> str:
 
 def spent_since(outbox: "Outbox", platform: str, since: dt.datetime, prices=None) -> float:
     """Estimated dollars spent on ``platform`` since ``since``, from the posts it recorded."""
-    from .cost import estimate
+    from publisher.schedule.cost import estimate
 
     rows = outbox.db.execute(
         "SELECT tp.text FROM post_results r JOIN publications p ON p.id = r.publication_id "
@@ -255,7 +255,7 @@ def spent_since(outbox: "Outbox", platform: str, since: dt.datetime, prices=None
 
 
 def _outbox_ts(value: dt.datetime) -> str:
-    from .outbox import ts
+    from publisher.queue.outbox import ts
 
     return ts(value)  # type: ignore[return-value]
 
@@ -263,7 +263,7 @@ def _outbox_ts(value: dt.datetime) -> str:
 def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | None = None,
             environ: dict[str, str] | None = None, schedule_file: str | None = None) -> Status:
     """Everything `publisher status` shows, from the database and the schedule."""
-    from .outbox import owner_status
+    from publisher.queue.outbox import owner_status
 
     now = now or dt.datetime.now(UTC)
     if schedule is not None:
@@ -320,9 +320,9 @@ def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | No
 
 
 def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ, status: Status) -> None:
-    from .cost import Prices
-    from .daemon import OutboxStore, forecast
-    from .schedule import DAY, remaining_quota
+    from publisher.schedule.cost import Prices
+    from publisher.daemon.daemon import OutboxStore, forecast
+    from publisher.schedule.config import DAY, remaining_quota
 
     store = OutboxStore(outbox)
     planned = forecast(schedule, store, now, now + dt.timedelta(days=8), environ)

@@ -10,7 +10,7 @@ An apprise URL (``mailto://user:pass@example.com``, ``ntfy://ntfy.sh/topic``, ``
 ``slack://...``, ``tgram://bot/chat``, ``json://host/path``...) carries the service's token, so it
 is read from the environment (or ``.env``) like platform credentials, and never logged or stored.
 
-Events (:class:`publisher.status.Problem` ``event``):
+Events (:class:`publisher.cockpit.status.Problem` ``event``):
 
 * ``needs_person`` — a post whose outcome is unknown, a draft held back from an auto-approving
   source, a claim whose process is gone or cannot be checked;
@@ -33,10 +33,10 @@ import sqlite3
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from .schedule import NotifySettings
-    from .status import Problem
+    from publisher.schedule.config import NotifySettings
+    from publisher.cockpit.status import Problem
 
-log = logging.getLogger("publisher.notify")
+log = logging.getLogger("publisher.cockpit.notify")
 
 TITLES = {
     "needs_person": "publisher: a thread needs a person",
@@ -62,7 +62,7 @@ class Notifier:
 
     def urls(self) -> tuple[list[str], list[str]]:
         """(apprise URLs, NAMES of target variables that are unset)."""
-        from .config import load_dotenv_once
+        from publisher.config import load_dotenv_once
 
         if self.settings is None:
             return [], []

@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import limits
-from .models import Block, BlockKind, Image, Link
-from .text import LINK
+from publisher import limits
+from publisher.models import Block, BlockKind, Image, Link
+from publisher.text import LINK
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
