@@ -321,7 +321,8 @@ def show(publication_id: int, as_json: bool) -> None:
 
 def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int) -> list[str]:
     """The images (and card) of one post, and their uploads, for `show`."""
-    from publisher.media import describe, uploads_of
+    from publisher.media.rows import uploads_of
+    from publisher.media.upload import describe
 
     images = [m for m in thread.media if m.post == index]
     card = thread.card if thread.card is not None and thread.card.post == index else None
@@ -337,7 +338,7 @@ def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int)
 
 
 def _media_json(outbox: "Outbox", publication_id: int, thread: Any) -> dict:
-    from publisher.media import uploads_of
+    from publisher.media.rows import uploads_of
 
     card = thread.card
     return {"images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,
@@ -420,7 +421,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
 
     outbox = _open()
     if drop_images or images or alts:
-        from publisher.media import edit_images
+        from publisher.media.edit import edit_images
 
         if credit and not images:
             raise click.UsageError("--credit goes with --image")
@@ -432,7 +433,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
             return
         withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
         click.echo(f"Saved the images of publication {publication_id}; it is now a draft.{withdrawn}")
-        from publisher.media import describe
+        from publisher.media.upload import describe
 
         stored = outbox.thread(publication_id)
         for line in describe(stored.media, stored.card):

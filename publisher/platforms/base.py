@@ -104,7 +104,7 @@ class Platform(Protocol):
         ``idempotency_key`` is stable for one post of one publication; platforms that support
         idempotency send it, the others ignore it. Adapters that take images also accept
         ``media=`` (a sequence of :class:`Attachment`) and, for Bluesky, ``card=`` (a
-        :class:`Card`), and have ``upload_media(item: MediaItem) -> publisher.media.Upload``;
+        :class:`Card`), and have ``upload_media(item: MediaItem) -> publisher.media.rows.Upload``;
         these are only passed when a post has images.
         """
         ...

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from publisher.errors import StoreError
-from publisher.media import attachments_for, forget_uploads
+from publisher.media.rows import forget_uploads
+from publisher.media.upload import attachments_for
 from publisher.queue.outbox import Outbox, Publication, StoredPost, utcnow
 from publisher.platforms.base import Platform, PostFailed, PostRef, Rejected
 
