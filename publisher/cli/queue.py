@@ -460,7 +460,9 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
             raise StoreError(f"publication {publication_id} not saved: {errors}")
         previous = new_posts
         try:
-            after = outbox.edit(publication_id, new_posts, max_posts=max_posts)
+            from publisher.publishing.editing import edit_publication
+
+            after = edit_publication(outbox, publication_id, new_posts, max_posts=max_posts)
         except StoreError as exc:
             errors = str(exc).split(": ", 1)[-1]
             posts = new_posts
@@ -705,8 +707,9 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     from publisher.publishing.publish import publish_publication
 
     pub = outbox.get(publication_id)
-    if pub.state not in ("approved", "scheduled", "failed"):  # publishing: another process holds it
-        from publisher.queue.outbox import not_ready_message
+    from publisher.queue.states import READY, not_ready_message
+
+    if pub.state not in READY:  # publishing: another process holds it
 
         raise StoreError(not_ready_message(pub))
     from publisher.schedule.budget import manual_problem

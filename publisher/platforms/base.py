@@ -20,17 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
 from publisher.errors import PlatformError
-
-
-@dataclass(frozen=True)
-class PostRef:
-    """What a platform returned for one post: enough to reply to it and to link to it."""
-
-    id: str
-    """X tweet id, Mastodon status id, Bluesky at:// URI."""
-    url: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    """Platform details needed later (Bluesky: {"cid": ...})."""
+from publisher.models import PostRef  # the record the queue stores too; adapters import it from here
 
 
 @dataclass(frozen=True)

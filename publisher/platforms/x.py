@@ -6,7 +6,7 @@ account's access token and secret, with read and write permission). They are hel
 never logged, stored or printed; tweepy's and oauthlib's debug logs (which print the signed
 ``Authorization`` header) are kept quiet.
 
-How each failure is classified (what the publisher then does is in :mod:`publisher.queue.outbox`):
+How each failure is classified (what the publisher then does is in :mod:`publisher.publishing.failures`):
 
 ================================================  ===========================================
 429 (window, or the ``x-user-limit-24hour-*`` /   :class:`RateLimited` with the reset time
