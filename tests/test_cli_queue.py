@@ -38,12 +38,13 @@ def fails(*args: str, env: dict | None = None):
 
 def claimed_elsewhere(outbox: Outbox, pub_id: int, *, in_flight: int | None, now: dt.datetime = NOW,
                       owner: str = ELSEWHERE) -> None:
-    """Claim ``pub_id`` here (optionally with a post in flight), then make the claim look like
-    another machine's, as a daemon in a container that was re-created would leave it."""
-    outbox.claim(pub_id, now)
+    """Claim ``pub_id`` as another machine's process (optionally with a post in flight), as a
+    daemon in a container that was re-created would leave it."""
+    other = Outbox(outbox.db, outbox.path, owner=owner)  # the same queue, claiming as that process
+    other.claim(pub_id, now)
     if in_flight is not None:
-        outbox.begin_post(pub_id, in_flight, now=now)
-    outbox.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (owner, pub_id))
+        other.begin_post(pub_id, in_flight, now=now)
+    assert outbox.get(pub_id).owner == owner
     still_beating(outbox, owner)
 
 
@@ -70,13 +71,13 @@ def test_a_claim_from_another_host_is_released_by_hand_to_needs_attention(outbox
     pub_id = store(outbox, tmp_path / "in", "b.md", n_posts=4).publications[0]
     outbox.approve(pub_id, now=NOW)
     # post 1 went out, then the daemon's container died while post 2 was on the wire
-    outbox.claim(pub_id, NOW)
-    outbox.begin_post(pub_id, 0, now=NOW)
+    daemon = Outbox(outbox.db, outbox.path, owner=ELSEWHERE)
+    daemon.claim(pub_id, NOW)
+    daemon.begin_post(pub_id, 0, now=NOW)
     from publisher.platforms.base import PostRef
 
-    outbox.record_post(pub_id, 0, PostRef(id="111"), now=NOW)
-    outbox.begin_post(pub_id, 1, now=NOW)
-    outbox.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (ELSEWHERE, pub_id))
+    daemon.record_post(pub_id, 0, PostRef(id="111"), now=NOW)
+    daemon.begin_post(pub_id, 1, now=NOW)
     still_beating(outbox, ELSEWHERE)
 
     assert owner_status(ELSEWHERE) == "unknown"

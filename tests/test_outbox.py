@@ -372,14 +372,15 @@ def test_blocked_and_paused_accounts_are_not_due(outbox, tmp_path):
 
 def test_recover_settles_only_dead_owners(outbox, tmp_path):
     ids = [store(outbox, tmp_path / "in", f"{n}.md").publications[0] for n in "abcd"]
-    for pub_id in ids:
-        outbox.approve(pub_id, now=NOW)
-        outbox.claim(pub_id, NOW)
-    outbox.begin_post(ids[0], 0, now=NOW)
-    outbox.begin_post(ids[3], 0, now=NOW)
     dead = "{}:999999999:1".format(current_owner().rsplit(":", 2)[0])
-    outbox.db.execute("UPDATE publications SET owner = ? WHERE id IN (?, ?)", (dead, ids[0], ids[1]))
-    outbox.db.execute("UPDATE publications SET owner = 'elsewhere:12:34' WHERE id = ?", (ids[2],))
+    gone = Outbox(outbox.db, outbox.path, owner=dead)  # the same queue, as a process that has died
+    elsewhere = Outbox(outbox.db, outbox.path, owner="elsewhere:12:34")
+    for box, pub_id in zip((gone, gone, elsewhere, outbox), ids):
+        outbox.approve(pub_id, now=NOW)
+        box.claim(pub_id, NOW)
+    gone.begin_post(ids[0], 0, now=NOW)
+    outbox.begin_post(ids[3], 0, now=NOW)
+    assert [outbox.get(i).owner for i in ids] == [dead, dead, "elsewhere:12:34", current_owner()]
     if outbox.postgres:  # a process on another host is judged by its lease: this one beats
         outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) "
                           "VALUES ('elsewhere:12:34', 'elsewhere', 12, clock_timestamp())")

@@ -9,7 +9,7 @@ import datetime as dt
 from publisher.clock import aware, ts, utcnow
 from publisher.errors import StoreError
 from publisher.queue.owner import (current_owner, describe_owner, local_status, owner_alive, owner_status,
-                                   parse_owner)
+                                   parse_owner, this_process)
 from publisher.queue.reads import PUB_COLUMNS, PUB_FROM, Reads, read_publication
 from publisher.queue.records import Publication
 from publisher.queue.states import READY, claimed_message, not_ready_message, post_label, utc_text
@@ -128,8 +128,8 @@ class Claims(Reads):
                 self._transition(publication_id, "draft", now, "the approval does not match the content; "
                                  "approve it again")
             else:
-                if self.postgres:
-                    self.db.touch_lease(me.partition("/")[0])  # type: ignore[attr-defined]
+                if self.postgres:  # this process's lease beats, whatever owner it claims as
+                    self.db.touch_lease(this_process())  # type: ignore[attr-defined]
                 self._transition(publication_id, "publishing", now, f"{why} ({describe_owner(me)})",
                                  owner=me, claimed_from=pub.state, claimed_at=ts(now), inflight_index=None,
                                  inflight_since=None)
