@@ -131,8 +131,7 @@ def test_status_lists_what_waits_for_a_person(tmp_path, outbox, creds):
     held = store(outbox, tmp_path / "inbox", name="held.md", title="等人看").publications[0]
     stuck = store(outbox, tmp_path / "b", name="b.md", title="卡住了").publications[0]
     outbox.approve(stuck)
-    outbox.claim(stuck)
-    outbox.db.execute("UPDATE publications SET owner = 'oldcontainer:4242:999/1' WHERE id = ?", (stuck,))
+    Outbox(outbox.db, outbox.path, owner="oldcontainer:4242:999/1").claim(stuck)  # a container that is gone
     too_long = store(outbox, tmp_path / "c", name="c.md", title="太长", n_posts=5).publications[0]
     outbox.approve(too_long)
     result = invoke("status", "--json")
