@@ -11,7 +11,8 @@ Here: the state names (the schema's CHECK is written from :data:`STATES`), :data
 :data:`READY` (what the scheduler may take), the columns that only mean something in some states
 (:func:`state_columns`), the guards every command shares (:func:`refuse_if_claimed`,
 :func:`refuse_if_final`, :func:`length_problems`) and the user-facing messages
-(:func:`not_ready_message`, :func:`claimed_message`...). No SQL.
+(:func:`not_ready_message`, :func:`claimed_message`...). No SQL. Light to import: the CLI reads
+:data:`STATES` (through :mod:`publisher.queue.schema`) when it starts.
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Literal
 
-from publisher.clock import local_text
 from publisher.errors import StoreError
-from publisher.queue.owner import describe_owner, owner_status
 
 if TYPE_CHECKING:
     from publisher.queue.records import Publication, StoredThread
@@ -136,6 +135,8 @@ def not_ready_message(pub: "Publication") -> str:
 
 def claimed_message(pub: "Publication") -> str:
     """Who is publishing ``pub`` since when, and the way out when that cannot be checked."""
+    from publisher.queue.owner import describe_owner, owner_status  # (lazy: `publisher --help` reads STATES)
+
     since = f" since {utc_text(pub.claimed_at)}" if pub.claimed_at else ""
     message = f"publication {pub.id} is being published by {describe_owner(pub.owner)}{since}"
     status = owner_status(pub.owner)
@@ -149,4 +150,6 @@ def claimed_message(pub: "Publication") -> str:
 
 def utc_text(value: dt.datetime) -> str:
     """An instant in the display zone (schedule.yaml's), named."""
+    from publisher.clock import local_text  # (lazy, as above)
+
     return local_text(value)
