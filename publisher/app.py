@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from publisher.models import Article, Thread, TranslatedArticle
-    from publisher.queue.outbox import Ingested, Outbox
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import Ingested
     from publisher.platforms.base import Platform
     from publisher.threads.credits import Credit
     from publisher.threads.render import ThreadDraft, ThreadOptions

@@ -23,7 +23,7 @@ import media_fixtures as mf
 from conftest import run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated
 from fake_x import FakeX, x_env
-from publisher.media.rows import uploads_of
+from publisher.queue.media import uploads_of
 from publisher.media.store import MediaStore
 from publisher.models import PostImage
 from publisher.queue.outbox import Outbox

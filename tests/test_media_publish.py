@@ -16,7 +16,7 @@ from fake_mastodon import FakeMastodon
 from fake_x import FakeX, Fault, x_env
 from publisher.media.attach import add_images
 from publisher.media.fetch import Fetcher
-from publisher.media.rows import uploads_of
+from publisher.queue.media import uploads_of
 from publisher.media.store import MediaStore
 from publisher.media.upload import attachments_for
 from publisher.models import Thread
@@ -343,7 +343,8 @@ def test_a_post_refused_for_its_media_uploads_them_again_next_time(x, fake, seed
 
 def test_a_text_edit_keeps_the_images_and_refuses_to_drop_a_credit(seed_drafts, isolated_env):
     from publisher.errors import StoreError
-    from publisher.queue.outbox import EditedPost
+    from publisher.publishing.editing import edit_publication
+    from publisher.queue.records import EditedPost
 
     translated, drafts = seed_drafts
     with Outbox.open() as outbox:
@@ -352,11 +353,11 @@ def test_a_text_edit_keeps_the_images_and_refuses_to_drop_a_credit(seed_drafts, 
         thread = outbox.thread(pub_id)
         posts = [EditedPost(p.text, p.role) for p in thread.posts]
         posts[1] = EditedPost(posts[1].text + " (edited)", posts[1].role)
-        after = outbox.edit(pub_id, posts)
+        after = edit_publication(outbox, pub_id, posts)
         edited = outbox.thread(pub_id)
         assert after.state == "draft" and edited.media == thread.media and edited.content_hash != thread.content_hash
         no_credit = list(posts)
         no_credit[0] = EditedPost(posts[0].text.replace("Image: CharaspowerAI on X", "").strip(), posts[0].role)
         with pytest.raises(StoreError, match="keep its line \"Image: CharaspowerAI on X\""):
-            outbox.edit(pub_id, no_credit)
+            edit_publication(outbox, pub_id, no_credit)
         assert outbox.thread(pub_id).media == thread.media

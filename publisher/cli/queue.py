@@ -321,7 +321,7 @@ def show(publication_id: int, as_json: bool) -> None:
 
 def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int) -> list[str]:
     """The images (and card) of one post, and their uploads, for `show`."""
-    from publisher.media.rows import uploads_of
+    from publisher.queue.media import uploads_of
     from publisher.media.upload import describe
 
     images = [m for m in thread.media if m.post == index]
@@ -338,7 +338,7 @@ def _media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int)
 
 
 def _media_json(outbox: "Outbox", publication_id: int, thread: Any) -> dict:
-    from publisher.media.rows import uploads_of
+    from publisher.queue.media import uploads_of
 
     card = thread.card
     return {"images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,
@@ -461,7 +461,9 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
             raise StoreError(f"publication {publication_id} not saved: {errors}")
         previous = new_posts
         try:
-            after = outbox.edit(publication_id, new_posts, max_posts=max_posts)
+            from publisher.publishing.editing import edit_publication
+
+            after = edit_publication(outbox, publication_id, new_posts, max_posts=max_posts)
         except StoreError as exc:
             errors = str(exc).split(": ", 1)[-1]
             posts = new_posts
@@ -706,8 +708,9 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     from publisher.publishing.publish import publish_publication
 
     pub = outbox.get(publication_id)
-    if pub.state not in ("approved", "scheduled", "failed"):  # publishing: another process holds it
-        from publisher.queue.outbox import not_ready_message
+    from publisher.queue.states import READY, not_ready_message
+
+    if pub.state not in READY:  # publishing: another process holds it
 
         raise StoreError(not_ready_message(pub))
     from publisher.schedule.budget import manual_problem

@@ -31,16 +31,16 @@ The modules, one kind of knowledge each:
 * :mod:`publisher.media.choose`: which images a thread gets, their alt text and credit;
 * :mod:`publisher.media.attach`: putting them on the drafts' posts (and Bluesky's link card);
 * :mod:`publisher.media.upload`: uploading them while a publication is claimed, and describing them;
-* :mod:`publisher.media.edit`: editing a queued thread's images, and keeping them with edited posts;
-* :mod:`publisher.media.rows`: the queue's tables of thread media and the upload ledger (media ids
-  stored before the post that uses them is sent).
+* :mod:`publisher.media.edit`: editing a queued thread's images (keeping them with edited posts is
+  :mod:`publisher.publishing.editing`'s).
 
-This package module re-exports only what the queue and the records import (lazily); import the
-rest from its module.
+The queue's tables of thread media and the upload ledger (media ids stored before the post that
+uses them is sent) are the queue's: :mod:`publisher.queue.media`.
+
+This package module re-exports only what the records import (lazily); import the rest from its
+module.
 """
 
-from publisher.media.edit import carried_media
-from publisher.media.rows import load_thread_media, store_thread_media
 from publisher.media.store import media_identity
 
-__all__ = ["carried_media", "load_thread_media", "media_identity", "store_thread_media"]
+__all__ = ["media_identity"]

@@ -1,5 +1,6 @@
-"""Editing a queued thread's images (``publisher edit ID --drop-image / --image / --alt``), and
-keeping images with their posts when a thread's text is edited."""
+"""Editing a queued thread's images (``publisher edit ID --drop-image / --image / --alt``).
+
+Keeping images with their posts when a thread's text is edited is :mod:`publisher.publishing.editing`'s."""
 
 from __future__ import annotations
 
@@ -13,26 +14,7 @@ from publisher.media.fetch import Fetcher
 from publisher.media.images import fit
 
 if TYPE_CHECKING:
-    from publisher.models import LinkCard, PostImage
-
-
-def carried_media(media: Sequence["PostImage"], card: "LinkCard | None", old_texts: Sequence[str],
-                  new_texts: Sequence[str], new_roles: Sequence[str]) -> tuple[tuple["PostImage", ...], "LinkCard | None", list[str]]:
-    """The images of a thread whose posts were edited: each stays with its post (by index);
-    an image whose post is gone is dropped. Problems: an image whose credit line was edited out."""
-    kept, problems = [], []
-    for m in media:
-        if m.post >= len(new_texts):
-            continue
-        label = credit_line(credit_label(m.credit)) if m.credit else None
-        if label and label not in new_texts[m.post]:
-            problems.append(f"post {m.post + 1} carries an image credited to {m.credit}: keep its line "
-                            f"\"{label}\", or drop the image (publisher edit ID --drop-image {m.post + 1})")
-        kept.append(m)
-    if card is not None:
-        index = next((i for i, r in enumerate(new_roles) if r == "attribution"), None)
-        card = replace(card, post=index) if index is not None else None
-    return tuple(kept), card, problems
+    pass
 
 
 # --- editing a queued thread's images (publisher edit ID --drop-image / --image / --alt) ------
@@ -52,7 +34,7 @@ def edit_images(outbox: Any, publication_id: int, *, drop: Sequence[int] = (), a
     from publisher import lengths
     from publisher.errors import StoreError
     from publisher.models import Post, PostImage, Thread
-    from publisher.queue.outbox import _aware, utcnow
+    from publisher.clock import aware as _aware, utcnow
 
     add, alt = dict(add or {}), dict(alt or {})
     now = _aware(now or utcnow(), "now")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from publisher.media.rows import record_upload, stored_upload
+from publisher.queue.media import record_upload, stored_upload
 from publisher.media.store import MediaError, MediaStore
 
 if TYPE_CHECKING:

@@ -1,7 +1,8 @@
-"""The queue's rows of thread media and the upload ledger (tables of migration m005_media).
+"""The queue's media rows: a thread's images and link card (tables of migration m005_media),
+and the upload ledger (media ids stored before the post that uses them is sent).
 
-Thread media are written next to a thread's posts; an upload's media id is stored before the
-post that uses it is sent (:class:`Upload`, :func:`stored_upload`, :func:`record_upload`).
+SQL only, on the outbox's connection and inside the caller's transaction; choosing, fetching
+and fitting images is :mod:`publisher.media`'s.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
+
+from publisher.clock import from_ts, ts
 
 if TYPE_CHECKING:
     import sqlite3
@@ -55,6 +58,7 @@ def load_thread_media(db: "sqlite3.Connection", thread_id: int) -> tuple[tuple["
     return tuple(images), card
 
 
+
 @dataclass(frozen=True)
 class Upload:
     """A media item uploaded to a platform, as stored before the post that uses it is sent."""
@@ -70,8 +74,6 @@ class Upload:
 def stored_upload(db: "sqlite3.Connection", publication_id: int, index: int, kind: str, position: int,
                   sha256: str, alt: str, now: dt.datetime) -> Upload | None:
     """An upload made earlier for this item that the platform still holds (not expired)."""
-    from publisher.queue.outbox import from_ts
-
     row = db.execute("SELECT media_id, extra, expires_at FROM media_uploads WHERE publication_id = ? AND idx = ? "
                      "AND kind = ? AND position = ? AND sha256 = ? AND alt_hash = ? ORDER BY uploaded_at DESC LIMIT 1",
                      (publication_id, index, kind, position, sha256, _alt_hash(alt))).fetchone()
@@ -85,8 +87,6 @@ def stored_upload(db: "sqlite3.Connection", publication_id: int, index: int, kin
 
 def record_upload(db: "sqlite3.Connection", publication_id: int, platform: str, account: str, index: int,
                   kind: str, position: int, sha256: str, alt: str, upload: Upload, now: dt.datetime) -> None:
-    from publisher.queue.outbox import ts
-
     expires = now + dt.timedelta(seconds=upload.expires_in) if upload.expires_in is not None else upload.expires_at
     db.execute("INSERT INTO media_uploads (publication_id, platform, account, idx, kind, position, sha256, alt_hash, "
                "media_id, extra, uploaded_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -97,8 +97,6 @@ def record_upload(db: "sqlite3.Connection", publication_id: int, platform: str, 
 def forget_uploads(outbox: Any, publication_id: int, index: int, now: dt.datetime) -> None:
     """Stop reusing the uploads of post ``index`` (the platform refused the post that carried
     them, perhaps because it had dropped them): the next attempt uploads again."""
-    from publisher.queue.outbox import ts
-
     with outbox.transaction() as db:
         db.execute("UPDATE media_uploads SET expires_at = ? WHERE publication_id = ? AND idx = ?",
                    (ts(now), publication_id, index))
