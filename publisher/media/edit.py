@@ -7,14 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from publisher.media.choose import credit_label, credit_line, full_alt
 from publisher.media.fetch import Fetcher
 from publisher.media.images import fit
-
-if TYPE_CHECKING:
-    pass
 
 
 # --- editing a queued thread's images (publisher edit ID --drop-image / --image / --alt) ------
