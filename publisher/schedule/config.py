@@ -33,7 +33,7 @@ from publisher.errors import ScheduleError
 from publisher.lengths import MAX_LIMIT, MIN_LIMIT
 from publisher.platforms import registry
 from publisher.text import is_address
-from publisher.schedule.slots import (  # UTC and DAY: many callers read them here
+from publisher.schedule.slots import (  # UTC: many tests read it here too
     DAY,
     UTC,
     days_text,
@@ -42,6 +42,7 @@ from publisher.schedule.slots import (  # UTC and DAY: many callers read them he
     parse_days,
     parse_time_of_day,
 )
+from publisher.schedule.yaml_lines import dotted, duplicate_keys, keep_times_as_text, line_of
 from publisher.translate.engines import TranslationConfig
 
 
@@ -552,10 +553,10 @@ def parse_schedule(text: str, path: Path | str = "schedule.yaml") -> Schedule:
             node = loader.get_single_node()
             if node is None:
                 raise ScheduleError([f"{path}: the file is empty; at least `timezone:` is required"])
-            problems = _duplicate_keys(node, path)
+            problems = duplicate_keys(node, path)
             if problems:
                 raise ScheduleError(problems)
-            _keep_times_as_text(node)
+            keep_times_as_text(node)
             data = loader.construct_document(node)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -591,7 +592,7 @@ def _problems(exc: ValidationError, root, path: Path) -> list[str]:
         elif message.startswith("Value error, "):
             message = message[len("Value error, "):]
         kind = error["type"]
-        line = _line_of(root, loc, key_line=kind == "extra_forbidden")
+        line = line_of(root, loc, key_line=kind == "extra_forbidden")
         if kind == "extra_forbidden":
             known = _known_keys(loc[:-1])
             hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
@@ -599,41 +600,8 @@ def _problems(exc: ValidationError, root, path: Path) -> list[str]:
                                        f" (known: {', '.join(known)})" if known else "")
         elif kind == "missing":
             message = "required key is missing"
-        problems.append(f"{path}:{line}: {_dotted(loc) or '(top level)'}: {message}")
+        problems.append(f"{path}:{line}: {dotted(loc) or '(top level)'}: {message}")
     return problems
-
-
-def _dotted(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _line_of(root, loc: tuple, key_line: bool = False) -> int:
-    """1-based line of the node at ``loc`` (or of its deepest existing ancestor)."""
-    import yaml
-
-    node = root
-    for i, part in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                    if last and key_line:
-                        return key.start_mark.line + 1
-                    node = value
-                    break
-            else:
-                return node.start_mark.line + 1
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            break
-    return node.start_mark.line + 1
 
 
 def _known_keys(loc: tuple) -> list[str]:
@@ -658,51 +626,3 @@ def _known_keys(loc: tuple) -> list[str]:
             model = next(a for a in typing.get_args(model) if a is not type(None))
     fields = getattr(model, "model_fields", None)
     return list(fields) if fields else []
-
-
-def _duplicate_keys(node, path: Path) -> list[str]:
-    import yaml
-
-    problems: list[str] = []
-
-    def walk(n, loc: tuple) -> None:
-        if isinstance(n, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in n.value:
-                k = key.value if isinstance(key, yaml.ScalarNode) else None
-                if k is not None:
-                    if k in seen:
-                        problems.append(f"{path}:{key.start_mark.line + 1}: {_dotted(loc + (k,))}: "
-                                        f"duplicate key (first on line {seen[k]})")
-                    else:
-                        seen[k] = key.start_mark.line + 1
-                walk(value, loc + ((k,) if k is not None else ()))
-        elif isinstance(n, yaml.SequenceNode):
-            for i, item in enumerate(n.value):
-                walk(item, loc + (i,))
-
-    walk(node, ())
-    return problems
-
-
-def _keep_times_as_text(node) -> None:
-    """YAML 1.1 reads an unquoted 12:30 as the number 750 (base 60): keep such scalars as text."""
-    import yaml
-
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, yaml.ScalarNode):
-            if n.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and n.style is None \
-                    and re.match(r"^\d{1,2}:\d{2}(:\d{2})?$", n.value):
-                n.tag = "tag:yaml.org,2002:str"
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
-        elif isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                stack.extend((k, v))
-
-
-# --- small helpers ---------------------------------------------------------------------------
-
-

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from publisher.platforms.registry import NAMES as PLATFORMS
 from publisher.schedule.budget import gate as budget_gate
-from publisher.schedule.slots import DAY, UTC, Slot, local_time, next_slots, quota_frees_at, remaining_quota, short_duration
+from publisher.schedule.slots import (
+    DAY,
+    UTC,
+    Slot,
+    local_time,
+    next_slots,
+    quota_frees_at,
+    remaining_quota,
+    short_duration,
+)
 from publisher.schedule.store import QueuedThread, ScheduleStore
 
 if TYPE_CHECKING:
@@ -55,7 +64,8 @@ def decide(schedule: "Schedule", platform: str, at: dt.datetime, post_times: Seq
     recent = sorted(t for t in post_times if t <= at)
     gap = schedule.gap_for(platform)
     if gap and recent and at - recent[-1] < gap:
-        return Decision("min_gap", detail=f"last post {short_duration(at - recent[-1])} before, min_gap {short_duration(gap)}")
+        return Decision("min_gap", detail=f"last post {short_duration(at - recent[-1])} before, "
+                                          f"min_gap {short_duration(gap)}")
     if not candidates:
         return Decision("idle", detail="nothing approved")
     quota = schedule.quota_for(platform)
