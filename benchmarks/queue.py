@@ -8,7 +8,7 @@ Measures, against a fresh database in a temporary folder:
   ``Outbox.claim_next`` (one claim, committed with fsync); target <= 50 ms.
 * the path the daemon really takes in a slot (it does not use ``claim_next``): the account
   check, the posts of the last 24 hours, ``OutboxStore.waiting`` (``Outbox.due`` filtered),
-  the slot decision (``publisher.daemon.daemon.decide``: quiet hours, min_gap, whole-thread quota) and
+  the slot decision (``publisher.schedule.rules.decide``: quiet hours, min_gap, whole-thread quota) and
   ``claim(id)``; each step, their sum, and a whole ``Daemon.tick()`` (slot ledger writes
   included, the publish step replaced by giving the claim back); target <= 50 ms.
 
@@ -242,8 +242,14 @@ def daemon_path(db: "Path | str", tmp: Path, repeat: int) -> dict[str, float]:
 
     import queue  # the standard library's, not this file (see the top)
 
-    from publisher.daemon.daemon import (DAY, Daemon, ManualClock, OutboxStore, PublishOutcome, ScheduleWatcher,
-                                  SlotLedger, decide)
+    from publisher.daemon.daemon import Daemon
+    from publisher.daemon.records import PublishOutcome
+    from publisher.daemon.sources import ScheduleWatcher
+    from publisher.daemon.wiring import OutboxStore
+    from publisher.queue.ledger import SlotLedger
+    from publisher.schedule.rules import decide
+    from publisher.schedule.slots import DAY
+    from publisher.testing import ManualClock
     from publisher.schedule.config import parse_schedule
 
     assert hasattr(queue, "SimpleQueue"), queue.__file__

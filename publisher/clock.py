@@ -1,15 +1,25 @@
-"""The one time zone every line of output and every log line is written in: schedule.yaml's.
+"""Time: the zone every line of output is written in, and where "now" comes from.
+
+The one time zone every line of output and every log line is written in is schedule.yaml's.
 
 :func:`display` is the zone: the one set by the command or daemon that loaded the schedule
 (:func:`set_display`), else the workspace's schedule.yaml zone (read on first use), else this
 machine's. :func:`local_text` writes an instant in it, with the zone's abbreviation (CST, EDT),
 so that no line leaves its zone to be guessed.
+
+At the end: :class:`Clock` (:class:`SystemClock`, :class:`ShiftedClock` for ``--now``) and
+:func:`parse_duration`, the duration syntax of schedule.yaml; then the queue database's one time
+format (:func:`ts` writes it, :func:`from_ts` reads it) and :func:`utcnow`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import sys as _sys
+import time
+from typing import Any, Protocol
 
 _ZONE: dt.tzinfo | None = None
 _NAME: str | None = None
@@ -78,13 +88,63 @@ def ago(delta: dt.timedelta) -> str:
     return f"{hours}h" if hours < 48 else f"{hours // 24}d"
 
 
+# --- Clock: where "now" comes from (SystemClock, ShiftedClock) ---------------------------------
+#
+# The daemon and the publish step ask a Clock for the current instant instead of reading the
+# system clock, so that ``publisher run --now`` (ShiftedClock) and tests
+# (publisher.testing.ManualClock) can run it at another time.
+
+
+class Clock(Protocol):
+    def now(self) -> dt.datetime:
+        """The current instant, aware."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc)
+
+
+class ShiftedClock:
+    """Time that starts at ``start`` and runs at the speed of the real clock (``--now``)."""
+
+    def __init__(self, start: dt.datetime):
+        self._start = start.astimezone(dt.timezone.utc)
+        self._anchor = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=time.monotonic() - self._anchor)
+
+
+# --- durations as schedule.yaml writes them ---------------------------------------------------
+
+_DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+
+
+def parse_duration(value: Any) -> dt.timedelta:
+    """``90`` (seconds), ``"90s"``, ``"10m"``, ``"2h"``, ``"1h30m"``, ``"1d"`` -> timedelta."""
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 10m, 2h or 1h30m")
+    if isinstance(value, (int, float)):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return dt.timedelta(seconds=value)
+    if isinstance(value, str):
+        m = _DURATION_RE.match(value)
+        if m and any(m.groups()):
+            d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+            return dt.timedelta(days=d, hours=h, minutes=mi, seconds=s)
+    raise ValueError("expected a duration such as 90s, 10m, 2h or 1h30m")
+
+
 # --- the queue database's time format ------------------------------------------------------------
 #
 # Every instant the queue stores is UTC ISO-8601 text of a fixed width (so that it sorts as text):
 # ``2024-06-14T09:00:00.000000Z``. :func:`ts` writes it, :func:`from_ts` reads it back as an aware
 # datetime; :func:`aware` refuses a naive datetime where an instant is meant.
-
-import sys as _sys  # noqa: E402  (this section is appended; the imports above belong to the zone)
 
 UTC = dt.timezone.utc
 

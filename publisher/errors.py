@@ -6,6 +6,7 @@ Only the CLI turns these into exit codes; any other exception is a bug and crash
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 
 class PublisherError(Exception):
@@ -43,3 +44,22 @@ class StoreError(PublisherError):
 
 class PlatformError(PublisherError):
     """A social platform refused or failed a request."""
+
+
+class ScheduleError(ConfigError):
+    """schedule.yaml is invalid; ``problems`` holds one ``file:line: key: problem`` per issue."""
+
+    def __init__(self, problems: Sequence[str]):
+        self.problems = list(problems)
+        # The CLI prefixes the first line with "error: "; the others get it here.
+        super().__init__("\nerror: ".join(self.problems))
+
+
+class LockHeld(PublisherError):
+    """Another `publisher run` is working on the same database."""
+
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
+
+class ClockRefused(PublisherError):
+    """``--now`` would run this database's time ahead of the real clock, or backwards."""

@@ -2,11 +2,10 @@
 
 * :class:`FakeTranslator` — a translator that needs no model (re-exported from
   :mod:`publisher.translate.base`).
-* :class:`ManualClock` — a clock a test moves by hand (re-exported from :mod:`publisher.daemon`,
-  where the daemon's ``--now`` clocks live).
-* :class:`MemoryScheduleStore` — the queue as the scheduler sees it (the daemon's
-  :class:`~publisher.daemon.daemon.ScheduleStore`), in memory. ``tests/test_testing.py`` runs one
-  contract on it and on the real adapter over the Outbox (:class:`publisher.daemon.daemon.OutboxStore`),
+* :class:`ManualClock` — a :class:`publisher.clock.Clock` a test moves by hand.
+* :class:`MemoryScheduleStore` — the queue as the scheduler sees it (a
+  :class:`~publisher.schedule.store.ScheduleStore`), in memory. ``tests/test_testing.py`` runs one
+  contract on it and on the real adapter over the Outbox (:class:`publisher.daemon.wiring.OutboxStore`),
   so a test that passes against this store passes against the queue too.
 
 Pass these in (``Daemon(store=MemoryScheduleStore(), clock=ManualClock(...))``,
@@ -18,10 +17,28 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from publisher.daemon.daemon import ManualClock, QueuedThread, ScheduleStore
+from publisher.schedule.store import QueuedThread, ScheduleStore
 from publisher.translate.base import FakeTranslator
 
 __all__ = ["FakeTranslator", "ManualClock", "MemoryScheduleStore", "ScheduleStore"]
+
+
+class ManualClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: dt.datetime):
+        self._now = start.astimezone(dt.timezone.utc)
+
+    def now(self) -> dt.datetime:
+        return self._now
+
+    def set(self, when: dt.datetime) -> None:
+        self._now = when.astimezone(dt.timezone.utc)
+
+    def advance(self, **kwargs: float) -> dt.datetime:
+        self._now += dt.timedelta(**kwargs)
+        return self._now
+
 
 #: States a publication may be claimed from (the queue's READY).
 _READY = ("approved", "scheduled", "failed")
@@ -50,7 +67,7 @@ class _Item:
 
 @dataclass
 class MemoryScheduleStore:
-    """A :class:`~publisher.daemon.daemon.ScheduleStore` in memory, with the queue's rules for what is due.
+    """A :class:`~publisher.schedule.store.ScheduleStore` in memory, with the queue's rules for what is due.
 
     Set it up with :meth:`add` (an approved thread, or one scheduled or failed until a time) and
     drive it with :meth:`claim`, :meth:`post` and :meth:`release`, as the publish step would.

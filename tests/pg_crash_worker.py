@@ -18,7 +18,7 @@ import fake_x  # noqa: E402
 
 fake_x.route_all_to(os.environ["FAKE_X_URL"])
 
-from publisher.daemon.daemon import SlotLedger  # noqa: E402
+from publisher.queue.ledger import SlotLedger  # noqa: E402
 from publisher.errors import StoreError  # noqa: E402
 from publisher.clock import utcnow  # noqa: E402
 from publisher.queue.outbox import Outbox  # noqa: E402

@@ -9,7 +9,7 @@ import textwrap
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.daemon.daemon import SlotLedger
+from publisher.queue.ledger import SlotLedger
 from publisher.queue.outbox import Outbox
 from publisher.schedule.config import UTC
 

@@ -16,21 +16,15 @@ from pathlib import Path
 import pytest
 
 from conftest import subprocess_env
-from publisher.daemon.daemon import (
-    Daemon,
-    DaemonLock,
-    IngestResult,
-    LockHeld,
-    ManualClock,
-    PublishOutcome,
-    ScheduleWatcher,
-    ShiftedClock,
-    SlotLedger,
-    SourceScanner,
-    forecast,
-    make_slot_trigger,
-    quota_status,
-)
+from publisher.clock import ShiftedClock
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.records import IngestResult, PublishOutcome
+from publisher.daemon.runtime import DaemonLock, make_slot_trigger
+from publisher.daemon.sources import ScheduleWatcher, SourceScanner
+from publisher.errors import LockHeld
+from publisher.queue.ledger import SlotLedger
+from publisher.schedule.rules import forecast, quota_status
+from publisher.testing import ManualClock
 from publisher.errors import PlatformError
 from publisher.schedule.config import UTC
 from publisher.testing import MemoryScheduleStore
@@ -417,7 +411,7 @@ def test_the_lock_keeps_a_second_run_out_and_dies_with_its_process(tmp_path):
     DaemonLock(db).acquire().release()
     # A process holding the lock is killed: the kernel releases it.
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from publisher.daemon.daemon import DaemonLock\n"
+            "from publisher.daemon.runtime import DaemonLock\n"
             "DaemonLock(%r).acquire(); print('locked', flush=True); time.sleep(60)") % (str(Path.cwd()), str(db))
     proc = subprocess.Popen([sys.executable, "-c", code], env=subprocess_env(), stdout=subprocess.PIPE, text=True)
     try:

@@ -21,17 +21,13 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated, write_article
 from fake_x import CLI_BOOTSTRAP, FakeX, x_env
-from publisher.daemon.daemon import (
-    Daemon,
-    DaemonLock,
-    IngestResult,
-    ManualClock,
-    OutboxStore,
-    ScheduleWatcher,
-    SlotLedger,
-    SourceScanner,
-    ingested_result,
-)
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.records import IngestResult
+from publisher.daemon.runtime import DaemonLock
+from publisher.daemon.sources import ScheduleWatcher, SourceScanner
+from publisher.daemon.wiring import OutboxStore, ingested_result
+from publisher.queue.ledger import SlotLedger
+from publisher.testing import ManualClock
 from publisher.articles.read import read_article
 from publisher.queue.outbox import Outbox
 from publisher.schedule.config import UTC
@@ -246,7 +242,7 @@ def _queued(outbox: Outbox, pid: int):
 
 
 def _account():
-    from publisher.daemon.daemon import PostingAccount
+    from publisher.daemon.records import PostingAccount
 
     return PostingAccount("x", "main", {})
 
@@ -522,7 +518,8 @@ def test_a_platform_that_cannot_be_built_gives_the_thread_back(tmp_path):
 
 
 def test_x_credentials_come_from_the_variables_the_schedule_names(tmp_path, monkeypatch):
-    from publisher.daemon.daemon import PostingAccount, platform_for
+    from publisher.daemon.records import PostingAccount
+    from publisher.daemon.wiring import platform_for
     from publisher.errors import ConfigError
     from publisher.schedule.config import parse_schedule
 

@@ -9,7 +9,11 @@ import os
 import textwrap
 import time
 
-from publisher.daemon.daemon import Daemon, IngestResult, ManualClock, PublishOutcome, ScheduleWatcher, SlotLedger
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.records import IngestResult, PublishOutcome
+from publisher.daemon.sources import ScheduleWatcher
+from publisher.queue.ledger import SlotLedger
+from publisher.testing import ManualClock
 from publisher.errors import InputError, ModelError
 from publisher.testing import MemoryScheduleStore
 from publisher.schedule.config import UTC

@@ -12,7 +12,10 @@ import pytest
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.daemon.daemon import NOW_GRACE, ClockRefused, SlotLedger, build_daemon, check_now, latest_recorded
+from publisher.daemon.runtime import NOW_GRACE, check_now
+from publisher.daemon.wiring import build_daemon
+from publisher.errors import ClockRefused
+from publisher.queue.ledger import SlotLedger, latest_recorded
 from publisher.queue.outbox import Outbox
 from publisher.platforms.dryrun import DryRunPlatform
 from publisher.publishing.publish import publish_publication

@@ -13,7 +13,12 @@ import time
 
 from conftest import run_cli, subprocess_env
 from factories import store
-from publisher.daemon.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, schedule_problems
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.sources import ScheduleWatcher
+from publisher.daemon.wiring import OutboxStore
+from publisher.queue.ledger import SlotLedger
+from publisher.schedule.rules import schedule_problems
+from publisher.testing import ManualClock
 from publisher.queue.outbox import Outbox
 from publisher.schedule.config import UTC, parse_schedule
 

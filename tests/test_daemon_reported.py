@@ -12,7 +12,11 @@ import time
 from pathlib import Path
 
 from conftest import run_cli, subprocess_env
-from publisher.daemon.daemon import Daemon, IngestResult, ManualClock, ReportedFiles, ScheduleWatcher, SlotLedger
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.records import IngestResult
+from publisher.daemon.sources import ScheduleWatcher
+from publisher.queue.ledger import ReportedFiles, SlotLedger
+from publisher.testing import ManualClock
 from publisher.errors import InputError
 from publisher.schedule.config import UTC
 from publisher.testing import MemoryScheduleStore

@@ -10,7 +10,11 @@ import hashlib
 import logging
 
 from feed_server import FeedServer
-from publisher.daemon.daemon import Daemon, ManualClock, OutboxStore, ScheduleWatcher, SlotLedger, SourceScanner, default_ingest
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.sources import ScheduleWatcher, SourceScanner
+from publisher.daemon.wiring import OutboxStore, default_ingest
+from publisher.queue.ledger import SlotLedger
+from publisher.testing import ManualClock
 from publisher.articles.read import read_article
 from publisher.queue.outbox import Outbox
 from publisher.app import resolve_settings

@@ -13,7 +13,11 @@ import pytest
 
 from abort_translator import make_crashing
 from factories import write_article
-from publisher.daemon.daemon import Daemon, ManualClock, ScheduleWatcher, SlotLedger, default_ingest
+from publisher.daemon.daemon import Daemon
+from publisher.daemon.sources import ScheduleWatcher
+from publisher.daemon.wiring import default_ingest
+from publisher.queue.ledger import SlotLedger
+from publisher.testing import ManualClock
 from publisher.queue.outbox import Outbox
 from publisher.app import Pipeline, ingest_paths
 from publisher.schedule.config import UTC

@@ -201,7 +201,7 @@ def test_a_frozen_lock_holder_loses_the_lock_and_stops_when_it_wakes(pg_url):
     import sys
     import time
 
-    from publisher.daemon.daemon import LockHeld
+    from publisher.errors import LockHeld
     from publisher.queue.pgstore import AdvisoryDaemonLock
 
     code = ("import sys, time; from publisher.queue.pgstore import AdvisoryDaemonLock; "

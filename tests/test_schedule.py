@@ -13,16 +13,13 @@ import pytest
 
 from conftest import ROOT, run_cli, subprocess_env
 from publisher.errors import ConfigError
-from publisher.schedule.config import (
-    UTC,
-    ScheduleError,
+from publisher.clock import parse_duration
+from publisher.schedule.config import UTC, ScheduleError, load_schedule, parse_schedule
+from publisher.schedule.slots import (
     Slot,
-    load_schedule,
     next_occurrence,
     next_slots,
-    parse_duration,
     parse_instant,
-    parse_schedule,
     plan_due,
     quota_frees_at,
     remaining_quota,
@@ -403,7 +400,8 @@ def test_works_with_utc_system_zone_and_no_tz_database():
         import datetime as dt, time, zoneinfo
         assert zoneinfo.TZPATH == (), zoneinfo.TZPATH
         print("localtime", time.strftime("%Z"))
-        from publisher.schedule.config import parse_schedule, next_slots, UTC
+        from publisher.schedule.config import parse_schedule, UTC
+        from publisher.schedule.slots import next_slots
         s = parse_schedule('timezone: America/New_York\\nplatforms: {x: {slots: [{times: ["02:30"]}]}}\\n')
         for slot in next_slots(s, dt.datetime(2024, 3, 9, tzinfo=UTC), limit=2):
             print(slot.at.isoformat(), slot.local.isoformat())

@@ -27,7 +27,8 @@ from publisher.cli import cli
 from publisher.queue.outbox import Outbox
 from publisher.platforms.base import PostRef, RateLimited
 from publisher.publishing.failures import record_failure
-from publisher.schedule.config import UTC, load_schedule, next_slots, parse_schedule
+from publisher.schedule.config import UTC, load_schedule, parse_schedule
+from publisher.schedule.slots import next_slots
 from publisher.cockpit.status import collect, write_heartbeat
 
 CREDS = {"X_API_KEY": "k", "X_API_SECRET": "s", "X_ACCESS_TOKEN": "t", "X_ACCESS_TOKEN_SECRET": "u"}
@@ -230,7 +231,8 @@ def test_a_url_written_into_notify_is_refused_without_repeating_it(tmp_path):
 
 
 def test_the_daemon_alerts_once_when_the_schedule_becomes_unusable(tmp_path, monkeypatch):
-    from publisher.daemon.daemon import ManualClock, build_daemon
+    from publisher.daemon.wiring import build_daemon
+    from publisher.testing import ManualClock
 
     path = write_schedule(tmp_path, notify="notify:\n  targets: [ALERTS]\n")
     db = tmp_path / "q.db"

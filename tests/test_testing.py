@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 
 from factories import store
-from publisher.daemon.daemon import OutboxStore, ScheduleStore
+from publisher.daemon.wiring import OutboxStore
+from publisher.schedule.store import ScheduleStore
 from publisher.queue.outbox import Outbox
 from publisher.platforms.base import PostRef
 from publisher.testing import FakeTranslator, ManualClock, MemoryScheduleStore

@@ -64,7 +64,7 @@ def test_cli_never_prints_an_escape_sequence_from_a_file_name(tmp_path):
 
 
 def test_daemon_log_lines_show_control_characters_as_question_marks(capsys):
-    from publisher.daemon.daemon import setup_logging
+    from publisher.daemon.runtime import setup_logging
 
     setup_logging()
     logging.getLogger("publisher.test").error("ingest %s: bad", f"/in/osc{OSC}.md")

@@ -112,7 +112,7 @@ class English(FakeTranslator):
 
 
 def test_a_file_ingested_by_hand_from_an_auto_approve_source_is_approved_like_the_daemon_would(tmp_path):
-    from publisher.daemon.daemon import default_ingest
+    from publisher.daemon.wiring import default_ingest
 
     schedule = load_schedule(write_schedule(tmp_path))
     path = write_article(tmp_path / "inbox", "a.md", body=BODY)
@@ -131,7 +131,7 @@ def test_a_file_ingested_by_hand_from_an_auto_approve_source_is_approved_like_th
 
 
 def test_the_daemon_builds_threads_with_the_schedule_settings(tmp_path):
-    from publisher.daemon.daemon import default_ingest
+    from publisher.daemon.wiring import default_ingest
 
     schedule = load_schedule(write_schedule(tmp_path))
     path = write_article(tmp_path / "inbox" / "review", "b.md", body=BODY)

@@ -67,6 +67,17 @@ class ReadFailure:
     error: InputError
 
 
+def is_article_file(path: Path, folder: Path) -> bool:
+    """Whether ``path``, found in ``folder``, is an article file: a ``.md``, ``.markdown`` or
+    ``.txt`` file, not hidden (no part of its path below ``folder`` starts with a dot), and not
+    one of publisher's own ``.en.md`` translations. The rule for a folder given to ``publisher
+    ingest`` and for the daemon's source folders."""
+    rel = path.relative_to(folder)
+    if any(part.startswith(".") for part in rel.parts):
+        return False
+    return path.suffix.lower() in ARTICLE_SUFFIXES and not path.name.endswith(".en.md") and path.is_file()
+
+
 def find_article_files(paths: Iterable[Path | str]) -> Iterator[Path | ReadFailure]:
     """Expand files and folders (recursively) into article files, in a stable order.
 
@@ -77,10 +88,7 @@ def find_article_files(paths: Iterable[Path | str]) -> Iterator[Path | ReadFailu
         path = Path(raw)
         if path.is_dir():
             for f in sorted(path.rglob("*")):
-                rel = f.relative_to(path)
-                if any(part.startswith(".") for part in rel.parts):
-                    continue
-                if f.is_file() and f.suffix.lower() in ARTICLE_SUFFIXES and not f.name.endswith(".en.md"):
+                if is_article_file(f, path):
                     yield f
         elif path.is_file():
             yield path

@@ -62,7 +62,7 @@ class Zone:
         becomes the first valid instant after it; a time shown twice, the first one)."""
         if self.tz is None:
             return naive.astimezone()
-        from publisher.schedule.config import resolve_local
+        from publisher.schedule.slots import resolve_local
 
         return resolve_local(naive.date(), naive.time(), self.tz).at
 

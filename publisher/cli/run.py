@@ -55,8 +55,10 @@ def run(schedule_path: Path | None, once: bool, now_text: str | None, verbose: b
     """
     import logging
 
-    from publisher.daemon.daemon import build_daemon, serve_forever, setup_logging
-    from publisher.schedule.config import load_schedule, parse_instant
+    from publisher.daemon.runtime import serve_forever, setup_logging
+    from publisher.daemon.wiring import build_daemon
+    from publisher.schedule.config import load_schedule
+    from publisher.schedule.slots import parse_instant
 
     setup_logging(logging.DEBUG if verbose else logging.INFO)
     path = _schedule_path(schedule_path)
@@ -90,14 +92,17 @@ def schedule_cmd(schedule_path: Path | None, days: int, now_text: str | None, as
     come first: a source folder that does not exist, a platform with no slots (its approved
     threads would wait forever), a platform with no enabled account.
     """
-    from publisher.daemon.daemon import forecast, open_store, quota_status, schedule_problems
-    from publisher.schedule.config import UTC, load_schedule, parse_instant
+    from publisher.daemon.wiring import open_store
+    from publisher.schedule.config import load_schedule
+    from publisher.schedule.rules import forecast, quota_status, schedule_problems
+    from publisher.schedule.slots import UTC, parse_instant
 
     path = _schedule_path(schedule_path)
     schedule = load_schedule(path)
     now = parse_instant(now_text, schedule.zone) if now_text else dt.datetime.now(UTC)
     until = now + dt.timedelta(days=days)
-    from publisher.schedule.expect import expect, thread_cost
+    from publisher.schedule.cost import thread_cost
+    from publisher.schedule.expect import expect
 
     with open_store() as store:
         quotas = quota_status(schedule, store, now)

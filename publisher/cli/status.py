@@ -36,7 +36,7 @@ def status(schedule_path: Path | None, now_text: str | None, as_json: bool) -> N
     (use it as a monitoring check). Reads only the database: no platform is contacted.
     """
     from publisher.queue.outbox import Outbox
-    from publisher.schedule.config import UTC, parse_instant
+    from publisher.schedule.slots import UTC, parse_instant
     from publisher.cockpit.status import collect
 
     schedule, path = _load(schedule_path)

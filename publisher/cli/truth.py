@@ -26,7 +26,7 @@ def current_schedule():
 
 
 def cost_text(outbox: "Outbox", pub: "Publication", schedule) -> str:
-    from publisher.schedule.expect import thread_cost
+    from publisher.schedule.cost import thread_cost
 
     if pub.platform != "x":
         return ""

@@ -321,10 +321,11 @@ def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | No
 
 def _accounts(schedule: "Schedule", outbox: "Outbox", now: dt.datetime, environ, status: Status) -> None:
     from publisher.schedule.cost import Prices
-    from publisher.daemon.daemon import OutboxStore, forecast
-    from publisher.schedule.config import DAY, remaining_quota
+    from publisher.schedule.rules import forecast
+    from publisher.schedule.slots import DAY, remaining_quota
+    from publisher.schedule.store import OutboxScheduleStore
 
-    store = OutboxStore(outbox)
+    store = OutboxScheduleStore(outbox)
     planned = forecast(schedule, store, now, now + dt.timedelta(days=8), environ)
     prices = Prices.of(schedule)
     for platform, config in schedule.platforms.items():

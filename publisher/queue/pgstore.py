@@ -390,7 +390,7 @@ class AdvisoryDaemonLock:
         self.lost = False
 
     def acquire(self) -> "AdvisoryDaemonLock":
-        from publisher.daemon.daemon import LockHeld
+        from publisher.errors import LockHeld
         from publisher.queue.database import shown
 
         try:

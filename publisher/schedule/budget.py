@@ -12,6 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from publisher.schedule.cost import thread_cost
+from publisher.schedule.slots import remaining_quota
+from publisher.schedule.store import OutboxScheduleStore
+
 if TYPE_CHECKING:
     from publisher.queue.outbox import Outbox
     from publisher.schedule.config import Schedule
@@ -21,7 +25,7 @@ DAY = dt.timedelta(days=1)
 
 def _spends(outbox: "Outbox", platform: str, since: dt.datetime, prices) -> list[tuple[dt.datetime, float]]:
     from publisher.schedule.cost import estimate
-    from publisher.queue.outbox import from_ts, ts
+    from publisher.clock import from_ts, ts
 
     rows = outbox.db.execute(
         "SELECT r.posted_at, tp.text FROM post_results r JOIN publications p ON p.id = r.publication_id "
@@ -45,8 +49,6 @@ class BudgetGate:
     def cost(self, item: Any) -> float:
         pid = item.publication_id
         if pid not in self._costs:
-            from publisher.schedule.expect import thread_cost
-
             self._costs[pid] = thread_cost(self.outbox, pid, self.schedule).dollars
         return self._costs[pid]
 
@@ -77,8 +79,7 @@ def gate(schedule: "Schedule", platform: str, store: Any, now: dt.datetime) -> B
 def manual_problem(schedule: "Schedule | None", outbox: "Outbox", publication_id: int,
                    now: dt.datetime | None = None) -> str | None:
     """Why posting a publication by hand now would go over the account's quota or budget (None: it fits)."""
-    from publisher.queue.outbox import ts  # noqa: F401  (keeps the import order of outbox first)
-    from publisher.schedule.config import DEFAULT_DAILY_QUOTA, remaining_quota
+    from publisher.schedule.config import DEFAULT_DAILY_QUOTA
 
     now = now or dt.datetime.now(dt.timezone.utc)
     pub = outbox.get(publication_id)
@@ -99,9 +100,7 @@ def manual_problem(schedule: "Schedule | None", outbox: "Outbox", publication_id
     if schedule is not None:
         g = gate(schedule, p, type("S", (), {"outbox": outbox})(), now)
         if g is not None:
-            from publisher.daemon.daemon import OutboxStore
-
-            item = OutboxStore._queued(pub)
+            item = OutboxScheduleStore._queued(pub)
             if not g.fits(item, now):
                 return f"publication {pub.id}: {g.detail(item, now)} for {p}/{name}"
     return None

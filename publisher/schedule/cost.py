@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
+    from publisher.queue.outbox import Outbox
     from publisher.schedule.config import Schedule
 
 #: US dollars per post on X, when schedule.yaml does not say otherwise.
@@ -77,3 +78,11 @@ def estimate(platform: str, texts: Iterable[str], prices: Prices | None = None) 
 
 def money(dollars: float) -> str:
     return f"${dollars:.3f}"
+
+
+def thread_cost(outbox: "Outbox", publication_id: int, schedule: "Schedule | None" = None, *, remaining: bool = True):
+    """The estimated cost (:class:`Estimate`) of what is left to post of a publication."""
+    pub = outbox.get(publication_id)
+    posts = outbox.thread(publication_id).posts
+    texts = [p.text for p in posts[pub.posted_count:]] if remaining else [p.text for p in posts]
+    return estimate(pub.platform, texts, Prices.of(schedule))

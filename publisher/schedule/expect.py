@@ -13,8 +13,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from publisher.schedule.rules import forecast
+from publisher.schedule.store import OutboxScheduleStore
+
 if TYPE_CHECKING:
-    from publisher.queue.outbox import Outbox, Publication
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import Publication
     from publisher.schedule.config import Schedule
 
 HORIZON = dt.timedelta(days=30)
@@ -70,8 +74,6 @@ def blocker(schedule: "Schedule", pub: "Publication", outbox: "Outbox", *, slots
 def expect(schedule: "Schedule | None", outbox: "Outbox", publication_id: int, now: dt.datetime | None = None,
            environ: dict[str, str] | None = None) -> Expectation:
     """When ``publication_id`` (approved, or scheduled with --at) is expected to go out."""
-    from publisher.daemon.daemon import OutboxStore, forecast
-
     now = now or dt.datetime.now(dt.timezone.utc)
     pub = outbox.get(publication_id)
     if schedule is None:
@@ -87,7 +89,7 @@ def expect(schedule: "Schedule | None", outbox: "Outbox", publication_id: int, n
     why = blocker(schedule, pub, outbox, environ=environ)
     if why:
         return Expectation(None, why)
-    planned = forecast(schedule, OutboxStore(outbox), now, now + HORIZON, environ)
+    planned = forecast(schedule, OutboxScheduleStore(outbox), now, now + HORIZON, environ)
     mine = [s for s in planned if s.slot.platform == pub.platform]
     for s in mine:
         if s.item is not None and s.item.publication_id == pub.id:
@@ -104,19 +106,7 @@ def expect(schedule: "Schedule | None", outbox: "Outbox", publication_id: int, n
 def expected_times(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime,
                    environ: dict[str, str] | None = None) -> dict[int, dt.datetime]:
     """Publication id -> the slot expected to post it, for every approved thread (one forecast)."""
-    from publisher.daemon.daemon import OutboxStore, forecast
-
     if schedule is None:
         return {}
-    planned = forecast(schedule, OutboxStore(outbox), now, now + HORIZON, environ)
+    planned = forecast(schedule, OutboxScheduleStore(outbox), now, now + HORIZON, environ)
     return {s.item.publication_id: s.slot.at for s in planned if s.item is not None}
-
-
-def thread_cost(outbox: "Outbox", publication_id: int, schedule: "Schedule | None" = None, *, remaining: bool = True):
-    """The estimated cost (publisher.schedule.cost.Estimate) of what is left to post of a publication."""
-    from publisher.schedule.cost import Prices, estimate
-
-    pub = outbox.get(publication_id)
-    posts = outbox.thread(publication_id).posts
-    texts = [p.text for p in posts[pub.posted_count:]] if remaining else [p.text for p in posts]
-    return estimate(pub.platform, texts, Prices.of(schedule))

@@ -75,7 +75,7 @@ class TranslationConfig(BaseModel):
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, str):
-            from publisher.schedule.config import parse_duration
+            from publisher.clock import parse_duration
 
             return parse_duration(value).total_seconds()
         if isinstance(value, dt.timedelta):
