@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from publisher.models import Article, Image, LinkCard, PostImage, Thread, TranslatedArticle
-    from publisher.threads.render import ThreadDraft
+    from publisher.threads.layout import ThreadDraft
     from publisher.translate.base import Translator
 
 MODES = ("none", "lead", "points")
@@ -710,7 +710,7 @@ def credit_label(credit: str) -> str:
 
 def _unlinked(text: str) -> str:
     """``text`` that no platform turns into a link or a mention."""
-    from publisher.threads.render import make_inert
+    from publisher.threads.sanitize import make_inert
 
     text = make_inert(text).text
     return re.sub(r"\b([\w-]+)\.([a-z]{2,})\b", r"\1 \2", text)

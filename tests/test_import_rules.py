@@ -41,8 +41,10 @@ CLI = "publisher.cli"
 #: reviewer would accept.
 ALLOWED: dict[tuple[str, str], str] = {
     # the queue reaches into stages and platforms: step 3/4 of #10 (queue/, publishing/) removes these
-    ("publisher.queue.outbox", "publisher.threads.render"):
-        "Outbox.edit validates an edited thread with render.check_thread; publishing/editing.py will",
+    ("publisher.queue.outbox", "publisher.threads.check"):
+        "Outbox.edit validates an edited thread with check_thread; publishing/editing.py will",
+    ("publisher.queue.outbox", "publisher.threads.options"):
+        "Outbox.edit builds the ThreadOptions check_thread measures against; publishing/editing.py will",
     ("publisher.queue.outbox", "publisher.lengths"):
         "Outbox.edit measures edited posts; publishing/editing.py will, before the queue stores them",
     ("publisher.queue.outbox", "publisher.media"):
@@ -52,8 +54,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("publisher.queue.pgstore", "publisher.daemon.daemon"):
         "the PostgreSQL daemon lock raises daemon.LockHeld (errors.py will hold it, as the layout says)",
     # schedule and stages reading upward
-    ("publisher.schedule.config", "publisher.threads.render"):
-        "schedule.yaml's threads: block is checked by building ThreadOptions (threads/options.py will hold the bounds)",
     ("publisher.translate.engines", "publisher.schedule.config"):
         "parse_duration for the translation: block's time-outs (belongs in a small shared module)",
     ("publisher.translate.document", "publisher.app"):
@@ -69,8 +69,8 @@ LAZY_CYCLES: dict[tuple[str, str], str] = {
     ("publisher.config", "publisher.workspace"): "config names where the database came from (workspace discovery)",
     ("publisher.models", "publisher.media"): "Thread.content_hash includes media identity (records above a stage)",
     ("publisher.queue.outbox", "publisher.media"): "see ALLOWED",
-    ("publisher.queue.outbox", "publisher.threads.render"): "see ALLOWED",
-    ("publisher.schedule.config", "publisher.threads.render"): "see ALLOWED",
+    ("publisher.queue.outbox", "publisher.threads.check"): "see ALLOWED",
+    ("publisher.queue.outbox", "publisher.threads.options"): "see ALLOWED",
     ("publisher.translate.engines", "publisher.schedule.config"): "see ALLOWED",
     ("publisher.clock", "publisher.schedule.config"): "the time zone of schedule.yaml when none is given",
     ("publisher.schedule.budget", "publisher.daemon.daemon"): "the daily budget reads the daemon's store (slot rules in daemon.py)",
@@ -230,12 +230,12 @@ def _violations() -> dict[tuple[str, str], str]:
 def test_the_import_reader_sees_the_imports_it_should():
     """Guards the reader itself: a known top-level, lazy, relative and package-relative import."""
     pairs = {(i.source, i.target, i.lazy) for i in IMPORTS}
-    assert ("publisher.threads.render", "publisher.models", False) in pairs
+    assert ("publisher.threads.layout", "publisher.models", False) in pairs
     assert ("publisher.platforms.x", "publisher.platforms.registry", False) in pairs
     assert ("publisher.translate.markup", "publisher.translate.splitter", False) in pairs
     assert any(s == "publisher.cli.queue" and t == "publisher.queue.outbox" and lazy for s, t, lazy in pairs)
-    assert not any(s == "publisher.app" and t == "publisher.threads.render" and not lazy for s, t, lazy in pairs), \
-        "pipeline imports render under TYPE_CHECKING and in functions only"
+    assert not any(s == "publisher.app" and t.startswith("publisher.threads.") and not lazy for s, t, lazy in pairs), \
+        "the app imports threads under TYPE_CHECKING and in functions only"
 
 
 def test_no_cycle_among_top_level_imports():

@@ -49,7 +49,7 @@ def test_every_stage_agrees_on_ling_and_the_iteration_mark():
     from publisher.threads import credits
     from publisher.threads import editorial
     from publisher.articles import language as langdetect
-    from publisher.threads import render
+    from publisher.threads import layout as render
     from publisher.translate import markup, splitter
 
     for sample in ("二〇", "々", "𠮷"):

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import write_article
 from publisher.queue.outbox import Outbox
-from publisher.app import Pipeline, ingest_paths, resolve_settings
+from publisher.app import Pipeline, ingest_paths, resolve_settings, thread_options
 from publisher.schedule.config import UTC, load_schedule, load_schedule_if_present, parse_schedule
 from publisher.translate.base import FakeTranslator
 
@@ -70,7 +70,7 @@ def test_schedule_settings_and_explicit_options_on_top(tmp_path):
 
 def test_a_platform_the_schedule_does_not_configure_follows_threads_max_posts():
     schedule = parse_schedule("timezone: UTC\nthreads: {max_posts: 3}\nplatforms: {x: {}}\n")
-    assert schedule.thread_options().max_posts_for("bluesky") == 3
+    assert thread_options(schedule).max_posts_for("bluesky") == 3
 
 
 def test_a_file_inside_a_source_gets_that_source_s_platforms_and_approval(tmp_path):

@@ -1016,7 +1016,7 @@ class Outbox:
         posts had, by position, and are only accepted when the number of posts stays the same
         (roles by position would turn a point into the attribution when a post is deleted).
 
-        The edited thread must pass :func:`publisher.threads.render.check_thread`: every post within
+        The edited thread must pass :func:`publisher.threads.check.check_thread`: every post within
         its platform's limit (measured the platform's way), at most ``max_posts`` posts
         (default: the renderer's), exactly one attribution post, which stays last and keeps
         the original's link and the machine-translation note. Posts already posted cannot be
@@ -1026,7 +1026,8 @@ class Outbox:
         """
         from publisher import lengths
         from publisher.models import Post, Thread
-        from publisher.threads.render import DEFAULT_MAX_POSTS, ThreadOptions, check_thread
+        from publisher.threads.options import DEFAULT_MAX_POSTS, ThreadOptions
+        from publisher.threads.check import check_thread
 
         now = _aware(now or utcnow(), "now")
         with self.transaction():

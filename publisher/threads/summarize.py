@@ -3,7 +3,7 @@
 Contract: ``select(article, points=4, budget=280) -> Selection``: deterministic, and independent
 of any translation model (the dry run without a model shows the same choice as the queued
 thread). The pipeline then translates only the title, the gist and the chosen points (plus
-spares to fall back on) and ``publisher.threads.render`` verifies the English.
+spares to fall back on) and ``publisher.threads.plan`` verifies the English.
 
 1. **Sentences** of the content blocks (paragraphs, quotes, list items; never boilerplate,
    headings, captions, code) go through the editorial filters (``publisher.threads.editorial``): fillers
@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from publisher.lengths import DEFAULT_POINTS
 from publisher.threads import editorial
 from publisher.text import ASCII_LINK as _URL
 from publisher.text import HAN as _HAN
@@ -41,8 +42,6 @@ if TYPE_CHECKING:
     from publisher.models import Article, TranslatedArticle
     from publisher.translate.glossary import Glossary
 
-#: How many key points a thread gets unless configured otherwise.
-DEFAULT_POINTS = 4
 #: Budget for the gist and for one point when nothing else is known (X's limit).
 DEFAULT_BUDGET = 280
 
