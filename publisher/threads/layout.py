@@ -99,7 +99,7 @@ def build_drafts(translated: TranslatedArticle, platforms: Sequence[str] = PLATF
     holds = hold_reasons(selection, credit)
     if plan.gist is None and not plan.points and plan.no_english:
         # held like Chinese in the posts (schedule.yaml's hold_untranslated): the translation failed
-        plan = replace(plan, notes=plan.notes + (TITLE_ONLY,))
+        plan = replace(plan, notes=plan.notes + (TITLE_ONLY,), title_only=True)
     return {p: _Builder(translated, p, options, plan, credit, holds, hook_room).build() for p in platforms}
 
 
@@ -122,6 +122,7 @@ class _Builder:
         self.max_posts = options.max_posts_for(platform)
         self.macros = macros(thread_template(platform, options), platform)
         self.holds = tuple(holds)
+        self.title_only = plan.title_only
         self.warnings: list[str] = [HOLD + h for h in holds] + list(plan.notes)
         self.inert: list[str] = []
         self.terms = options.terms
@@ -361,7 +362,7 @@ class _Builder:
             warnings.append(f"point {point.rank} left out ({why}): {point.text}")
         chinese = [str(n) for n, rp in enumerate(posts, start=1)
                    if rp.post.role != "attribution" and _HAN.search(rp.post.text)]
-        untranslated = [w for w in warnings if w == TITLE_ONLY]
+        untranslated = [TITLE_ONLY] if self.title_only else []
         if chinese:
             untranslated.append(f"Chinese left untranslated in post{'s' if len(chinese) > 1 else ''} "
                                 + ", ".join(chinese))

@@ -63,6 +63,8 @@ class ThreadPlan:
     notes: tuple[str, ...] = ()
     no_english: bool = False
     """Some gist sentence or point was left out for want of usable English (see the notes)."""
+    title_only: bool = False
+    """Nothing but the title is left, for want of usable English: :data:`TITLE_ONLY` is among the notes."""
 
 
 def optional_glossary():
