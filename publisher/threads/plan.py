@@ -29,7 +29,7 @@ def selection_budget(options: ThreadOptions) -> int:
     return min(options.limit(p) for p in PLATFORMS)
 
 
-#: Warnings that start with this keep a thread from being auto-approved (pipeline.review_reasons).
+#: Put before each of Thread.held's reasons among the warnings (app.review_reasons reads Thread.held).
 HOLD = "HELD FOR A PERSON: "
 TITLE_ONLY = ("Chinese left untranslated: the thread says nothing but the title, "
               "because no gist or point has usable English")
