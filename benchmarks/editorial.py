@@ -31,7 +31,7 @@ from publisher.threads.credits import build_credit, credit_completeness  # noqa:
 from publisher.threads.editorial import FILLER  # noqa: E402
 from publisher.articles.read import ReadFailure, read_articles  # noqa: E402
 from publisher.threads.options import ThreadOptions  # noqa: E402
-from publisher.threads.plan import hold_reasons, selection_budget
+from publisher.threads.plan import hold_reasons, selection_budget  # noqa: E402
 from publisher.threads.summarize import select  # noqa: E402
 from publisher.translate.glossary import load_glossary  # noqa: E402
 
