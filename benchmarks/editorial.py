@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from publisher.threads.credits import build_credit, credit_completeness  # noqa: E402
 from publisher.threads.editorial import FILLER  # noqa: E402
 from publisher.articles.read import ReadFailure, read_articles  # noqa: E402
-from publisher.threads.render import ThreadOptions, hold_reasons, selection_budget  # noqa: E402
+from publisher.threads.options import ThreadOptions  # noqa: E402
+from publisher.threads.plan import hold_reasons, selection_budget  # noqa: E402
 from publisher.threads.summarize import select  # noqa: E402
 from publisher.translate.glossary import load_glossary  # noqa: E402
 

@@ -25,8 +25,8 @@ CASES = {
         'from publisher import lengths; s = "The model from Kuaishou makes clips of 1080p at 30 fps, and users can '
         'apply today " * 1300; lengths.split_to_fit(s[:100000], lambda p, i: lengths.x_length(p) <= 280)'),
     "shorten a 10 KB title": (
-        'from publisher import lengths; from publisher.threads.render import _shorten; t = ("Kuaishou releases Kling, a '
-        'text-to-video model that makes two-minute clips " * 140)[:10000]; _shorten(t, lambda x: '
+        'from publisher import lengths; from publisher.threads.fit import shorten; t = ("Kuaishou releases Kling, a '
+        'text-to-video model that makes two-minute clips " * 140)[:10000]; shorten(t, lambda x: '
         'lengths.x_length("Original: " + x + "\\nMachine-translated.") <= 280)'),
 }
 #: seconds before #11 (35491c4), ">60" = still running at the 60 s cap

@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from publisher.queue.records import Ingested
     from publisher.platforms.base import Platform
     from publisher.threads.credits import Credit
-    from publisher.threads.render import ThreadDraft, ThreadOptions
+    from publisher.threads.layout import ThreadDraft
+    from publisher.threads.options import ThreadOptions
     from publisher.schedule.config import Schedule, Source
     from publisher.threads.summarize import Selection
     from publisher.translate.base import Translator
@@ -109,15 +110,28 @@ class Settings:
         return IngestPlan(platforms, approve, found)
 
 
+def thread_options(schedule: Schedule) -> ThreadOptions:
+    """The ThreadOptions schedule.yaml asks for (limits, posts, points, allow-list); its schema checked
+    the values against the same bounds (publisher.lengths) when it was loaded."""
+    from publisher.threads.options import ThreadOptions
+
+    limits = {n: p.max_characters for n, p in schedule.platforms.items() if p.max_characters}
+    # Every platform gets a value: one not configured here still follows threads.max_posts.
+    per_platform = {n: (schedule.platforms[n].max_posts if n in schedule.platforms else None)
+                    or schedule.threads.max_posts for n in ALL_PLATFORMS}
+    return ThreadOptions(limits=limits, max_posts=per_platform,
+                         points=schedule.threads.points, allow=frozenset(schedule.threads.allow))
+
+
 def resolve_settings(schedule: Schedule | None, *, platforms: Sequence[str] = (), approve: bool | None = None,
                      points: int | None = None, max_posts: int | None = None,
                      limits: dict[str, int] | None = None, allow: Iterable[str] = (),
                      templates: Path | None = None, images: str | None = None) -> Settings:
     """The one place thread settings are decided: the schedule's (or the defaults), then each
     explicit option replacing its counterpart (``limits`` per platform)."""
-    from publisher.threads.render import ThreadOptions
+    from publisher.threads.options import ThreadOptions
 
-    options = schedule.thread_options() if schedule is not None else ThreadOptions()
+    options = thread_options(schedule) if schedule is not None else ThreadOptions()
     changes: dict = {}
     if points is not None:
         changes["points"] = points
@@ -207,7 +221,7 @@ class Pipeline:
     @property
     def options(self) -> ThreadOptions:
         if self._options is None:
-            from publisher.threads.render import ThreadOptions
+            from publisher.threads.options import ThreadOptions
 
             self._options = ThreadOptions()
         return self._options
@@ -263,7 +277,7 @@ class Pipeline:
                chosen: Chosen | None = None) -> dict[str, ThreadDraft]:
         """The thread drafts for ``chosen`` (made from the article when not given), with their
         images and link cards when images are on (:func:`publisher.media.attach.add_images`)."""
-        from publisher.threads.render import build_drafts
+        from publisher.threads.layout import build_drafts
 
         chosen = chosen or self.choose(translated.article)
 
@@ -297,7 +311,7 @@ class Pipeline:
     def choose(self, article: Article) -> Chosen:
         """What the thread will say, chosen on the Chinese source (no model involved), and the credit."""
         from publisher.threads.credits import build_credit
-        from publisher.threads.render import selection_budget
+        from publisher.threads.plan import selection_budget
         from publisher.threads.summarize import select
 
         credit = build_credit(article, self.base_url or self.options.base_url, self.glossary)
@@ -395,18 +409,14 @@ def review_reasons(prepared: Prepared, *, untranslated: bool = True) -> tuple[st
     """Why threads that a source would auto-approve must wait for a person after all.
 
     Always: a thread without a link to the original, or with neither an author nor a
-    publication, and transcripts, speeches and Q&A digests (render.hold_reasons). With
+    publication, and transcripts, speeches and Q&A digests (threads.plan.hold_reasons). With
     ``untranslated`` (schedule.yaml's ``hold_untranslated``, default on): Chinese left in the
     English posts, which means the translation failed somewhere (a sentence the model could not
     handle, a name missing from the glossary).
     """
-    from publisher.threads.render import HOLD
-
     reasons: list[str] = []
     for platform, thread in prepared.threads.items():
-        for warning in thread.warnings:
-            if warning.startswith(HOLD):
-                reasons.append(warning[len(HOLD):])
+        reasons.extend(thread.held)
         if untranslated:
             reasons.extend(f"{platform}: {why}" for why in thread.untranslated)
     return tuple(dict.fromkeys(reasons))

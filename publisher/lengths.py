@@ -25,6 +25,15 @@ from publisher.text import CJK_CLASS
 #: MIN_LIMIT not even the attribution fits.
 MIN_LIMIT = 60
 MAX_LIMIT = 100_000
+#: Bounds of a thread's size, shared the same way (ThreadOptions checks the lower ones; the schema
+#: also caps them): a thread has at least a hook and an attribution post.
+MIN_POSTS = 2
+MAX_POSTS = 25
+DEFAULT_MAX_POSTS = 6
+MIN_POINTS = 0
+MAX_POINTS = 20
+#: How many key points a thread gets unless configured otherwise.
+DEFAULT_POINTS = 4
 BLUESKY_MAX_BYTES = 3000
 URL_LENGTH = 23
 

@@ -223,6 +223,10 @@ class Thread:
     """Why Chinese is left in the English posts, when it is (each also among ``warnings``, in the same
     words): which posts, or that no gist or point had usable English. Set when the thread is built;
     the queue stores only the warnings, so a thread read back from it has none here."""
+    held: tuple[str, ...] = field(default=(), compare=False)
+    """Why no source may auto-approve this thread (no link to the original, nobody credited, a
+    transcript, speech or Q&A digest); each is also among ``warnings``, after
+    publisher.threads.plan.HOLD. Set when the thread is built, like ``untranslated``."""
 
     @property
     def content_hash(self) -> str:

@@ -1,8 +1,12 @@
-"""The old path of :mod:`publisher.threads.render`, kept so that ``publisher.render`` (as the README's library
-examples write it) still works: importing it gives that module itself. Code in publisher imports the new path."""
+"""The old path of the thread builder, kept for the README's library examples (``publisher.render.build_threads``,
+``publisher.render.check_thread``). The code now lives in publisher.threads: options, layout, check, sanitize,
+templates. Code in publisher imports those modules, never this one."""
 
-import sys
+from publisher.threads.check import check_thread, edited_thread
+from publisher.threads.layout import ThreadDraft, build_drafts, build_threads
+from publisher.threads.options import DEFAULT_MAX_POSTS, ThreadOptions
+from publisher.threads.sanitize import make_inert
+from publisher.threads.templates import TemplateProblem
 
-import publisher.threads.render as _module
-
-sys.modules[__name__] = _module
+__all__ = ["DEFAULT_MAX_POSTS", "TemplateProblem", "ThreadDraft", "ThreadOptions", "build_drafts", "build_threads",
+           "check_thread", "edited_thread", "make_inert"]

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from conftest import subprocess_env
 from publisher import lengths
-from publisher.threads.render import _shorten
+from publisher.threads.fit import shorten
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -144,7 +144,7 @@ def test_a_10_kb_title_is_shortened_well_under_a_second():
         return lengths.x_length("Original: " + t + "\nMachine-translated.") <= 280
 
     started = time.perf_counter()
-    short = _shorten(title, fits)
+    short = shorten(title, fits)
     elapsed = time.perf_counter() - started
     assert short is not None and short.endswith("…") and title.startswith(short[:-1].rstrip())
     assert lengths.x_length("Original: " + short + "\nMachine-translated.") <= 280
@@ -155,7 +155,7 @@ def test_a_10_kb_title_is_shortened_well_under_a_second():
 
 
 def _timed_threads(translated):
-    from publisher.threads.render import build_threads
+    from publisher.threads.layout import build_threads
 
     started = time.perf_counter()
     threads = build_threads(translated, ("x", "mastodon", "bluesky"))

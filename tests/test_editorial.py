@@ -163,7 +163,7 @@ def test_dates_in_headings_and_speaker_headings():
 def test_the_dry_run_without_a_model_chooses_what_ingest_queues():
     from publisher.cli.preview import Translation, preview_article
     from publisher.app import Pipeline
-    from publisher.threads.render import ThreadOptions
+    from publisher.threads.options import ThreadOptions
 
     class NoModel(Translation):
         def __init__(self):
@@ -215,7 +215,8 @@ def test_no_link_or_a_transcript_is_never_auto_approved(tmp_path):
 
 def test_a_translation_that_lost_a_name_falls_back_to_the_next_candidate():
     from factories import fake_translate
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
 
     zh = ["快手发布了视频生成大模型可灵，向所有人开放测试。", "Sora 的生成效果不如可灵稳定，镜头经常出现瑕疵。",
           "硅谷投资人也在讨论可灵的生成效果。", "傅盛用可灵制作了气球人视频，只用了几十分钟。"]
@@ -279,7 +280,7 @@ def test_odd_frontmatter_never_breaks_the_credit(front):
     src = article(f"---\ntitle: 标题\n{front}---\n快手发布了视频生成大模型可灵，可以生成两分钟的视频。\n")
     credit = build_credit(src, base_url="https://example.com/")
     assert credit.url is None or credit.url.startswith("https://example.com/")
-    from publisher.threads.render import build_threads
+    from publisher.threads.layout import build_threads
 
     thread = build_threads(factories.fake_translate(src, {}), ("x",))["x"]
     assert thread.posts[-1].role == "attribution"

@@ -19,7 +19,8 @@ import pytest
 import factories
 from publisher.cli.preview import ArticlePreview, Translation, preview_article, show_preview
 from publisher.articles.read import read_article
-from publisher.threads.render import ThreadDraft, ThreadOptions, build_drafts
+from publisher.threads.layout import ThreadDraft, build_drafts
+from publisher.threads.options import ThreadOptions
 from publisher.translate.base import FakeTranslator
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -209,7 +209,8 @@ def test_seed_lead_image_on_every_platform(server, fetcher):
                            / "000_effdbda2e4cb0846.txt")
     mf.serve_seed_images(server, article)
     translated = factories.seed_translated()
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
 
     drafts = build_drafts(translated, ("x", "mastodon", "bluesky"), options=ThreadOptions())
     out = add_images(translated.article, translated, drafts, "lead", fetcher)
@@ -232,7 +233,8 @@ def test_seed_lead_image_on_every_platform(server, fetcher):
 def test_points_mode_puts_the_image_next_to_a_point_on_its_post(server, fetcher):
     mf.serve_seed_images(server, factories.seed_translated().article)
     translated = factories.seed_translated()
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
 
     drafts = build_drafts(translated, ("mastodon",), options=ThreadOptions())
     out = add_images(translated.article, translated, drafts, "points", fetcher)["mastodon"]
@@ -279,7 +281,8 @@ def test_an_animated_gif_never_shares_a_post(server, fetcher):
     GIF with other media)."""
     translated = factories.seed_translated()
     mf.serve_seed_images(server, translated.article)
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
 
     drafts = build_drafts(translated, ("x",), options=ThreadOptions())
     gif = fetcher.fetch(translated.article.images[0].url)
@@ -292,7 +295,8 @@ def test_an_animated_gif_never_shares_a_post(server, fetcher):
 
 
 def test_chinese_alt_text_and_credit_are_translated_like_the_article(server, fetcher, tmp_path):
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
     from publisher.translate.base import FakeTranslator
     from publisher.translate.pipeline import translate_article
 

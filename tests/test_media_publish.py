@@ -59,7 +59,8 @@ def server():
 @pytest.fixture
 def seed_drafts(server, isolated_env):
     """The seed's threads on all three platforms with images fetched from loopback."""
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
 
     translated = factories.seed_translated()
     mf.serve_seed_images(server, translated.article)
@@ -260,7 +261,8 @@ ORIGINAL = "https://www.jiqizhixin.com/articles/2024-06-14-kling"
 def seed_with_link(server, tmp_path, isolated_env):
     """The seed with an original link in its frontmatter, images served from loopback."""
     from publisher.articles.read import read_article
-    from publisher.threads.render import ThreadOptions, build_drafts
+    from publisher.threads.options import ThreadOptions
+    from publisher.threads.layout import build_drafts
     from publisher.translate.base import FakeTranslator
     from publisher.translate.pipeline import translate_article
 

@@ -17,7 +17,7 @@ from publisher.platforms.bluesky import BlueskyPlatform
 from publisher.platforms.mastodon import MastodonPlatform
 from publisher.platforms.x import XPlatform
 from publisher.publishing.publish import publish_publication
-from publisher.threads.render import build_threads
+from publisher.threads.layout import build_threads
 
 pytestmark = pytest.mark.slow
 

@@ -12,14 +12,10 @@ import factories
 from factories import article, fake_translate
 from publisher.errors import ConfigError
 from publisher.lengths import measure
-from publisher.threads.render import (
-    TemplateProblem,
-    ThreadOptions,
-    build_drafts,
-    build_threads,
-    check_thread,
-    edited_thread,
-)
+from publisher.threads.templates import TemplateProblem
+from publisher.threads.options import ThreadOptions
+from publisher.threads.layout import build_drafts, build_threads
+from publisher.threads.check import check_thread, edited_thread
 
 SENTENCES = {
     "可灵是快手推出的视频生成模型。": "Kling is a video generation model launched by Kuaishou.",

@@ -7,7 +7,8 @@ import pytest
 import factories
 from factories import article, fake_translate
 from publisher.articles.read import read_article
-from publisher.threads.summarize import estimate_english, key_points, ranked_points, select, specificity
+from publisher.threads.scoring import estimate_english, specificity
+from publisher.threads.summarize import key_points, ranked_points, select
 
 
 @pytest.fixture(scope="module")

@@ -49,12 +49,12 @@ def test_every_stage_agrees_on_ling_and_the_iteration_mark():
     from publisher.threads import credits
     from publisher.threads import editorial
     from publisher.articles import language as langdetect
-    from publisher.threads import render
+    from publisher.threads import layout
     from publisher.translate import markup, splitter
 
     for sample in ("二〇", "々", "𠮷"):
         assert splitter.has_han(sample) and markup.has_han(sample) and editorial.has_han(sample)
-        assert credits.has_han(sample) and choose._HAN.search(sample) and render._HAN.search(sample)
+        assert credits.has_han(sample) and choose._HAN.search(sample) and layout._HAN.search(sample)
         assert langdetect._HAN.search(sample)
 
 

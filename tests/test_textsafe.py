@@ -7,7 +7,7 @@ import logging
 
 from conftest import run_cli, subprocess_env
 from factories import article, fake_translate, write_article
-from publisher.threads.render import build_threads
+from publisher.threads.layout import build_threads
 from publisher.textsafe import clean, for_terminal
 from publisher.translate.base import FakeTranslator
 from publisher.translate.pipeline import translate_article

@@ -14,7 +14,7 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import write_article
 from publisher.queue.outbox import Outbox
-from publisher.app import Pipeline, ingest_paths, resolve_settings
+from publisher.app import Pipeline, ingest_paths, resolve_settings, thread_options
 from publisher.schedule.config import UTC, load_schedule, load_schedule_if_present, parse_schedule
 from publisher.translate.base import FakeTranslator
 
@@ -70,7 +70,7 @@ def test_schedule_settings_and_explicit_options_on_top(tmp_path):
 
 def test_a_platform_the_schedule_does_not_configure_follows_threads_max_posts():
     schedule = parse_schedule("timezone: UTC\nthreads: {max_posts: 3}\nplatforms: {x: {}}\n")
-    assert schedule.thread_options().max_posts_for("bluesky") == 3
+    assert thread_options(schedule).max_posts_for("bluesky") == 3
 
 
 def test_a_file_inside_a_source_gets_that_source_s_platforms_and_approval(tmp_path):
@@ -200,3 +200,31 @@ def test_cli_ingest_uses_publisher_schedule_and_the_source_and_matches_the_previ
     proc = run_cli("ingest", "--json", "--no-approve", "--platform", "x", str(again), env=env, cwd=cwd)
     (c,) = json.loads(proc.stdout)
     assert len(c["publications"]) == 1 and c["approved"] == []
+
+
+@pytest.mark.parametrize("yaml_value, key, options", [
+    ("platforms: {x: {max_characters: 59}}", "platforms.x.max_characters", {"limits": {"x": 59}}),
+    ("threads: {max_posts: 1}", "threads.max_posts", {"max_posts": 1}),
+    ("platforms: {x: {max_posts: 1}}", "platforms.x.max_posts", {"max_posts": {"x": 1}}),
+    ("threads: {points: -1}", "threads.points", {"points": -1}),
+])
+def test_schedule_yaml_and_thread_options_share_one_set_of_bounds(tmp_path, yaml_value, key, options):
+    """A value ThreadOptions would refuse at every build is refused when schedule.yaml is loaded,
+    with file:line:key (both read the bounds in publisher.lengths); the bound itself passes both."""
+    from publisher import lengths
+    from publisher.errors import ConfigError
+    from publisher.threads.options import ThreadOptions
+
+    path = tmp_path / "schedule.yaml"
+    path.write_text(f"timezone: UTC\n{yaml_value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_schedule(path)
+    assert f"schedule.yaml:2: {key}:" in str(info.value)
+    with pytest.raises(ConfigError):
+        ThreadOptions(**options)
+    at_bound = parse_schedule(f"timezone: UTC\nthreads: {{max_posts: {lengths.MIN_POSTS}, points: {lengths.MIN_POINTS}}}\n"
+                              f"platforms: {{x: {{max_characters: {lengths.MIN_LIMIT}}}}}\n")
+    from publisher.app import thread_options
+
+    built = thread_options(at_bound)
+    assert (built.limit("x"), built.max_posts_for("x"), built.points) == (lengths.MIN_LIMIT, lengths.MIN_POSTS, 0)

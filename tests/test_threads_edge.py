@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from factories import article, fake_translate
-from publisher.threads.render import ThreadOptions, build_drafts, build_threads, check_thread
+from publisher.threads.options import ThreadOptions
+from publisher.threads.layout import build_drafts, build_threads
+from publisher.threads.check import check_thread
 
 BOOK = {"可灵发布了。": "Kling is out.", "快手发布可灵": "Kuaishou launches Kling", "标题": "Title"}
 

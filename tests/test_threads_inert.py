@@ -6,7 +6,9 @@ import pytest
 
 from factories import article, fake_translate
 from platform_text import js_entities, live_entities, mastodon_entities
-from publisher.threads.render import INERT, ThreadOptions, build_threads, make_inert
+from publisher.threads.sanitize import INERT, make_inert
+from publisher.threads.options import ThreadOptions
+from publisher.threads.layout import build_threads
 
 HOSTILE = [
     "hi @elonmusk and @jack.bsky.social, see #AI #人工智能 $TSLA $tsla",

@@ -13,7 +13,7 @@ from conftest import run_cli, subprocess_env
 from publisher.cli.preview import Translation, preview_article, show_preview
 from publisher.articles.read import read_article
 from publisher.lengths import measure
-from publisher.threads.render import ThreadOptions
+from publisher.threads.options import ThreadOptions
 from publisher.translate.base import FakeTranslator
 
 

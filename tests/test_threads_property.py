@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from publisher.lengths import BLUESKY_MAX_BYTES, measure
 from publisher.models import Article, Block, Sentence, TranslatedArticle, TranslatedBlock
-from publisher.threads.render import ThreadOptions, build_drafts, check_thread
+from publisher.threads.options import ThreadOptions
+from publisher.threads.layout import build_drafts
+from publisher.threads.check import check_thread
 
 TOKENS = [
     "Kling", "video", "model", "the", "and", "generates", "minutes,", "long.", "Why?", "Patrick Cederberg",

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from publisher.models import Article, TranslatedArticle
-    from publisher.threads.render import ThreadDraft, ThreadOptions
+    from publisher.threads.layout import ThreadDraft
+    from publisher.threads.options import ThreadOptions
     from publisher.translate.base import Translator
     from publisher.translate.glossary import Glossary
 
@@ -224,7 +225,7 @@ def preview_json(preview: ArticlePreview) -> dict:
 def choice_json(chosen: Any) -> dict:
     """The credit, the kind of article and what the filters did, for --json."""
     from publisher.threads.credits import credit_completeness
-    from publisher.threads.render import hold_reasons
+    from publisher.threads.plan import hold_reasons
 
     credit, selection = chosen.credit, chosen.selection
     return {
@@ -391,11 +392,12 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
             else:
                 console.print(panel)
             _show_images(thread, number - 1, console)
-        from publisher.threads.render import HOLD
+        from publisher.threads.plan import HOLD
 
+        held = {HOLD + reason: reason for reason in thread.held}
         for warning in thread.warnings:
-            if warning.startswith(HOLD):
-                console.print(f"[bold red]HELD FOR A PERSON, never auto-approved:[/bold red] {_esc(warning[len(HOLD):])}")
+            if warning in held:
+                console.print(f"[bold red]HELD FOR A PERSON, never auto-approved:[/bold red] {_esc(held[warning])}")
             else:
                 console.print(f"[yellow]warning:[/yellow] {_esc(warning)}")
     console.print()

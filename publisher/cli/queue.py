@@ -486,8 +486,10 @@ def _max_posts(platform: str) -> int | None:
         return None
     from publisher.schedule.config import load_schedule_if_present
 
+    from publisher.app import thread_options
+
     schedule = load_schedule_if_present()
-    return schedule.thread_options().max_posts_for(platform) if schedule else None
+    return thread_options(schedule).max_posts_for(platform) if schedule else None
 
 
 # --- approve / reject / retry / resolve ------------------------------------------------------

@@ -14,7 +14,7 @@ from publisher.media.store import MediaError, MediaStore
 
 if TYPE_CHECKING:
     from publisher.models import Article, LinkCard, Thread, TranslatedArticle
-    from publisher.threads.render import ThreadDraft
+    from publisher.threads.layout import ThreadDraft
     from publisher.translate.base import Translator
 
 

@@ -17,7 +17,7 @@ from publisher.text import LINK
 
 if TYPE_CHECKING:
     from publisher.models import Article, Image, TranslatedArticle
-    from publisher.threads.render import ThreadDraft
+    from publisher.threads.layout import ThreadDraft
 
 MODES = ("none", "lead", "points")
 DEFAULT_MODE = "lead"
@@ -158,7 +158,7 @@ def credit_label(credit: str) -> str:
 
 def _unlinked(text: str) -> str:
     """``text`` that no platform turns into a link or a mention."""
-    from publisher.threads.render import make_inert
+    from publisher.threads.sanitize import make_inert
 
     text = make_inert(text).text
     return re.sub(r"\b([\w-]+)\.([a-z]{2,})\b", r"\1 \2", text)

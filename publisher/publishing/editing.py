@@ -2,7 +2,7 @@
 
 :func:`edit_publication` takes the posts a person wrote (text and role), renumbers "n/m"
 prefixes, carries the images along, measures every post the platform's way and checks the
-thread (:func:`publisher.threads.render.check_thread`); only then does
+thread (:func:`publisher.threads.check.check_thread`); only then does
 :meth:`publisher.queue.outbox.Outbox.replace_thread` store it, as a draft.
 """
 
@@ -20,7 +20,8 @@ from publisher.media.choose import credit_label, credit_line
 from publisher.models import Post, Thread
 from publisher.queue.records import POST_ROLES, EditedPost, Publication, StoredThread
 from publisher.queue.states import post_label, refuse_if_claimed, refuse_if_final
-from publisher.threads.render import DEFAULT_MAX_POSTS, ThreadOptions, check_thread
+from publisher.threads.check import check_thread
+from publisher.threads.options import DEFAULT_MAX_POSTS, ThreadOptions
 
 if TYPE_CHECKING:
     from publisher.models import LinkCard, PostImage
@@ -35,7 +36,7 @@ def edit_publication(outbox: "Outbox", publication_id: int, posts: Sequence["str
     posts had, by position, and are only accepted when the number of posts stays the same
     (roles by position would turn a point into the attribution when a post is deleted).
 
-    The edited thread must pass :func:`publisher.threads.render.check_thread`: every post within
+    The edited thread must pass :func:`publisher.threads.check.check_thread`: every post within
     its platform's limit (measured the platform's way), at most ``max_posts`` posts
     (default: the renderer's), exactly one attribution post, which stays last and keeps
     the original's link and the machine-translation note. Posts already posted cannot be

@@ -30,7 +30,8 @@ from pydantic import (
 
 from publisher.clock import parse_duration
 from publisher.errors import ScheduleError
-from publisher.lengths import MAX_LIMIT, MIN_LIMIT
+from publisher.lengths import (DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MAX_POINTS, MAX_POSTS, MIN_LIMIT, MIN_POINTS,
+                               MIN_POSTS)
 from publisher.platforms import registry
 from publisher.text import is_address
 from publisher.schedule.slots import (  # UTC: many tests read it here too
@@ -246,11 +247,12 @@ class SlotRule(_Model):
 
 
 class ThreadSettings(_Model):
-    """How threads are cut (see publisher.threads.render.ThreadOptions)."""
+    """How threads are cut (publisher.app.thread_options turns it into ThreadOptions). The bounds
+    are publisher.lengths', shared with ThreadOptions."""
 
-    points: int = Field(default=4, ge=0, le=20)
+    points: int = Field(default=DEFAULT_POINTS, ge=MIN_POINTS, le=MAX_POINTS)
     """How many key points a thread tries to include."""
-    max_posts: int = Field(default=6, ge=2, le=25)
+    max_posts: int = Field(default=DEFAULT_MAX_POSTS, ge=MIN_POSTS, le=MAX_POSTS)
     """Most posts in one thread, hook and attribution included."""
     allow: tuple[str, ...] = ()
     """@mentions, #hashtags and $cashtags from article text that may stay live (all others are
@@ -268,7 +270,7 @@ class PlatformConfig(_Model):
     max_characters: int | None = Field(default=None, ge=MIN_LIMIT, le=MAX_LIMIT)
     """Post length limit: X 280 (more for long-post accounts), Mastodon 500 unless the instance
     allows more, Bluesky 300. Counted the way the platform counts."""
-    max_posts: int | None = Field(default=None, ge=2, le=25)
+    max_posts: int | None = Field(default=None, ge=MIN_POSTS, le=MAX_POSTS)
     """Overrides threads.max_posts for this platform."""
     min_gap: dt.timedelta | None = None
     """Overrides the top-level min_gap for this platform."""
@@ -408,17 +410,6 @@ class Schedule(_Model):
         return self
 
     # --- derived views ---
-
-    def thread_options(self):
-        """The ThreadOptions this schedule asks for (limits, posts, points, allow-list)."""
-        from publisher.threads.render import ThreadOptions
-
-        limits = {n: p.max_characters for n, p in self.platforms.items() if p.max_characters}
-        # Every platform gets a value: one not configured here still follows threads.max_posts.
-        per_platform = {n: (self.platforms[n].max_posts if n in self.platforms else None) or self.threads.max_posts
-                        for n in PLATFORMS}
-        return ThreadOptions(limits=limits, max_posts=per_platform,
-                             points=self.threads.points, allow=frozenset(self.threads.allow))
 
     @property
     def zone(self):

@@ -3,17 +3,18 @@
 Contract: ``select(article, points=4, budget=280) -> Selection``: deterministic, and independent
 of any translation model (the dry run without a model shows the same choice as the queued
 thread). The pipeline then translates only the title, the gist and the chosen points (plus
-spares to fall back on) and ``publisher.threads.render`` verifies the English.
+spares to fall back on) and ``publisher.threads.plan`` verifies the English.
 
 1. **Sentences** of the content blocks (paragraphs, quotes, list items; never boilerplate,
    headings, captions, code) go through the editorial filters (``publisher.threads.editorial``): fillers
    are out, a sentence that leans on the one before travels with it, repairs are applied.
 2. **Units**: a usable sentence plus the sentences that must come with it (a dangling 但…, an
    opening 这…, a quote introduced by 表示：).
-3. **Score** of a unit, all parts in [0, 1]: position (news puts the news first), centrality
-   (TextRank over shared Han character pairs), overlap with the title, specificity (numbers with
-   their units, glossary names, 「」 names, Latin names such as Sora or 1080P), times a length
-   factor: the English length is estimated from the Chinese against the smallest post limit.
+3. **Score** of a unit (the signals are in ``publisher.threads.scoring``), all parts in [0, 1]:
+   position (news puts the news first), centrality (TextRank over shared Han character pairs),
+   overlap with the title, specificity (numbers with their units, glossary names, 「」 names,
+   Latin names such as Sora or 1080P), times a length factor: the English length is estimated
+   from the Chinese against the smallest post limit.
 4. **Gist**: the description, unless it repeats the title or talks about the article; else the
    lede: from the best of the first usable units, the following units while the estimated
    English fits the budget (the last one may keep only its first clauses).
@@ -26,14 +27,15 @@ KeyPoints with their English (from ``translated``), for code that already has a 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from publisher.lengths import DEFAULT_POINTS
 from publisher.threads import editorial
+from publisher.threads.scoring import (LATIN, NUMBER, W_CENTRALITY, W_LEAD, W_POSITION, W_SPECIFIC, W_TITLE,
+                                       estimate_english, overlap, specificity, textrank)
 from publisher.text import ASCII_LINK as _URL
-from publisher.text import HAN as _HAN
 from publisher.threads.editorial import ATTACH, FILLER, Reviewed, SourceSentence, similarity
 
 if TYPE_CHECKING:
@@ -41,22 +43,11 @@ if TYPE_CHECKING:
     from publisher.models import Article, TranslatedArticle
     from publisher.translate.glossary import Glossary
 
-#: How many key points a thread gets unless configured otherwise.
-DEFAULT_POINTS = 4
 #: Budget for the gist and for one point when nothing else is known (X's limit).
 DEFAULT_BUDGET = 280
 
-W_POSITION = 0.25
-W_CENTRALITY = 0.25
-W_TITLE = 0.15
-W_LEAD = 0.10
-W_SPECIFIC = 0.25
-
 #: Two texts this similar (0..1) say the same thing; only the first (or better) is kept.
 DUPLICATE_SIMILARITY = 0.6
-#: English characters per Han character, and per other character, for the length estimate.
-EN_PER_HAN = 3.3
-EN_PER_OTHER = 1.1
 #: How many of the first usable units the lede may start from.
 LEDE_WINDOW = 3
 #: Spare candidates translated beyond the chosen points, to fall back on.
@@ -67,11 +58,6 @@ MAX_UNITS = 400
 MAX_TABLES = 20
 
 _CANDIDATE_KINDS = ("paragraph", "quote", "list")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|％|万|萬|亿|億|千|百|倍|年|月|日|号|號|分钟|分鐘|秒|小时|小時|天|人|名|家|款|个|個|"
-                     r"元|美元|亿元|fps|[KMGTB]\b|P\b|p\b)?")
-_CN_NUMBER = re.compile(r"[一二两三四五六七八九十百千万亿]+(?:位|名|个|倍|年|周|週|天|分钟|秒)")
-_NAME_QUOTE = re.compile(r"「[^」]{1,20}」|《[^》]{1,30}》|“[^”]{1,20}”")
-_LATIN = re.compile(r"(?<![A-Za-z])[A-Za-z][A-Za-z0-9.+-]*[A-Za-z0-9+]|\b\d{3,4}[Pp]\b")
 _CLAUSE = re.compile(r"(?<=[，,；;])")
 
 
@@ -302,35 +288,18 @@ def _table_row(line: str) -> list[str] | None:
     return [c.strip() for c in line.strip("|").split("|")]
 
 
-def estimate_english(text: str) -> int:
-    """Rough English length of a Chinese text once translated."""
-    han = len(_HAN.findall(text))
-    other = len(re.sub(r"\s", "", _HAN.sub("", text)))
-    return int(han * EN_PER_HAN + other * EN_PER_OTHER) + 2
-
-
-def specificity(text: str, glossary: Glossary | None = None) -> float:
-    """Concrete facts: numbers with units, glossary names, 「」 names, Latin names; capped at 1."""
-    t = _URL.sub(" ", text)
-    count = len(_NUMBER.findall(t)) + len(_CN_NUMBER.findall(t)) + len(_NAME_QUOTE.findall(t))
-    count += len(set(_LATIN.findall(t)))
-    if glossary is not None:
-        count += len({m.source for m in glossary.find(t)})
-    return min(1.0, count / 6)
-
-
 def _score(units: list[Unit], article: Article, glossary: Glossary | None, budget: int) -> list[Unit]:
     if not units:
         return []
     feats = [editorial.features(u.text) for u in units]
-    centrality = _textrank(feats)
+    centrality = textrank(feats)
     title_feats = editorial.features(article.title)
     total = max(u.position for u in units) + 1
     out = []
     for k, unit in enumerate(units):
         est = estimate_english(unit.text) + (len(unit.speaker) + 4 if unit.speaker else 0)
         position = 1.0 - unit.position / total
-        base = (W_POSITION * position + W_CENTRALITY * centrality[k] + W_TITLE * _overlap(feats[k], title_feats)
+        base = (W_POSITION * position + W_CENTRALITY * centrality[k] + W_TITLE * overlap(feats[k], title_feats)
                 + W_LEAD * (1.0 if unit.position == 0 or _first_in_block(unit, units, k) else 0.0)
                 + W_SPECIFIC * specificity(unit.text, glossary))
         factor = 1.0
@@ -400,48 +369,10 @@ def _first_clauses(unit: Unit, room: int) -> Unit | None:
     for n in range(len(clauses) - 1, 0, -1):
         kept = "".join(clauses[:n]).rstrip("，,；; ") + "。"
         if estimate_english(kept) <= room and editorial.han_count(kept) >= 10 and (
-                _NUMBER.search(kept) or _LATIN.search(kept)):
+                NUMBER.search(kept) or LATIN.search(kept)):
             return Unit((kept,), unit.originals, unit.block, unit.position, unit.score,
                         unit.fired + ("gist keeps the first clauses",), unit.speaker, estimate_english(kept), unit.kind)
     return None
-
-
-def _overlap(a: frozenset[str], title: frozenset[str]) -> float:
-    if not a or not title:
-        return 0.0
-    return min(1.0, len(a & title) / math.sqrt(len(title) * max(len(a), 1)) * 2)
-
-
-def _textrank(feats: list[frozenset[str]], damping: float = 0.85, iterations: int = 60) -> list[float]:
-    """PageRank over sentence similarity (Mihalcea & Tarau 2004), scaled so the best is 1."""
-    n = len(feats)
-    if n == 1:
-        return [1.0]
-    weights: list[dict[int, float]] = [{} for _ in range(n)]
-    for i in range(n):
-        for j in range(i + 1, n):
-            shared = len(feats[i] & feats[j])
-            if not shared:
-                continue
-            w = shared / (math.log(len(feats[i]) + 1) + math.log(len(feats[j]) + 1))
-            weights[i][j] = w
-            weights[j][i] = w
-    out_sum = [sum(w.values()) for w in weights]
-    rank = [1.0 / n] * n
-    for _ in range(iterations):
-        new = [(1 - damping) / n] * n
-        for j in range(n):
-            if not out_sum[j]:
-                continue
-            share = damping * rank[j] / out_sum[j]
-            for i, w in weights[j].items():
-                new[i] += share * w
-        if max(abs(a - b) for a, b in zip(new, rank)) < 1e-9:
-            rank = new
-            break
-        rank = new
-    top = max(rank)
-    return [r / top if top else 0.0 for r in rank]
 
 
 # --- sentences ----------------------------------------------------------------------------------
