@@ -238,7 +238,7 @@ def _bump(digits: str, k: int) -> str:
 def document_inputs(folder: Path) -> list[str]:
     sys.path.insert(0, str(ROOT))
     from publisher.articles.read import read_article
-    from publisher.translate.pipeline import model_inputs
+    from publisher.translate.article import model_inputs
 
     inputs: list[str] = []
     for path in sorted(folder.glob("*.md")):
@@ -301,7 +301,7 @@ def reference_fallbacks() -> tuple[int, int]:
     sys.path.insert(0, str(ROOT))
     from publisher.articles.read import read_article
     from publisher.translate.base import FakeTranslator
-    from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article
+    from publisher.translate.article import TranslationStats, model_inputs, translate_article
 
     fake = FakeTranslator(json.loads((CORPUS / "reference.json").read_text(encoding="utf-8")))
     pieces = total = 0

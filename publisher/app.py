@@ -306,7 +306,7 @@ class Pipeline:
     def translate_chosen(self, article: Article, chosen: Chosen) -> TranslatedArticle:
         """English for the title, the description and what ``chosen`` may use (not the whole
         article): one translator call, with the glossary, the cache and the usual checks."""
-        from publisher.translate.pipeline import passthrough, translate_texts
+        from publisher.translate.article import passthrough, translate_texts
 
         if not article.is_chinese:
             from publisher.errors import NotChinese

@@ -255,7 +255,7 @@ def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
 
 def test_only_the_title_gist_and_chosen_points_are_translated_in_one_call():
     from publisher.app import Pipeline
-    from publisher.translate.pipeline import model_inputs
+    from publisher.translate.article import model_inputs
 
     translator = FakeTranslator(factories.load_phrasebook())
     seed = read_article(factories.SEED)

@@ -155,7 +155,7 @@ class Translation:
         """The article's English: what ``chosen`` needs (as ingest translates it), else the whole
         article; untranslated (with the warning) when no model is installed."""
         from publisher.errors import ModelError
-        from publisher.translate.pipeline import passthrough, translate_article
+        from publisher.translate.article import passthrough, translate_article
 
         if not article.is_chinese:
             return translate_article(article, None)

@@ -91,7 +91,7 @@ def translate_files(
     """Translate every article under ``paths``; see the module docstring."""
     from publisher.articles.read import ReadFailure, read_articles
     from publisher.translate.glossary import load_glossary
-    from publisher.translate.pipeline import TranslationStats, translate_article
+    from publisher.translate.article import TranslationStats, translate_article
 
     if translators is None:
         from publisher.app import Pipeline
@@ -147,7 +147,7 @@ AHEAD_FILES = 64
 
 def _chunks(items: Iterable[Any], glossary: Any) -> Iterator[list[Any]]:
     """Consecutive read results, cut when they hold AHEAD_SENTENCES sentences or AHEAD_FILES files."""
-    from publisher.translate.pipeline import model_inputs
+    from publisher.translate.article import model_inputs
 
     chunk: list[Any] = []
     count = 0
@@ -188,7 +188,7 @@ def _translate_ahead(articles: list[Any], translators: Any, glossary: Any, cache
     one raw CTranslate2 call on the same sentences. Anything going wrong here is left to the
     per-article path, which reports it against the file.
     """
-    from publisher.translate.pipeline import _identity, model_inputs
+    from publisher.translate.article import _identity, model_inputs
 
     groups: dict[int, tuple[Any, list[str]]] = {}
     for article in articles:
