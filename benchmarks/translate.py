@@ -250,9 +250,8 @@ def child_document(package: Path, work: Path, cap: int, beam: int, echo: bool) -
     """The publisher translate path over the document folder (model loaded first, no cache)."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
-    from publisher.app import Pipeline
+    from publisher.app import Pipeline, translate_files
     from publisher.translate.argos import ArgosTranslator, DecodingOptions
-    from publisher.translate.document import translate_files
     from publisher.translate.packages import read_package
 
     class Echo(ArgosTranslator):

@@ -161,7 +161,7 @@ def test_dates_in_headings_and_speaker_headings():
 
 
 def test_the_dry_run_without_a_model_chooses_what_ingest_queues():
-    from publisher.cli.preview import Translation, preview_article
+    from publisher.preview import Translation, preview_article
     from publisher.app import Pipeline
     from publisher.threads.render import ThreadOptions
 
