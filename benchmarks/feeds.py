@@ -2,7 +2,7 @@
 
 Measures, with the test suite's loopback server (tests/feed_server.py) and pages made here:
 
-* extraction of one article page (``publisher.feeds.extract_article``: lxml, the lazy-image and
+* extraction of one article page (``publisher.feeds.extract.extract_article``: lxml, the lazy-image and
   WeChat steps, trafilatura) against the baseline of ``trafilatura.bare_extraction`` alone on
   the same HTML: an ordinary page, a WeChat-style page, and a 1 MB page;
 * a whole poll of a new feed of N entries (``Fetcher.poll_feed``: the feed, every page, the
@@ -53,7 +53,10 @@ def main() -> None:
     import trafilatura
 
     from feed_server import FeedServer, Reply, loopback_client
-    from publisher.feeds import FeedStore, Fetcher, extract_article, http_get
+    from publisher.feeds.extract import extract_article
+    from publisher.feeds.fetcher import Fetcher
+    from publisher.feeds.store import FeedStore
+    from publisher.feeds.web import http_get
     from test_feeds import PARAS, article_page, rss, wechat_page
 
     pages = {

@@ -2,7 +2,7 @@
 
 For each test image (made here with Pillow: a 4,000x3,000 camera JPEG with EXIF, a noisy
 1,400x1,000 PNG over Bluesky's limit, a 12-frame animated GIF), it times
-``publisher.media.fit`` for X, Mastodon and Bluesky, and prints the bytes before and after,
+``publisher.media.images.fit`` for X, Mastodon and Bluesky, and prints the bytes before and after,
 what was done, the time, and the ratio against the baseline: one full decode and one JPEG save
 at quality 90 of the same image with Pillow (the least any re-encoding needs). Peak memory is
 the process's maximum resident size after each image (``ru_maxrss``).
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from publisher import media  # noqa: E402
+from publisher.media.images import fit  # noqa: E402
 
 
 def camera_jpeg() -> bytes:
@@ -81,7 +81,7 @@ def main() -> None:
             times = []
             for _ in range(args.repeat):
                 started = time.perf_counter()
-                fitted = media.fit(data, platform, name)
+                fitted = fit(data, platform, name)
                 times.append(time.perf_counter() - started)
             t = statistics.median(times)
             print(f"{name:<30} {platform:<9} {len(data):>9,} {fitted.size:>9,} {t * 1000:>8.1f} {base * 1000:>12.1f} "

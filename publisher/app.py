@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from publisher.models import Article, Thread, TranslatedArticle
-    from publisher.queue.outbox import Ingested, Outbox
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import Ingested
     from publisher.platforms.base import Platform
     from publisher.threads.credits import Credit
     from publisher.threads.render import ThreadDraft, ThreadOptions
@@ -189,7 +190,7 @@ class Pipeline:
         """Images for threads (:mod:`publisher.media`): "none" (the library default), "lead",
         "points", or "off" (asked for none: text-only, with a warning). Settings give "lead"."""
         self.fetcher = None
-        """The :class:`publisher.media.Fetcher` (made on first use)."""
+        """The :class:`publisher.media.fetch.Fetcher` (made on first use)."""
         self.wrap: Callable[[Translator], Translator] | None = None
         """Wraps every translator loaded (the CLI's progress bar counts sentences through it)."""
         self.base_url: str | None = None
@@ -261,7 +262,7 @@ class Pipeline:
     def drafts(self, article: Article, translated: TranslatedArticle, platforms: Sequence[str],
                chosen: Chosen | None = None) -> dict[str, ThreadDraft]:
         """The thread drafts for ``chosen`` (made from the article when not given), with their
-        images and link cards when images are on (:func:`publisher.media.add_images`)."""
+        images and link cards when images are on (:func:`publisher.media.attach.add_images`)."""
         from publisher.threads.render import build_drafts
 
         chosen = chosen or self.choose(translated.article)
@@ -277,19 +278,20 @@ class Pipeline:
 
     def add_images(self, translated: TranslatedArticle, drafts: dict[str, ThreadDraft],
                    rebuild: Callable[[str], dict[str, ThreadDraft]] | None = None) -> dict[str, ThreadDraft]:
-        """The drafts with their images and link cards (:func:`publisher.media.add_images`)."""
-        from publisher import media
+        """The drafts with their images and link cards (:func:`publisher.media.attach.add_images`)."""
+        from publisher.media.attach import add_images
+        from publisher.media.fetch import Fetcher
 
         article = translated.article
         if self.fetcher is None and self.images != "off":
-            self.fetcher = media.Fetcher()
+            self.fetcher = Fetcher()
         translator = None
         if article.is_chinese:
             try:
                 translator = self.translator_for(article)
             except ModelError:
                 translator = None
-        return media.add_images(article, translated, drafts, "lead" if self.images == "off" else self.images,
+        return add_images(article, translated, drafts, "lead" if self.images == "off" else self.images,
                                 None if self.images == "off" else self.fetcher, translator, self.glossary, rebuild)
 
     def choose(self, article: Article) -> Chosen:

@@ -76,3 +76,39 @@ def ago(delta: dt.timedelta) -> str:
         return f"{minutes}m"
     hours = minutes // 60
     return f"{hours}h" if hours < 48 else f"{hours // 24}d"
+
+
+# --- the queue database's time format ------------------------------------------------------------
+#
+# Every instant the queue stores is UTC ISO-8601 text of a fixed width (so that it sorts as text):
+# ``2024-06-14T09:00:00.000000Z``. :func:`ts` writes it, :func:`from_ts` reads it back as an aware
+# datetime; :func:`aware` refuses a naive datetime where an instant is meant.
+
+import sys as _sys  # noqa: E402  (this section is appended; the imports above belong to the zone)
+
+UTC = dt.timezone.utc
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(UTC)
+
+
+def aware(value: dt.datetime, what: str = "time") -> dt.datetime:
+    if not isinstance(value, dt.datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got {value!r}")
+    return value
+
+
+def ts(value: dt.datetime | None) -> str | None:
+    """A datetime as stored: UTC, ISO-8601, fixed width (sorts as text)."""
+    if value is None:
+        return None
+    return aware(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+if _sys.version_info >= (3, 11):  # fromisoformat reads the "Z" itself: twice as fast
+    def from_ts(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value)
+else:
+    def from_ts(value: str | None) -> dt.datetime | None:
+        return None if value is None else dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)

@@ -238,3 +238,15 @@ class Thread:
 
             h.update(b"\x01" + media_identity(self.media, self.card).encode())
         return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """What a platform returned for one post: enough to reply to it and to link to it (the
+    adapters return it, the queue stores it, :mod:`publisher.platforms.base` re-exports it)."""
+
+    id: str
+    """X tweet id, Mastodon status id, Bluesky at:// URI."""
+    url: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    """Platform details needed later (Bluesky: {"cid": ...})."""

@@ -14,7 +14,8 @@ import fake_x  # noqa: E402
 
 fake_x.route_all_to(os.environ["FAKE_X_URL"])
 
-from publisher.queue.outbox import Outbox, utcnow  # noqa: E402
+from publisher.clock import utcnow  # noqa: E402
+from publisher.queue.outbox import Outbox  # noqa: E402
 from publisher.platforms.x import XPlatform  # noqa: E402
 from publisher.publishing.publish import publish_publication  # noqa: E402
 

@@ -19,7 +19,8 @@ import yaml
 from publisher.articles.read import parse_article, read_article
 from publisher.lengths import DEFAULT_LIMITS, measure
 from publisher.models import Article, Post, Sentence, Thread, TranslatedArticle, TranslatedBlock
-from publisher.queue.outbox import Ingested, Outbox
+from publisher.queue.outbox import Outbox
+from publisher.queue.records import Ingested
 from publisher.threads.summarize import split_sentences
 from publisher.translate.base import FakeTranslator
 

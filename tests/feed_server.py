@@ -121,6 +121,6 @@ class Loopback(httpx.HTTPTransport):
 
 
 def loopback_client(server: FeedServer) -> httpx.Client:
-    from publisher.feeds import make_client
+    from publisher.feeds.web import make_client
 
     return make_client(transport=Loopback(server))  # our client settings, every connection to loopback

@@ -16,10 +16,11 @@ import fake_x  # noqa: E402
 
 fake_x.route_all_to(os.environ["FAKE_X_URL"])
 
-from publisher import media  # noqa: E402
-from publisher.queue.outbox import Outbox, utcnow  # noqa: E402
+from publisher.clock import utcnow  # noqa: E402
+from publisher.queue.media import uploads_of  # noqa: E402
 from publisher.platforms.x import XPlatform  # noqa: E402
 from publisher.publishing.publish import publish_publication  # noqa: E402
+from publisher.queue.outbox import Outbox  # noqa: E402
 
 
 def main() -> None:
@@ -30,8 +31,8 @@ def main() -> None:
         begin = Outbox.begin_post
 
         def begin_post(self, publication_id, index, **kwargs):
-            if media.uploads_of(self.db, publication_id) and any(
-                    u["post"] == index + 1 for u in media.uploads_of(self.db, publication_id)):
+            if uploads_of(self.db, publication_id) and any(
+                    u["post"] == index + 1 for u in uploads_of(self.db, publication_id)):
                 print("killing myself between upload and post", flush=True)
                 os.kill(os.getpid(), signal.SIGKILL)
             return begin(self, publication_id, index, **kwargs)

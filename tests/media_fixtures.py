@@ -189,9 +189,9 @@ def routed(base_url: str):
 
 def install(base_url: str) -> None:
     """Route every image fetch of this process to ``base_url``."""
-    from publisher import media
+    from publisher.media import fetch
 
-    media._TRANSPORT_FACTORY = lambda: routed(base_url)
+    fetch._TRANSPORT_FACTORY = lambda: routed(base_url)
 
 
 BOOTSTRAP = (

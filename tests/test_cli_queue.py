@@ -19,7 +19,10 @@ from conftest import run_cli
 from factories import store, thread_texts
 from publisher.cli import cli
 from publisher.errors import StoreError
-from publisher.queue.outbox import EditedPost, Outbox, current_owner, owner_status, parse_owner
+from publisher.publishing.editing import edit_publication
+from publisher.queue.outbox import Outbox
+from publisher.queue.owner import current_owner, owner_status, parse_owner
+from publisher.queue.records import EditedPost
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 ELSEWHERE = "oldcontainer:4242:999/1"  # a claim made in a container that no longer exists
@@ -35,19 +38,20 @@ def fails(*args: str, env: dict | None = None):
 
 def claimed_elsewhere(outbox: Outbox, pub_id: int, *, in_flight: int | None, now: dt.datetime = NOW,
                       owner: str = ELSEWHERE) -> None:
-    """Claim ``pub_id`` here (optionally with a post in flight), then make the claim look like
-    another machine's, as a daemon in a container that was re-created would leave it."""
-    outbox.claim(pub_id, now)
+    """Claim ``pub_id`` as another machine's process (optionally with a post in flight), as a
+    daemon in a container that was re-created would leave it."""
+    other = Outbox(outbox.db, outbox.path, owner=owner)  # the same queue, claiming as that process
+    other.claim(pub_id, now)
     if in_flight is not None:
-        outbox.begin_post(pub_id, in_flight, now=now)
-    outbox.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (owner, pub_id))
+        other.begin_post(pub_id, in_flight, now=now)
+    assert outbox.get(pub_id).owner == owner
     still_beating(outbox, owner)
 
 
 def still_beating(outbox: Outbox, owner: str) -> None:
     """On PostgreSQL another machine's claim is judged by its lease: make this one live."""
     if outbox.postgres:
-        from publisher.queue.outbox import parse_owner
+        from publisher.queue.owner import parse_owner
 
         outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) VALUES (?, 'elsewhere', 0, "
                           "clock_timestamp()) ON CONFLICT DO NOTHING", (parse_owner(owner).process,))
@@ -67,13 +71,13 @@ def test_a_claim_from_another_host_is_released_by_hand_to_needs_attention(outbox
     pub_id = store(outbox, tmp_path / "in", "b.md", n_posts=4).publications[0]
     outbox.approve(pub_id, now=NOW)
     # post 1 went out, then the daemon's container died while post 2 was on the wire
-    outbox.claim(pub_id, NOW)
-    outbox.begin_post(pub_id, 0, now=NOW)
+    daemon = Outbox(outbox.db, outbox.path, owner=ELSEWHERE)
+    daemon.claim(pub_id, NOW)
+    daemon.begin_post(pub_id, 0, now=NOW)
     from publisher.platforms.base import PostRef
 
-    outbox.record_post(pub_id, 0, PostRef(id="111"), now=NOW)
-    outbox.begin_post(pub_id, 1, now=NOW)
-    outbox.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (ELSEWHERE, pub_id))
+    daemon.record_post(pub_id, 0, PostRef(id="111"), now=NOW)
+    daemon.begin_post(pub_id, 1, now=NOW)
     still_beating(outbox, ELSEWHERE)
 
     assert owner_status(ELSEWHERE) == "unknown"
@@ -111,7 +115,7 @@ def test_a_released_claim_with_nothing_in_flight_goes_back_where_it_was(outbox, 
 
 
 def test_release_is_refused_while_the_owner_runs_on_this_machine(outbox, tmp_path):
-    from publisher.queue.outbox import _boot_id, _pid_namespace, _process_start
+    from publisher.queue.owner import _boot_id, _pid_namespace, _process_start
 
     pub_id = store(outbox, tmp_path / "in").publications[0]
     outbox.approve(pub_id, now=NOW)
@@ -236,7 +240,7 @@ def test_deleting_the_attribution_is_refused_and_nothing_is_saved(outbox, number
     assert "#| ERROR: no attribution post" in shown[1]  # the editor opened again with the reason
     assert (outbox.get(numbered), outbox.thread(numbered)) == before  # approval and thread untouched
     with pytest.raises(StoreError) as info:  # the library says the same, in one line
-        outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(NUMBERED[:3], ("hook", "point", "point"))])
+        edit_publication(outbox, numbered, [EditedPost(t, r) for t, r in zip(NUMBERED[:3], ("hook", "point", "point"))])
     assert "no attribution post" in str(info.value) and "\n" not in str(info.value)
 
 
@@ -275,19 +279,19 @@ def test_an_edit_must_keep_the_attribution_last_with_its_link_and_disclosure(out
     for why, texts in cases.items():
         roles = ["hook", "point", "attribution", "point"] if "last" in why else ["hook", "point", "point", "attribution"]
         with pytest.raises(StoreError, match="not saved: " + why.replace("(", r"\(").replace(")", r"\)")):
-            outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(texts, roles)])
+            edit_publication(outbox, numbered, [EditedPost(t, r) for t, r in zip(texts, roles)])
     with pytest.raises(StoreError, match="posts 3, 4 are all marked attribution"):
-        outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "point", "attribution",
+        edit_publication(outbox, numbered, [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "point", "attribution",
                                                                           "attribution"])])
     with pytest.raises(StoreError, match="unknown role 'pint'"):
-        outbox.edit(numbered, [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "pint", "point", "attribution"])])
+        edit_publication(outbox, numbered, [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "pint", "point", "attribution"])])
     assert outbox.thread(numbered) == before and outbox.get(numbered).approved
 
 
 def test_an_edit_may_not_exceed_max_posts(outbox, numbered, editor, tmp_path):
     points = [EditedPost(f"{n}/9 Point {n}.", "point") for n in range(2, 9)]
     with pytest.raises(StoreError, match="9 posts, more than the maximum of 6"):
-        outbox.edit(numbered, [EditedPost(NUMBERED[0], "hook"), *points, EditedPost(NUMBERED[3], "attribution")])
+        edit_publication(outbox, numbered, [EditedPost(NUMBERED[0], "hook"), *points, EditedPost(NUMBERED[3], "attribution")])
     # schedule.yaml's threads.max_posts applies to `publisher edit`
     (tmp_path / "schedule.yaml").write_text("timezone: UTC\nthreads:\n  max_posts: 3\n", encoding="utf-8")
     code = 'text = text.replace("=== post 4 (attribution) ===", "=== post 5 ===\\nOne more.\\n=== post 4 (attribution) ===")'
@@ -307,8 +311,8 @@ def test_numbered_posts_already_posted_pin_the_count(outbox, numbered):
     outbox.release(numbered, "stopped by hand")
     posts = [EditedPost(t, r) for t, r in zip(NUMBERED, ["hook", "point", "point", "attribution"])]
     with pytest.raises(StoreError, match="post 2 is already on x numbered for 4 posts; keep 4 posts"):
-        outbox.edit(numbered, [posts[0], posts[1], posts[3]])
-    pub = outbox.edit(numbered, [posts[0], posts[1], EditedPost("3/4 It renders 4K.", "point"), posts[3]])
+        edit_publication(outbox, numbered, [posts[0], posts[1], posts[3]])
+    pub = edit_publication(outbox, numbered, [posts[0], posts[1], EditedPost("3/4 It renders 4K.", "point"), posts[3]])
     assert pub.n_posts == 4 and pub.posted_count == 2
 
 

@@ -13,16 +13,11 @@ import pytest
 
 from conftest import run_cli, subprocess_env
 from feed_server import FeedServer, Reply, loopback_client
-from publisher.feeds import (
-    FeedStore,
-    Fetcher,
-    FetchError,
-    decode_html,
-    http_get,
-    next_delay,
-    poll_sources,
-    wechat_permalink,
-)
+from publisher.feeds.fetcher import Fetcher
+from publisher.feeds.links import wechat_permalink
+from publisher.feeds.poll import next_delay, poll_sources
+from publisher.feeds.store import FeedStore
+from publisher.feeds.web import FetchError, decode_html, http_get
 from publisher.articles.read import read_article
 from publisher.schedule.config import UTC, parse_schedule
 from publisher.translate.base import FakeTranslator
@@ -258,7 +253,7 @@ def test_wechat_walls_and_deleted_articles_are_one_line(server, fetcher, tmp_pat
 
 
 def test_wechat_script_variables():
-    from publisher.feeds import _js_var
+    from publisher.feeds.extract import _js_var
 
     assert _js_var('var fact = "no"; d.ct = "1718332200" * 1;', "ct") == "1718332200"  # not fact
     assert _js_var("x = {create_time: JsDecode('1718332201')}", "ct", "create_time") == "1718332201"
@@ -372,11 +367,13 @@ def test_a_file_edited_by_hand_is_never_overwritten(server, fetcher, tmp_path):
 
 
 def test_files_are_written_atomically(tmp_path, monkeypatch):
-    from publisher import feeds
+    import os
+
+    from publisher.feeds.files import write_atomic
 
     target = tmp_path / "a.md"
     target.write_text("old", encoding="utf-8")
-    real_replace = feeds.os.replace
+    real_replace = os.replace
     seen = {}
 
     def spy(src, dst):
@@ -385,8 +382,8 @@ def test_files_are_written_atomically(tmp_path, monkeypatch):
         assert target.read_text(encoding="utf-8") == "old"  # the old file is whole until the rename
         real_replace(src, dst)
 
-    monkeypatch.setattr(feeds.os, "replace", spy)
-    feeds.write_atomic(target, "new text")
+    monkeypatch.setattr(os, "replace", spy)
+    write_atomic(target, "new text")
     assert target.read_text(encoding="utf-8") == "new text" and not seen["tmp"].exists()
 
 
@@ -478,12 +475,12 @@ def test_huge_pages_are_capped_with_or_without_a_content_length(server, fetcher,
 def test_a_server_that_never_answers_times_out(monkeypatch):
     import socket
 
-    from publisher import feeds
+    from publisher.feeds import web
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # accepts the connection, never answers
-    monkeypatch.setattr(feeds, "READ_TIMEOUT", 0.3)
+    monkeypatch.setattr(web, "READ_TIMEOUT", 0.3)
     try:
         with pytest.raises(FetchError, match=r"^http://127\.0\.0\.1:\d+/: timed out$"):
             http_get(f"http://127.0.0.1:{listener.getsockname()[1]}/")
@@ -707,7 +704,7 @@ def test_an_rss_1_0_feed_in_gb2312_as_its_xml_declaration_says(server, fetcher, 
 
 
 def test_a_chinese_site_s_title_suffix_is_not_the_title_but_the_publication():
-    from publisher.feeds import extract_article
+    from publisher.feeds.extract import extract_article
 
     body = "".join(f"<p>{p}</p>" for p in PARAS)
     page = extract_article(f"<html><head><title>快手发布可灵大模型_新浪科技_新浪网</title></head><body><article>{body}"
@@ -723,7 +720,9 @@ def test_no_input_makes_a_traceback():
     """Whatever bytes a server sends as a feed or a page: an article or one FetchError line."""
     from hypothesis import HealthCheck, given, settings, strategies as st
 
-    from publisher.feeds import Response, extract_article, parse_feed
+    from publisher.feeds.extract import extract_article
+    from publisher.feeds.parse import parse_feed
+    from publisher.feeds.web import Response
 
     fragments = st.sampled_from(["<html>", "<head>", "<meta charset=\"gbk\">", "<title>", "</title>", "<body>",
                                  "<article>", "<p>", "</p>", "<img data-src=\"x\">", "<div id=\"js_content\">",

@@ -41,14 +41,6 @@ CLI = "publisher.cli"
 #: reviewer would accept.
 ALLOWED: dict[tuple[str, str], str] = {
     # the queue reaches into stages and platforms: step 3/4 of #10 (queue/, publishing/) removes these
-    ("publisher.queue.outbox", "publisher.threads.render"):
-        "Outbox.edit validates an edited thread with render.check_thread; publishing/editing.py will",
-    ("publisher.queue.outbox", "publisher.lengths"):
-        "Outbox.edit measures edited posts; publishing/editing.py will, before the queue stores them",
-    ("publisher.queue.outbox", "publisher.media"):
-        "the queue stores and reads thread media through media's helpers (records not split out yet)",
-    ("publisher.queue.outbox", "publisher.platforms.base"):
-        "PostRef and the failure classes: record_failure holds the retry policy (publishing/failures.py)",
     ("publisher.queue.pgstore", "publisher.daemon.daemon"):
         "the PostgreSQL daemon lock raises daemon.LockHeld (errors.py will hold it, as the layout says)",
     # schedule and stages reading upward
@@ -63,8 +55,6 @@ ALLOWED: dict[tuple[str, str], str] = {
 LAZY_CYCLES: dict[tuple[str, str], str] = {
     ("publisher.config", "publisher.workspace"): "config names where the database came from (workspace discovery)",
     ("publisher.models", "publisher.media"): "Thread.content_hash includes media identity (records above a stage)",
-    ("publisher.queue.outbox", "publisher.media"): "see ALLOWED",
-    ("publisher.queue.outbox", "publisher.threads.render"): "see ALLOWED",
     ("publisher.schedule.config", "publisher.threads.render"): "see ALLOWED",
     ("publisher.translate.engines", "publisher.schedule.config"): "see ALLOWED",
     ("publisher.clock", "publisher.schedule.config"): "the time zone of schedule.yaml when none is given",

@@ -11,9 +11,12 @@ from PIL import Image
 
 import factories
 import media_fixtures as mf
-from publisher import media
 from publisher.articles.read import read_article
-from publisher.media import Fetcher, MediaError, MediaStore, fit, sniff
+from publisher.media.attach import add_images, attach
+from publisher.media.choose import Chosen, ImagePlan, candidates, credit_label, full_alt
+from publisher.media.fetch import Fetcher
+from publisher.media.images import fit, shape_problem, sniff, strip_jpeg_metadata
+from publisher.media.store import FetchFailed, MediaError, MediaStore
 
 
 @pytest.fixture
@@ -84,7 +87,7 @@ def test_wechat_gets_its_referer_and_the_placeholder_is_refused(server, fetcher)
 
 def test_offline_fetch_fails_fast_with_one_line(tmp_path):
     f = Fetcher(MediaStore(tmp_path / "m"), offline=True)
-    with pytest.raises(media.FetchFailed, match="offline"):
+    with pytest.raises(FetchFailed, match="offline"):
         f.fetch("https://example.org/x.png")
 
 
@@ -148,7 +151,7 @@ def test_over_bluesky_limit_is_fitted_only_for_bluesky():
 
 def test_jpeg_metadata_stripper_keeps_everything_else():
     data = mf.jpeg_with_exif()
-    stripped = media.strip_jpeg_metadata(data)
+    stripped = strip_jpeg_metadata(data)
     assert b"TestCam" in data and b"TestCam" not in stripped
     assert stripped.endswith(b"\xff\xd9") and stripped[:2] == b"\xff\xd8"
 
@@ -157,9 +160,9 @@ def test_shapes_that_are_not_content():
     from PIL import ImageDraw
 
     banner = mf.png(1200, 200)
-    assert "banner" in media.shape_problem(banner, sniff(banner, "b"))
+    assert "banner" in shape_problem(banner, sniff(banner, "b"))
     icon = mf.png(120, 120)
-    assert "icon" in media.shape_problem(icon, sniff(icon, "i"))
+    assert "icon" in shape_problem(icon, sniff(icon, "i"))
     im = Image.new("L", (330, 330), 255)
     draw = ImageDraw.Draw(im)
     for i in range(0, 330, 30):
@@ -169,9 +172,9 @@ def test_shapes_that_are_not_content():
     out = io.BytesIO()
     im.save(out, "PNG")
     qr = out.getvalue()
-    assert media.shape_problem(qr, sniff(qr, "q")) == "a QR code"
+    assert shape_problem(qr, sniff(qr, "q")) == "a QR code"
     photo = mf.png()
-    assert media.shape_problem(photo, sniff(photo, "p")) is None
+    assert shape_problem(photo, sniff(photo, "p")) is None
 
 
 # --- choosing, alt text, credits --------------------------------------------------------------
@@ -184,21 +187,21 @@ def test_candidates_skip_read_more_qr_and_logo(tmp_path):
     path = tmp_path / "a.md"
     path.write_text(text, encoding="utf-8")
     article = read_article(path)
-    assert [c.image.url for c in media.candidates(article)] == ["https://example.org/real.png"]
+    assert [c.image.url for c in candidates(article)] == ["https://example.org/real.png"]
 
 
 def test_credit_labels_carry_no_link():
-    assert media.credit_label("https://x.com/CharaspowerAI/status/1799494388462063632") == "CharaspowerAI on X"
-    assert media.credit_label("https://weibo.com/7714861068/Oig1Qm8Or?refer_flag=1") == "Weibo"
-    assert media.credit_label("https://www.example.com/p/1") == "Example"
-    label = media.credit_label("Synced (see jiqizhixin.com)")
+    assert credit_label("https://x.com/CharaspowerAI/status/1799494388462063632") == "CharaspowerAI on X"
+    assert credit_label("https://weibo.com/7714861068/Oig1Qm8Or?refer_flag=1") == "Weibo"
+    assert credit_label("https://www.example.com/p/1") == "Example"
+    label = credit_label("Synced (see jiqizhixin.com)")
     assert "jiqizhixin.com" not in label and "jiqizhixin com" in label
 
 
 def test_alt_text_keeps_the_credit_whole_within_the_limit():
-    alt = media.full_alt("word " * 600, "https://x.com/someone/status/1", "mastodon")
+    alt = full_alt("word " * 600, "https://x.com/someone/status/1", "mastodon")
     assert len(alt) <= 1500 and alt.endswith("(Image: https://x.com/someone/status/1)")
-    assert media.full_alt("A cat.", None, "x") == "A cat."
+    assert full_alt("A cat.", None, "x") == "A cat."
 
 
 def test_seed_lead_image_on_every_platform(server, fetcher):
@@ -209,7 +212,7 @@ def test_seed_lead_image_on_every_platform(server, fetcher):
     from publisher.threads.render import ThreadOptions, build_drafts
 
     drafts = build_drafts(translated, ("x", "mastodon", "bluesky"), options=ThreadOptions())
-    out = media.add_images(translated.article, translated, drafts, "lead", fetcher)
+    out = add_images(translated.article, translated, drafts, "lead", fetcher)
     first = article.images[0].url.replace("&amp;", "&")
     for platform, draft in out.items():
         thread = draft.thread
@@ -232,7 +235,7 @@ def test_points_mode_puts_the_image_next_to_a_point_on_its_post(server, fetcher)
     from publisher.threads.render import ThreadOptions, build_drafts
 
     drafts = build_drafts(translated, ("mastodon",), options=ThreadOptions())
-    out = media.add_images(translated.article, translated, drafts, "points", fetcher)["mastodon"]
+    out = add_images(translated.article, translated, drafts, "points", fetcher)["mastodon"]
     assert len(out.thread.media) >= 2 and out.thread.media[0].post == 0
     blocks = translated.article.blocks
     for image in out.thread.media[1:]:
@@ -241,7 +244,7 @@ def test_points_mode_puts_the_image_next_to_a_point_on_its_post(server, fetcher)
         near = [i for i, b in enumerate(blocks) if any(img.url.replace("&amp;", "&") == image.source for img in b.images)]
         assert near and min(abs(n - point.block) for n in near) <= 2  # right before or after (credit lines between)
     assert len({m.source for m in out.thread.media}) == len(out.thread.media)  # never the same image twice
-    none = media.add_images(translated.article, translated, drafts, "none", fetcher)["mastodon"]
+    none = add_images(translated.article, translated, drafts, "none", fetcher)["mastodon"]
     assert none.thread.media == () and none.thread.content_hash == drafts["mastodon"].thread.content_hash
 
 
@@ -252,7 +255,7 @@ def test_a_stalled_server_is_given_up_in_bounded_time(server, tmp_path):
     url = server.add("https://slow.example.org/x.png", mf.png())
     f = Fetcher(MediaStore(tmp_path / "m"), transport=mf.routed(server.base_url), timeout=1.0)
     started = time.monotonic()
-    with pytest.raises(media.FetchFailed, match="no answer within 1 s"):
+    with pytest.raises(FetchFailed, match="no answer within 1 s"):
         f.fetch(url)
     assert time.monotonic() - started < 2.5
 
@@ -281,10 +284,10 @@ def test_an_animated_gif_never_shares_a_post(server, fetcher):
     drafts = build_drafts(translated, ("x",), options=ThreadOptions())
     gif = fetcher.fetch(translated.article.images[0].url)
     still = fetcher.fetch(translated.article.images[3].url)
-    cands = media.candidates(translated.article)
-    plan = media.ImagePlan((media.Chosen(0, gif, "a gif", None, None, cands[0]),
-                            media.Chosen(0, still, "a still", None, None, cands[3])))
-    thread = media.attach(drafts, plan, fetcher.store)["x"].thread
+    cands = candidates(translated.article)
+    plan = ImagePlan((Chosen(0, gif, "a gif", None, None, cands[0]),
+                            Chosen(0, still, "a still", None, None, cands[3])))
+    thread = attach(drafts, plan, fetcher.store)["x"].thread
     assert [m.post for m in thread.media] == [0, 1] and thread.media[0].animated
 
 
@@ -303,7 +306,7 @@ def test_chinese_alt_text_and_credit_are_translated_like_the_article(server, fet
     translator = FakeTranslator(book)
     translated = translate_article(read_article(path), translator)
     drafts = build_drafts(translated, ("mastodon",), options=ThreadOptions())
-    thread = media.add_images(translated.article, translated, drafts, "lead", fetcher, translator)["mastodon"].thread
+    thread = add_images(translated.article, translated, drafts, "lead", fetcher, translator)["mastodon"].thread
     [image] = thread.media
     assert image.alt == "A bowl of noodles (Image: Synced)"  # 机器之心 -> Synced through the glossary
     assert image.credit == "Synced" and "Image: Synced" in thread.posts[image.post].text

@@ -69,7 +69,7 @@ def test_offline_preview_is_text_only_with_one_warning(tmp_path):
 
 def test_ingest_show_and_edit_images(env, served, tmp_path, isolated_env):
     import factories
-    from publisher import media
+    from publisher.media.fetch import Fetcher
     from publisher.queue.outbox import Outbox
     from publisher.app import Pipeline, ingest_file
     from publisher.translate.base import FakeTranslator
@@ -77,7 +77,7 @@ def test_ingest_show_and_edit_images(env, served, tmp_path, isolated_env):
     # ingest as `publisher ingest` does, with readable English (the phrasebook) and images from loopback
     pipeline = Pipeline(translator=FakeTranslator(factories.load_phrasebook()))
     pipeline.images = "lead"
-    pipeline.fetcher = media.Fetcher(transport=mf.routed(served.base_url))
+    pipeline.fetcher = Fetcher(transport=mf.routed(served.base_url))
     with Outbox.open() as outbox:
         ingested = ingest_file(SEED, outbox, pipeline, ("x", "bluesky"))
         assert [len(outbox.thread(p).media) for p in ingested.publications] == [1, 1]

@@ -23,7 +23,8 @@ import media_fixtures as mf
 from conftest import run_cli, subprocess_env
 from factories import make_article, make_thread, make_translated
 from fake_x import FakeX, x_env
-from publisher import media
+from publisher.queue.media import uploads_of
+from publisher.media.store import MediaStore
 from publisher.models import PostImage
 from publisher.queue.outbox import Outbox
 
@@ -35,7 +36,7 @@ def image_thread(outbox: Outbox, folder: Path, name: str, n_posts: int, images_o
     """Store and approve an X thread with an image (made by Pillow, stored in the media store)."""
     article = make_article(folder, name)
     thread = make_thread(article, "x", n_posts=n_posts)
-    store = media.MediaStore()
+    store = MediaStore()
     pictures = []
     for post in images_on:
         data = mf.png(640, 360, seed=seed * 10 + post)
@@ -69,7 +70,7 @@ def test_sigkill_between_upload_and_post_reuses_the_upload_and_posts_once(tmp_pa
         assert crashing.returncode == -signal.SIGKILL, (out, err)
         assert "between upload and post" in out
         assert fake.tweets == [] and len(fake.media) == 1  # uploaded, nothing posted
-        [stored] = media.uploads_of(outbox.db, pub_id)
+        [stored] = uploads_of(outbox.db, pub_id)
         assert stored["media_id"] in fake.media
         # the next start: the claim of the dead process is settled (nothing was in flight)
         done = subprocess.run([sys.executable, str(WORKER)], env=env, capture_output=True, text=True, timeout=60)
@@ -81,7 +82,7 @@ def test_sigkill_between_upload_and_post_reuses_the_upload_and_posts_once(tmp_pa
         assert with_media[0].media_ids == (stored["media_id"],)  # the stored upload was reused
         assert len(fake.media) == 2  # ...and only post 3's image was uploaded after the restart
         for tweet, picture in zip(with_media, thread.media):
-            assert fake.media[tweet.media_ids[0]].data == media.MediaStore().get(picture.sha256)
+            assert fake.media[tweet.media_ids[0]].data == MediaStore().get(picture.sha256)
             assert fake.media[tweet.media_ids[0]].alt == picture.alt
         rerun = subprocess.run([sys.executable, str(WORKER)], env=env, capture_output=True, text=True, timeout=60)
         assert rerun.returncode == 0 and len(fake.tweets) == 4
@@ -132,7 +133,7 @@ def test_sigkill_at_random_points_of_threads_with_images_never_posts_twice(tmp_p
                 pictures = [m for m in thread.media if m.post == index]
                 assert len(tweet.media_ids) == len(pictures)
                 for media_id, picture in zip(tweet.media_ids, pictures):
-                    assert fake.media[media_id].data == media.MediaStore().get(picture.sha256)
+                    assert fake.media[media_id].data == MediaStore().get(picture.sha256)
         stats["uploads"] = len(fake.media)
         stats["image posts"] = sum(len(t.media) for t in threads.values())
         print(f"\nmedia crash test: {dict(stats)}")

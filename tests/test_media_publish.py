@@ -14,7 +14,11 @@ import factories
 import media_fixtures as mf
 from fake_mastodon import FakeMastodon
 from fake_x import FakeX, Fault, x_env
-from publisher import media
+from publisher.media.attach import add_images
+from publisher.media.fetch import Fetcher
+from publisher.queue.media import uploads_of
+from publisher.media.store import MediaStore
+from publisher.media.upload import attachments_for
 from publisher.models import Thread
 from publisher.queue.outbox import Outbox
 from publisher.platforms.base import MediaItem, Rejected, Transient
@@ -59,9 +63,9 @@ def seed_drafts(server, isolated_env):
 
     translated = factories.seed_translated()
     mf.serve_seed_images(server, translated.article)
-    fetcher = media.Fetcher(transport=mf.routed(server.base_url))
+    fetcher = Fetcher(transport=mf.routed(server.base_url))
     drafts = build_drafts(translated, ("x", "mastodon", "bluesky"), options=ThreadOptions())
-    out = media.add_images(translated.article, translated, drafts, "lead", fetcher)
+    out = add_images(translated.article, translated, drafts, "lead", fetcher)
     fetcher.close()
     return translated, out
 
@@ -123,7 +127,7 @@ def test_seed_on_x_posts_the_lead_image_once(x, fake, seed_drafts, isolated_env)
         carrier = fake.tweet(result.sent[image.post].id)
         assert len(carrier.media_ids) == 1
         uploaded = fake.media[carrier.media_ids[0]]
-        assert uploaded.data == media.MediaStore().get(image.sha256)
+        assert uploaded.data == MediaStore().get(image.sha256)
         assert uploaded.alt == image.alt and "https://x.com/CharaspowerAI/status/1799494388462063632" in uploaded.alt
         assert "Image: CharaspowerAI on X" in carrier.text
         assert [t for t in fake.tweets if t.media_ids] == [carrier]
@@ -141,9 +145,9 @@ def test_an_upload_stored_before_a_crash_is_reused_or_renewed(x, fake, seed_draf
         pub_id = ids["x"]
         thread = outbox.thread(pub_id)
         outbox.claim(pub_id, NOW)
-        kwargs = media.attachments_for(outbox, pub_id, thread, thread.media[0].post, x, lambda: NOW)
+        kwargs = attachments_for(outbox, pub_id, thread, thread.media[0].post, x, lambda: NOW)
         first = kwargs["media"][0].media_id
-        assert media.uploads_of(outbox.db, pub_id)[0]["media_id"] == first
+        assert uploads_of(outbox.db, pub_id)[0]["media_id"] == first
         outbox.release(pub_id, "test: the process stops after the upload", now=NOW)
         # the next attempt reuses the stored id: nothing is uploaded again
         uploads = len(fake.media)
@@ -159,7 +163,7 @@ def test_an_expired_upload_is_uploaded_again(x, fake, seed_drafts, isolated_env)
         pub_id = ids["x"]
         thread = outbox.thread(pub_id)
         outbox.claim(pub_id, NOW)
-        first = media.attachments_for(outbox, pub_id, thread, 0, x, lambda: NOW)["media"][0].media_id
+        first = attachments_for(outbox, pub_id, thread, 0, x, lambda: NOW)["media"][0].media_id
         outbox.release(pub_id, "test", now=NOW)
         later = NOW + dt.timedelta(days=2)
         result = publish_publication(outbox, pub_id, x, now=later)
@@ -236,7 +240,7 @@ def test_seed_on_mastodon_attaches_the_lead_image_with_its_description(mastodon,
         status = mastodon.statuses[result.sent[image.post].id]
         [attached] = status["media_attachments"]
         assert attached["description"] == image.alt and "CharaspowerAI" in attached["description"]
-        assert mastodon.media[attached["id"]]["data"] == media.MediaStore().get(image.sha256)
+        assert mastodon.media[attached["id"]]["data"] == MediaStore().get(image.sha256)
         assert "Image: CharaspowerAI on X" in status["content"]
         assert sum(len(s["media_attachments"]) for s in mastodon.statuses.values()) == 1
         n = len(mastodon.statuses), len(mastodon.media)
@@ -266,9 +270,9 @@ def seed_with_link(server, tmp_path, isolated_env):
     path.write_text(text, encoding="utf-8")
     translated = translate_article(read_article(path), FakeTranslator(factories.load_phrasebook()))
     mf.serve_seed_images(server, translated.article)
-    fetcher = media.Fetcher(transport=mf.routed(server.base_url))
+    fetcher = Fetcher(transport=mf.routed(server.base_url))
     drafts = build_drafts(translated, ("bluesky",), options=ThreadOptions())
-    out = media.add_images(translated.article, translated, drafts, "lead", fetcher)
+    out = add_images(translated.article, translated, drafts, "lead", fetcher)
     fetcher.close()
     return translated, out
 
@@ -301,7 +305,7 @@ def test_seed_on_bluesky_stores_the_blob_the_embed_and_the_link_card(pds_network
         assert "Image: CharaspowerAI on X" in record.text
         blob = reader.com.atproto.sync.get_blob(models.ComAtprotoSyncGetBlob.Params(
             did=account.did, cid=embedded.image.ref.link))
-        stored = media.MediaStore().get(image.sha256)
+        stored = MediaStore().get(image.sha256)
         assert blob == stored and len(stored) <= 1_000_000
         with Image.open(io.BytesIO(blob)) as im:
             assert getattr(im, "n_frames", 1) == 1  # Bluesky gets the GIF's first frame
@@ -324,7 +328,7 @@ def test_a_post_refused_for_its_media_uploads_them_again_next_time(x, fake, seed
         pub_id = ids["x"]
         thread = outbox.thread(pub_id)
         outbox.claim(pub_id, NOW)
-        first = media.attachments_for(outbox, pub_id, thread, 0, x, lambda: NOW)["media"][0].media_id
+        first = attachments_for(outbox, pub_id, thread, 0, x, lambda: NOW)["media"][0].media_id
         outbox.release(pub_id, "test", now=NOW)
         fake.expire_media()  # X dropped it earlier than it said
         result = publish_publication(outbox, pub_id, x, now=NOW)
@@ -339,7 +343,8 @@ def test_a_post_refused_for_its_media_uploads_them_again_next_time(x, fake, seed
 
 def test_a_text_edit_keeps_the_images_and_refuses_to_drop_a_credit(seed_drafts, isolated_env):
     from publisher.errors import StoreError
-    from publisher.queue.outbox import EditedPost
+    from publisher.publishing.editing import edit_publication
+    from publisher.queue.records import EditedPost
 
     translated, drafts = seed_drafts
     with Outbox.open() as outbox:
@@ -348,11 +353,11 @@ def test_a_text_edit_keeps_the_images_and_refuses_to_drop_a_credit(seed_drafts, 
         thread = outbox.thread(pub_id)
         posts = [EditedPost(p.text, p.role) for p in thread.posts]
         posts[1] = EditedPost(posts[1].text + " (edited)", posts[1].role)
-        after = outbox.edit(pub_id, posts)
+        after = edit_publication(outbox, pub_id, posts)
         edited = outbox.thread(pub_id)
         assert after.state == "draft" and edited.media == thread.media and edited.content_hash != thread.content_hash
         no_credit = list(posts)
         no_credit[0] = EditedPost(posts[0].text.replace("Image: CharaspowerAI on X", "").strip(), posts[0].role)
         with pytest.raises(StoreError, match="keep its line \"Image: CharaspowerAI on X\""):
-            outbox.edit(pub_id, no_credit)
+            edit_publication(outbox, pub_id, no_credit)
         assert outbox.thread(pub_id).media == thread.media

@@ -11,7 +11,12 @@ import pytest
 from factories import make_article, make_thread, make_translated, store, thread_texts
 from publisher.queue import schema as migrations
 from publisher.errors import StoreError
-from publisher.queue.outbox import EditedPost, Outbox, current_owner, from_ts, ts
+from publisher.clock import from_ts, ts
+from publisher.publishing.editing import edit_publication
+from publisher.publishing.failures import record_failure
+from publisher.queue.outbox import Outbox
+from publisher.queue.owner import current_owner
+from publisher.queue.records import EditedPost
 
 NOW = dt.datetime(2024, 6, 14, 8, 0, tzinfo=dt.timezone.utc)
 
@@ -136,7 +141,7 @@ def test_a_changed_file_after_a_half_posted_thread_keeps_the_older_publication(o
     outbox.begin_post(pub_id, 0, now=NOW)
     outbox.record_post(pub_id, 0, PostRef(id="1001", url="https://x.com/i/status/1001"), now=NOW)
     outbox.begin_post(pub_id, 1, now=NOW)
-    outbox.record_failure(pub_id, 1, Transient("x", "503 from the server"), now=NOW)
+    record_failure(outbox, pub_id, 1, Transient("x", "503 from the server"), now=NOW)
     half = outbox.get(pub_id)
     assert half.state == "failed" and half.posted_count == 1
 
@@ -186,7 +191,7 @@ def test_approval_is_bound_to_the_content_hash(outbox, tmp_path):
     assert pub.state == "approved" and pub.approved and pub.approved_hash == pub.content_hash
     assert pub.due_at == NOW
     texts = [p.text for p in outbox.thread(pub_id).posts]
-    edited = outbox.edit(pub_id, [texts[0] + " (edited)", *texts[1:]], now=NOW)
+    edited = edit_publication(outbox, pub_id, [texts[0] + " (edited)", *texts[1:]], now=NOW)
     assert edited.state == "draft" and not edited.approved and edited.approved_hash is None
     assert "approval withdrawn" in edited.note
     assert edited.content_hash != pub.content_hash
@@ -221,14 +226,14 @@ def test_unchanged_edit_keeps_the_approval(outbox, tmp_path):
     pub_id = store(outbox, tmp_path / "in").publications[0]
     outbox.approve(pub_id, now=NOW)
     texts = [p.text for p in outbox.thread(pub_id).posts]
-    assert outbox.edit(pub_id, [t + "\n" for t in texts], now=NOW).approved
+    assert edit_publication(outbox, pub_id, [t + "\n" for t in texts], now=NOW).approved
 
 
 def test_edit_rechecks_lengths_and_saves_nothing_on_a_problem(outbox, tmp_path):
     pub_id = store(outbox, tmp_path / "in").publications[0]
     before = outbox.get(pub_id)
     with pytest.raises(StoreError) as info:
-        outbox.edit(pub_id, ["ok", "好" * 141, "   "], now=NOW)
+        edit_publication(outbox, pub_id, ["ok", "好" * 141, "   "], now=NOW)
     message = str(info.value)
     assert "post 2: 282 characters, over the x limit of 280" in message and "post 3: empty post" in message
     assert outbox.get(pub_id) == before
@@ -237,19 +242,19 @@ def test_edit_rechecks_lengths_and_saves_nothing_on_a_problem(outbox, tmp_path):
 def test_edit_can_add_and_drop_posts(outbox, tmp_path):
     pub_id = store(outbox, tmp_path / "in", n_posts=3).publications[0]
     credit = outbox.thread(pub_id).posts[-1].text
-    pub = outbox.edit(pub_id, [EditedPost("one", "hook"), EditedPost("two", "point"),
+    pub = edit_publication(outbox, pub_id, [EditedPost("one", "hook"), EditedPost("two", "point"),
                                EditedPost("three https://example.com/" + "a" * 300, "point"),
                                EditedPost(credit, "attribution")], now=NOW)
     thread = outbox.thread(pub_id)
     assert pub.n_posts == 4 and [p.text[:4] for p in thread.posts] == ["one", "two", "thre", credit[:4]]
     assert [p.role for p in thread.posts] == ["hook", "point", "point", "attribution"]
     assert thread.posts[2].length == 6 + 23 and thread.origin == "edit"
-    pub = outbox.edit(pub_id, [EditedPost("only a hook", "hook"), EditedPost(credit, "attribution")], now=NOW)
+    pub = edit_publication(outbox, pub_id, [EditedPost("only a hook", "hook"), EditedPost(credit, "attribution")], now=NOW)
     assert pub.n_posts == 2
     with pytest.raises(StoreError, match="at least one post"):
-        outbox.edit(pub_id, [], now=NOW)
+        edit_publication(outbox, pub_id, [], now=NOW)
     with pytest.raises(ValueError, match="give each post's role"):  # plain texts only when the count stays
-        outbox.edit(pub_id, ["only one"], now=NOW)
+        edit_publication(outbox, pub_id, ["only one"], now=NOW)
 
 
 def test_approve_refuses_a_post_over_its_limit(outbox, tmp_path):
@@ -264,7 +269,7 @@ def test_reject_and_refused_transitions(outbox, tmp_path):
     outbox.reject(pub_id, "not for us", now=NOW)
     assert outbox.get(pub_id).state == "rejected"
     for action in (lambda: outbox.approve(pub_id, now=NOW), lambda: outbox.reject(pub_id, now=NOW),
-                   lambda: outbox.edit(pub_id, ["x"], now=NOW), lambda: outbox.retry(pub_id, now=NOW),
+                   lambda: edit_publication(outbox, pub_id, ["x"], now=NOW), lambda: outbox.retry(pub_id, now=NOW),
                    lambda: outbox.claim(pub_id, NOW), lambda: outbox.resolve(pub_id, True, now=NOW)):
         with pytest.raises(StoreError):
             action()
@@ -367,14 +372,15 @@ def test_blocked_and_paused_accounts_are_not_due(outbox, tmp_path):
 
 def test_recover_settles_only_dead_owners(outbox, tmp_path):
     ids = [store(outbox, tmp_path / "in", f"{n}.md").publications[0] for n in "abcd"]
-    for pub_id in ids:
-        outbox.approve(pub_id, now=NOW)
-        outbox.claim(pub_id, NOW)
-    outbox.begin_post(ids[0], 0, now=NOW)
-    outbox.begin_post(ids[3], 0, now=NOW)
     dead = "{}:999999999:1".format(current_owner().rsplit(":", 2)[0])
-    outbox.db.execute("UPDATE publications SET owner = ? WHERE id IN (?, ?)", (dead, ids[0], ids[1]))
-    outbox.db.execute("UPDATE publications SET owner = 'elsewhere:12:34' WHERE id = ?", (ids[2],))
+    gone = Outbox(outbox.db, outbox.path, owner=dead)  # the same queue, as a process that has died
+    elsewhere = Outbox(outbox.db, outbox.path, owner="elsewhere:12:34")
+    for box, pub_id in zip((gone, gone, elsewhere, outbox), ids):
+        outbox.approve(pub_id, now=NOW)
+        box.claim(pub_id, NOW)
+    gone.begin_post(ids[0], 0, now=NOW)
+    outbox.begin_post(ids[3], 0, now=NOW)
+    assert [outbox.get(i).owner for i in ids] == [dead, dead, "elsewhere:12:34", current_owner()]
     if outbox.postgres:  # a process on another host is judged by its lease: this one beats
         outbox.db.execute("INSERT INTO publisher_leases (process, host, pid, beat_at) "
                           "VALUES ('elsewhere:12:34', 'elsewhere', 12, clock_timestamp())")

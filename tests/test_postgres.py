@@ -42,10 +42,9 @@ def _filled_sqlite(tmp_path) -> tuple[object, dict[str, int]]:
         for pub in ids[0] + ids[1]:
             box.approve(pub, now=NOW)
         publish_publication(box, ids[0][0], DryRunPlatform(), now=NOW)  # posted: post_results + events
-        box.claim(ids[1][0], NOW)
-        box.begin_post(ids[1][0], 0, now=NOW)  # a process that died mid-post
-        gone = f"{socket.gethostname()}:999999999:1"  # a process of this machine that is not running
-        box.db.execute("UPDATE publications SET owner = ? WHERE id = ?", (gone, ids[1][0]))
+        gone = Outbox(box.db, box.path, owner=f"{socket.gethostname()}:999999999:1")  # not running here
+        gone.claim(ids[1][0], NOW)
+        gone.begin_post(ids[1][0], 0, now=NOW)  # a process that died mid-post
         box.reject(ids[2][0], "not for us", now=NOW)
         box.block_account("mastodon", "token revoked", now=NOW)
         box.db.execute("INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome) "

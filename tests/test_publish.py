@@ -12,7 +12,8 @@ import pytest
 from conftest import subprocess_env
 from factories import store, thread_texts
 from publisher.errors import StoreError
-from publisher.queue.outbox import MAX_ATTEMPTS
+from publisher.publishing.editing import edit_publication
+from publisher.publishing.failures import MAX_ATTEMPTS
 from publisher.platforms.base import AuthFailed, OutcomeUnknown, PostRef, RateLimited, Rejected, Transient
 from publisher.platforms.dryrun import DryRunPlatform, Fault
 from publisher.publishing.publish import publish_publication
@@ -134,7 +135,7 @@ def test_outcome_unknown_waits_for_a_person_then_continues(outbox, approved, rea
     assert "outcome of post 2 of 4 to x unknown" in pub.note and f"resolve {approved}" in pub.note
     for refused in (lambda: publish_publication(outbox, approved, DryRunPlatform(), now=NOW),
                     lambda: outbox.retry(approved, now=NOW), lambda: outbox.approve(approved, now=NOW),
-                    lambda: outbox.edit(approved, ["x"], now=NOW)):
+                    lambda: edit_publication(outbox, approved, ["x"], now=NOW)):
         with pytest.raises(StoreError, match="post 2"):
             refused()
     assert outbox.due("x", NOW + dt.timedelta(days=1)) == []
@@ -188,8 +189,8 @@ def test_rejected_content_needs_attention_then_edit_and_approve(outbox, approved
     assert pub.state == "needs_attention" and pub.unknown_index is None and "edit or reject" in pub.note
     texts = [p.text for p in outbox.thread(approved).posts]
     with pytest.raises(StoreError, match="post 1 is already on x"):
-        outbox.edit(approved, ["changed", *texts[1:]], now=NOW)
-    outbox.edit(approved, [*texts[:2], "shorter third post", texts[3]], now=NOW)
+        edit_publication(outbox, approved, ["changed", *texts[1:]], now=NOW)
+    edit_publication(outbox, approved, [*texts[:2], "shorter third post", texts[3]], now=NOW)
     outbox.approve(approved, now=NOW)
     rest = DryRunPlatform()
     assert publish_publication(outbox, approved, rest, now=NOW).complete

@@ -23,9 +23,9 @@ def test_every_platform_list_is_the_registrys():
     assert preview.PLATFORM_CHOICES == (*NAMES, "all") and queue.PLATFORMS == NAMES
     assert dict(lengths.DEFAULT_LIMITS) == {"x": 280, "mastodon": 500, "bluesky": 300}
     assert schedule.DEFAULT_DAILY_QUOTA == {"x": 17, "mastodon": None, "bluesky": None}
-    from publisher import media
+    from publisher.media import choose
 
-    assert media.ALT_LIMITS == {"x": 1000, "mastodon": 1500, "bluesky": 2000}
+    assert choose.ALT_LIMITS == {"x": 1000, "mastodon": 1500, "bluesky": 2000}
 
 
 def test_credential_names_come_from_the_specs():

@@ -24,7 +24,8 @@ from fake_mastodon import FakeMastodon
 from fake_x import CLI_BOOTSTRAP, FakeX
 from fake_x import Fault as XFault
 from fake_x import x_env
-from publisher.queue.outbox import Outbox, ts
+from publisher.clock import ts
+from publisher.queue.outbox import Outbox
 
 TESTS = Path(__file__).parent
 

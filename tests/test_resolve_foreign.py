@@ -12,6 +12,7 @@ from factories import store
 from fake_x import FakeX, Fault, x_env
 from pds import pds_network  # noqa: F401  (the real PDS, a session fixture)
 from publisher.cli import cli
+from publisher.publishing.failures import record_failure
 from publisher.queue.outbox import Outbox
 
 
@@ -85,7 +86,7 @@ def test_resolve_check_asks_bluesky_and_settles_both_ways(tmp_path, monkeypatch,
             if send:  # the post went out, but the answer was lost
                 platform.post(outbox.thread(pub_id).posts[0].text, reply_to=None, root=None,
                               idempotency_key=idempotency_key(pub, 0))
-            outbox.record_failure(pub_id, 0, OutcomeUnknown("bluesky", "read timeout after sending"))
+            record_failure(outbox, pub_id, 0, OutcomeUnknown("bluesky", "read timeout after sending"))
             assert outbox.get(pub_id).state == "needs_attention"
 
         found = CliRunner().invoke(cli, ["resolve", str(landed), "--check"])
@@ -103,7 +104,7 @@ def test_resolve_check_asks_bluesky_and_settles_both_ways(tmp_path, monkeypatch,
         outbox.approve(x_pub)
         outbox.claim(x_pub)
         outbox.begin_post(x_pub, 0)
-        outbox.record_failure(x_pub, 0, OutcomeUnknown("x", "timeout"))
+        record_failure(outbox, x_pub, 0, OutcomeUnknown("x", "timeout"))
         monkeypatch.setenv("X_API_KEY", "k")
         monkeypatch.setenv("X_API_SECRET", "s")
         monkeypatch.setenv("X_ACCESS_TOKEN", "t")

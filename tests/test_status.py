@@ -26,6 +26,7 @@ from fake_x import FakeX, x_env
 from publisher.cli import cli
 from publisher.queue.outbox import Outbox
 from publisher.platforms.base import PostRef, RateLimited
+from publisher.publishing.failures import record_failure
 from publisher.schedule.config import UTC, load_schedule, next_slots, parse_schedule
 from publisher.cockpit.status import collect, write_heartbeat
 
@@ -126,12 +127,11 @@ def test_status_lists_what_waits_for_a_person(tmp_path, outbox, creds):
     outbox.approve(unknown)
     outbox.claim(unknown)
     outbox.begin_post(unknown, 0)
-    outbox.record_failure(unknown, 0, TimeoutError("read timed out"))
+    record_failure(outbox, unknown, 0, TimeoutError("read timed out"))
     held = store(outbox, tmp_path / "inbox", name="held.md", title="等人看").publications[0]
     stuck = store(outbox, tmp_path / "b", name="b.md", title="卡住了").publications[0]
     outbox.approve(stuck)
-    outbox.claim(stuck)
-    outbox.db.execute("UPDATE publications SET owner = 'oldcontainer:4242:999/1' WHERE id = ?", (stuck,))
+    Outbox(outbox.db, outbox.path, owner="oldcontainer:4242:999/1").claim(stuck)  # a container that is gone
     too_long = store(outbox, tmp_path / "c", name="c.md", title="太长", n_posts=5).publications[0]
     outbox.approve(too_long)
     result = invoke("status", "--json")
@@ -400,7 +400,7 @@ def test_a_rate_limit_note_is_in_the_schedule_zone(tmp_path, outbox):
     outbox.claim(pub)
     outbox.begin_post(pub, 0)
     reset = dt.datetime(2030, 6, 14, 16, 30, tzinfo=UTC)
-    after = outbox.record_failure(pub, 0, RateLimited("x", "429", reset_at=reset))
+    after = record_failure(outbox, pub, 0, RateLimited("x", "429", reset_at=reset))
     assert "rescheduled for 2030-06-14 12:30 EDT" in after.note, after.note
 
 
@@ -509,10 +509,11 @@ def test_a_correction_of_a_posted_article_goes_out_as_a_reply_to_the_original_th
         assert f"a correction of publication {first}: it goes out as a reply to that thread" in shown
         assert "word for word as already posted" in shown and f"`publisher edit {fix}`" in shown
         # The operator says what changed (X refuses a post identical to one on the account).
-        from publisher.queue.outbox import EditedPost
+        from publisher.publishing.editing import edit_publication
+        from publisher.queue.records import EditedPost
 
         posts = outbox.thread(fix).posts
-        outbox.edit(fix, [EditedPost(("Correction: " + p.text) if p.role != "attribution" else
+        edit_publication(outbox, fix, [EditedPost(("Correction: " + p.text) if p.role != "attribution" else
                                      p.text.replace("Machine-translated", "Corrected, machine-translated"), p.role)
                           for p in posts])
         approved = invoke("approve", str(fix)).output

@@ -114,7 +114,8 @@ def at_option(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def media_lines(outbox: "Outbox", publication_id: int, thread: Any, index: int) -> list[str]:
     """The images (and card) of one post, and their uploads, for `show`."""
-    from publisher.media import describe, uploads_of
+    from publisher.queue.media import uploads_of
+    from publisher.media.upload import describe
 
     images = [m for m in thread.media if m.post == index]
     card = thread.card if thread.card is not None and thread.card.post == index else None

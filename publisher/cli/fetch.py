@@ -36,7 +36,8 @@ def fetch(urls: tuple[str, ...], folder: Path | None, backfill: int | None, forc
     Problems are one line per URL, and the exit code is 1.
     """
     from publisher.config import Paths
-    from publisher.feeds import FeedStore, Fetcher, Outcome
+    from publisher.feeds.fetcher import Fetcher, Outcome
+    from publisher.feeds.store import FeedStore
     from publisher.queue.outbox import Outbox
     from publisher.schedule.config import load_schedule_if_present
 

@@ -336,7 +336,7 @@ def show_threads(translated: TranslatedArticle, drafts: dict[str, ThreadDraft], 
 
 def _show_images(thread: Any, index: int, console: Console) -> None:
     """The images (and card) of post ``index``: size before and after fitting, alt text, credit."""
-    from publisher.media import describe
+    from publisher.media.upload import describe
 
     images = [m for m in thread.media if m.post == index]
     card = thread.card if thread.card is not None and thread.card.post == index else None

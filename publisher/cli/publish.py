@@ -43,8 +43,9 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     from publisher.publishing.publish import publish_publication
 
     pub = outbox.get(publication_id)
-    if pub.state not in ("approved", "scheduled", "failed"):  # publishing: another process holds it
-        from publisher.queue.outbox import not_ready_message
+    from publisher.queue.states import READY, not_ready_message
+
+    if pub.state not in READY:  # publishing: another process holds it
 
         raise StoreError(not_ready_message(pub))
     from publisher.schedule.budget import manual_problem

@@ -212,7 +212,7 @@ def show(publication_id: int, as_json: bool) -> None:
 
 
 def _media_json(outbox: "Outbox", publication_id: int, thread: Any) -> dict:
-    from publisher.media import uploads_of
+    from publisher.queue.media import uploads_of
 
     card = thread.card
     return {"images": [{"post": m.post + 1, "source": m.source, "sha256": m.sha256, "mime": m.mime, "width": m.width,

@@ -96,7 +96,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
 
     outbox = _open()
     if drop_images or images or alts:
-        from publisher.media import edit_images
+        from publisher.media.edit import edit_images
 
         if credit and not images:
             raise click.UsageError("--credit goes with --image")
@@ -108,7 +108,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
             return
         withdrawn = " Its approval was withdrawn: approve it again." if pub.approved_hash else ""
         click.echo(f"Saved the images of publication {publication_id}; it is now a draft.{withdrawn}")
-        from publisher.media import describe
+        from publisher.media.upload import describe
 
         stored = outbox.thread(publication_id)
         for line in describe(stored.media, stored.card):
@@ -136,7 +136,9 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
             raise StoreError(f"publication {publication_id} not saved: {errors}")
         previous = new_posts
         try:
-            after = outbox.edit(publication_id, new_posts, max_posts=max_posts)
+            from publisher.publishing.editing import edit_publication
+
+            after = edit_publication(outbox, publication_id, new_posts, max_posts=max_posts)
         except StoreError as exc:
             errors = str(exc).split(": ", 1)[-1]
             posts = new_posts

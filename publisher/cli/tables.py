@@ -12,12 +12,13 @@ import datetime as dt
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from publisher.queue.outbox import Outbox, QueueRow
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import QueueRow
 
 
 def posted_info(outbox: "Outbox", ids: Sequence[int]) -> dict[int, tuple[dt.datetime, str | None]]:
     """Publication id -> (time of its last post, link to its first post)."""
-    from publisher.queue.outbox import from_ts
+    from publisher.clock import from_ts
 
     if not ids:
         return {}

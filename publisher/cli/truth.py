@@ -7,7 +7,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Sequence
 
 if TYPE_CHECKING:
-    from publisher.queue.outbox import Outbox, Publication
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import Publication
 
 
 def current_schedule():

@@ -255,7 +255,7 @@ def spent_since(outbox: "Outbox", platform: str, since: dt.datetime, prices=None
 
 
 def _outbox_ts(value: dt.datetime) -> str:
-    from publisher.queue.outbox import ts
+    from publisher.clock import ts
 
     return ts(value)  # type: ignore[return-value]
 
@@ -263,7 +263,7 @@ def _outbox_ts(value: dt.datetime) -> str:
 def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | None = None,
             environ: dict[str, str] | None = None, schedule_file: str | None = None) -> Status:
     """Everything `publisher status` shows, from the database and the schedule."""
-    from publisher.queue.outbox import owner_status
+    from publisher.queue.owner import owner_status
 
     now = now or dt.datetime.now(UTC)
     if schedule is not None:

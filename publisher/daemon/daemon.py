@@ -870,7 +870,7 @@ class Daemon:
         Feeds and pages of the sources whose poll time came are fetched first (publisher.feeds);
         the files they write are ingested by the next scan, once settled like any other file."""
         if any(s.feed or s.pages for s in self.schedule.sources):
-            from publisher.feeds import poll_sources
+            from publisher.feeds.poll import poll_sources
 
             with self._work:
                 poll_sources(self.schedule, self.ledger.db, self.clock.now(), between=self.tick,

@@ -20,17 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, runtime_checkable
 
 from publisher.errors import PlatformError
-
-
-@dataclass(frozen=True)
-class PostRef:
-    """What a platform returned for one post: enough to reply to it and to link to it."""
-
-    id: str
-    """X tweet id, Mastodon status id, Bluesky at:// URI."""
-    url: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    """Platform details needed later (Bluesky: {"cid": ...})."""
+from publisher.models import PostRef  # the record the queue stores too; adapters import it from here
 
 
 @dataclass(frozen=True)
@@ -104,7 +94,7 @@ class Platform(Protocol):
         ``idempotency_key`` is stable for one post of one publication; platforms that support
         idempotency send it, the others ignore it. Adapters that take images also accept
         ``media=`` (a sequence of :class:`Attachment`) and, for Bluesky, ``card=`` (a
-        :class:`Card`), and have ``upload_media(item: MediaItem) -> publisher.media.Upload``;
+        :class:`Card`), and have ``upload_media(item: MediaItem) -> publisher.queue.media.Upload``;
         these are only passed when a post has images.
         """
         ...

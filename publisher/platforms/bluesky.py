@@ -55,7 +55,7 @@ from publisher.platforms.base import (Account, Attachment, AuthFailed, Card, Med
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from atproto import Client
 
-    from publisher.media import Upload
+    from publisher.queue.media import Upload
 
 log = logging.getLogger(__name__)
 
@@ -414,7 +414,7 @@ class BlueskyPlatform:
         """``com.atproto.repo.uploadBlob``: the blob's CID, MIME type and size go in the post's
         embed. A PDS removes blobs no record uses after a while (an hour is assumed; a later
         attempt uploads again, which gives the same CID)."""
-        from publisher.media import Upload
+        from publisher.queue.media import Upload
 
         self._connect()
         response = self._call(lambda c: c.upload_blob(item.data), sent=False)

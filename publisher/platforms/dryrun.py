@@ -60,7 +60,7 @@ class DryRunPlatform:
 
     def upload_media(self, item: Any) -> Any:
         """Records the upload (nothing is sent): ids ``dry-run-media-1``…"""
-        from publisher.media import Upload
+        from publisher.queue.media import Upload
 
         self.uploads.append(item)
         return Upload(media_id=f"dry-run-media-{len(self.uploads)}", extra={})

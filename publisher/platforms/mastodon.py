@@ -44,7 +44,7 @@ from publisher.platforms.base import (Account, Attachment, AuthFailed, CannotTel
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
     from mastodon import Mastodon
 
-    from publisher.media import Upload
+    from publisher.queue.media import Upload
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class MastodonPlatform:
         """``POST /api/v2/media`` with the alt text as ``description``; when the instance answers
         202 (still processing) poll ``GET /api/v1/media/:id`` until it has a URL. Mastodon removes
         media that no status uses after about a day."""
-        from publisher.media import Upload
+        from publisher.queue.media import Upload
 
         try:
             limit = self.description_limit()

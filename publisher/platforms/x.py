@@ -6,7 +6,7 @@ account's access token and secret, with read and write permission). They are hel
 never logged, stored or printed; tweepy's and oauthlib's debug logs (which print the signed
 ``Authorization`` header) are kept quiet.
 
-How each failure is classified (what the publisher then does is in :mod:`publisher.queue.outbox`):
+How each failure is classified (what the publisher then does is in :mod:`publisher.publishing.failures`):
 
 ================================================  ===========================================
 429 (window, or the ``x-user-limit-24hour-*`` /   :class:`RateLimited` with the reset time
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     import requests
     import tweepy
 
-    from publisher.media import Upload
+    from publisher.queue.media import Upload
 
 ENV_VARS = tuple(registry.X.credentials.values())
 """X_API_KEY, X_API_SECRET, X_ACCESS_TOKEN, X_ACCESS_TOKEN_SECRET."""
@@ -243,7 +243,7 @@ class XPlatform:
         ``/{id}/finalize`` (then ``GET /2/media/upload?command=STATUS`` while X processes a
         GIF), and the alt text with ``POST /2/media/metadata``. X keeps an unused upload for
         ``expires_after_secs`` (about a day)."""
-        from publisher.media import Upload
+        from publisher.queue.media import Upload
 
         category = "tweet_gif" if item.animated else "tweet_image"
         init = self._media_call("POST", "/2/media/upload/initialize", "starting an upload",

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 if TYPE_CHECKING:
-    from publisher.queue.outbox import Ingested, Outbox
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import Ingested
     from publisher.platforms.base import PostRef
 
 
@@ -34,7 +35,7 @@ def link(outbox: "Outbox", ingested: "Ingested", now: dt.datetime | None = None)
     on the same platform; returns {new publication: original}."""
     if not ingested.earlier_posted or not ingested.publications:
         return {}
-    from publisher.queue.outbox import ts, utcnow
+    from publisher.clock import ts, utcnow
 
     now = now or utcnow()
     earlier = {}

@@ -9,7 +9,7 @@ not yet on the platform, in order:
 1. mark it in flight (committed) — BEFORE the request, so a crash mid-call is found later;
 2. send it, as a reply to the previous post (``root`` is the first post);
 3. store the returned id and clear the mark in one transaction, or map the failure to the
-   next state (:meth:`Outbox.record_failure`) and stop.
+   next state (:func:`publisher.publishing.failures.record_failure`) and stop.
 
 A thread that stopped halfway resumes at the first post not yet posted, replying to the last
 posted id. Nothing is ever sent whose previous attempt has an unknown outcome: those wait in
@@ -22,10 +22,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
+from publisher.clock import utcnow
 from publisher.errors import StoreError
-from publisher.media import attachments_for, forget_uploads
-from publisher.queue.outbox import Outbox, Publication, StoredPost, utcnow
+from publisher.media.upload import attachments_for
 from publisher.platforms.base import Platform, PostFailed, PostRef, Rejected
+from publisher.publishing.failures import record_failure
+from publisher.queue.media import forget_uploads
+from publisher.queue.outbox import Outbox
+from publisher.queue.records import Publication, StoredPost
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def publish_publication(outbox: Outbox, publication_id: int, platform: Platform,
                 if thread.media or thread.card else {}
         except PostFailed as failure:  # nothing was posted: the post fails as it would have
             outbox.begin_post(publication_id, index, now=clock())
-            after = outbox.record_failure(publication_id, index, failure, now=clock())
+            after = record_failure(outbox, publication_id, index, failure, now=clock())
             return PublishResult(publication=after, sent=tuple(sent), error=failure)
         except Exception as exc:
             outbox.release(publication_id, f"uploading the images of post {index + 1} failed: "
@@ -100,10 +104,10 @@ def publish_publication(outbox: Outbox, publication_id: int, platform: Platform,
         except PostFailed as failure:
             if attached and isinstance(failure, Rejected):  # perhaps the media expired early: upload anew next time
                 forget_uploads(outbox, publication_id, index, clock())
-            after = outbox.record_failure(publication_id, index, failure, now=clock())
+            after = record_failure(outbox, publication_id, index, failure, now=clock())
             return PublishResult(publication=after, sent=tuple(sent), error=failure)
         except BaseException as exc:
-            outbox.record_failure(publication_id, index, exc, now=clock())
+            record_failure(outbox, publication_id, index, exc, now=clock())
             raise
         try:
             outbox.record_post(publication_id, index, ref, now=clock())

@@ -46,7 +46,7 @@ class ClockReport:
 
 
 def inspect(db: sqlite3.Connection, now: dt.datetime) -> ClockReport:
-    from publisher.queue.outbox import ts
+    from publisher.clock import ts
 
     limit_slot = _iso(now + TOLERANCE)
     limit_ts = ts(now + TOLERANCE)
@@ -62,7 +62,7 @@ def inspect(db: sqlite3.Connection, now: dt.datetime) -> ClockReport:
 
 def repair(db: sqlite3.Connection, now: dt.datetime) -> ClockReport:
     """Remove what a clock in the future recorded (see the module docstring), in one transaction."""
-    from publisher.queue.outbox import ts
+    from publisher.clock import ts
 
     report = inspect(db, now)
     limit_slot = _iso(now + TOLERANCE)

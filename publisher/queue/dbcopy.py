@@ -57,7 +57,8 @@ def migrate(value: "Path | str") -> tuple[str, list[str], list[str]]:
 
 
 def copy(source_value: "Path | str", target_value: "Path | str") -> Copied:
-    from publisher.queue.outbox import Outbox, owner_alive
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.owner import owner_alive
 
     source, dest = target(source_value), target(target_value)
     if not is_postgres(source) and not Path(source).exists():

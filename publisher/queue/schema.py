@@ -12,10 +12,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
+from publisher.queue.states import STATES  # the CHECK constraint of m001 lists them
+
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[str, Migration]] = []
-
-STATES = ("draft", "approved", "scheduled", "publishing", "posted", "failed", "needs_attention", "rejected")
 
 
 def migration(fn: Migration) -> Migration:
