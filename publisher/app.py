@@ -2,8 +2,9 @@
 
 :class:`Pipeline` holds what is loaded once per run (translation models per source script,
 the glossary, the translation cache, thread options) and turns one article file into its
-threads; :func:`ingest_paths` stores them in the outbox. ``publisher ingest``, the daemon's
-source scan and the preview all go through here, so they agree on every rule:
+threads; :func:`ingest_paths` stores them in the outbox, :func:`translate_files` writes ``.en.md``
+files, each reporting a :class:`FileOutcome` per file. ``publisher ingest``, the daemon's source
+scan and the preview (:mod:`publisher.preview`) all go through here, so they agree on every rule:
 
 * Only Chinese articles are queued. Anything else is refused with a message saying what it
   looks like: a thread saying "Machine-translated from Chinese" must never carry untranslated
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from publisher.queue.outbox import Outbox
     from publisher.queue.records import Ingested
     from publisher.platforms.base import Platform
+    from publisher.preview import ArticlePreview
     from publisher.threads.credits import Credit
     from publisher.threads.render import ThreadDraft, ThreadOptions
     from publisher.schedule.config import Schedule, Source
