@@ -238,7 +238,7 @@ def _bump(digits: str, k: int) -> str:
 def document_inputs(folder: Path) -> list[str]:
     sys.path.insert(0, str(ROOT))
     from publisher.articles.read import read_article
-    from publisher.translate.pipeline import model_inputs
+    from publisher.translate.article import model_inputs
 
     inputs: list[str] = []
     for path in sorted(folder.glob("*.md")):
@@ -250,9 +250,8 @@ def child_document(package: Path, work: Path, cap: int, beam: int, echo: bool) -
     """The publisher translate path over the document folder (model loaded first, no cache)."""
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "tests"))
-    from publisher.app import Pipeline
+    from publisher.app import Pipeline, translate_files
     from publisher.translate.argos import ArgosTranslator, DecodingOptions
-    from publisher.translate.document import translate_files
     from publisher.translate.packages import read_package
 
     class Echo(ArgosTranslator):
@@ -301,7 +300,7 @@ def reference_fallbacks() -> tuple[int, int]:
     sys.path.insert(0, str(ROOT))
     from publisher.articles.read import read_article
     from publisher.translate.base import FakeTranslator
-    from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article
+    from publisher.translate.article import TranslationStats, model_inputs, translate_article
 
     fake = FakeTranslator(json.loads((CORPUS / "reference.json").read_text(encoding="utf-8")))
     pieces = total = 0

@@ -2,8 +2,9 @@
 
 :class:`Pipeline` holds what is loaded once per run (translation models per source script,
 the glossary, the translation cache, thread options) and turns one article file into its
-threads; :func:`ingest_paths` stores them in the outbox. ``publisher ingest``, the daemon's
-source scan and the preview all go through here, so they agree on every rule:
+threads; :func:`ingest_paths` stores them in the outbox, :func:`translate_files` writes ``.en.md``
+files, each reporting a :class:`FileOutcome` per file. ``publisher ingest``, the daemon's source
+scan and the preview (:mod:`publisher.preview`) all go through here, so they agree on every rule:
 
 * Only Chinese articles are queued. Anything else is refused with a message saying what it
   looks like: a thread saying "Machine-translated from Chinese" must never carry untranslated
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from publisher.errors import ModelError, PublisherError
 from publisher.platforms import registry
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from publisher.queue.outbox import Outbox
     from publisher.queue.records import Ingested
     from publisher.platforms.base import Platform
+    from publisher.preview import ArticlePreview
     from publisher.threads.credits import Credit
     from publisher.threads.layout import ThreadDraft
     from publisher.threads.options import ThreadOptions
@@ -322,7 +324,7 @@ class Pipeline:
     def translate_chosen(self, article: Article, chosen: Chosen) -> TranslatedArticle:
         """English for the title, the description and what ``chosen`` may use (not the whole
         article): one translator call, with the glossary, the cache and the usual checks."""
-        from publisher.translate.pipeline import passthrough, translate_texts
+        from publisher.translate.article import passthrough, translate_texts
 
         if not article.is_chinese:
             from publisher.errors import NotChinese
@@ -356,26 +358,39 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
-class IngestOutcome:
-    """What ingesting one file did; ``error`` is set when it failed."""
+class FileOutcome:
+    """What a command did with one article file, the one record of every per-file loop here:
+    ingest (``ingested``), translate (``output``, ``translated``, ``detail``) and preview
+    (``preview``). ``error`` is set when the file failed, or was skipped (NotChinese)."""
 
     path: Path
     ingested: Ingested | None = None
     error: PublisherError | None = None
+    output: Path | None = None
+    """translate: the ``.en.md`` file written."""
+    translated: TranslatedArticle | None = None
+    detail: str = ""
+    """translate: ``N sentences, M from the cache``."""
+    preview: ArticlePreview | None = None
 
     @property
     def message(self) -> str:
-        """The error as one line that names the file."""
-        text = str(self.error) if self.error is not None else self.status
+        """The error (or what happened) as one line that names the file."""
+        text = str(self.error) if self.error is not None else (self.detail or self.status)
         return text if text.startswith(str(self.path)) else f"{self.path}: {text}"
 
     @property
     def status(self) -> str:
+        """"skipped" or "failed"; ingest: "new", "revision" or "unchanged"; translate: "written";
+        preview: "shown"."""
         if self.error is not None:
             from publisher.errors import NotChinese
 
             return "skipped" if isinstance(self.error, NotChinese) else "failed"
-        assert self.ingested is not None
+        if self.output is not None:
+            return "written"
+        if self.ingested is None:
+            return "shown"
         if self.ingested.unchanged and not self.ingested.publications:
             return "unchanged"
         return "revision" if self.ingested.revision > 1 and not self.ingested.unchanged else "new"
@@ -424,7 +439,7 @@ def review_reasons(prepared: Prepared, *, untranslated: bool = True) -> tuple[st
 
 def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, platforms: Sequence[str] = (), *,
                  auto_approve: bool = False, settings: Settings | None = None,
-                 on_outcome: Callable[[IngestOutcome], None] | None = None) -> list[IngestOutcome]:
+                 on_outcome: Callable[[FileOutcome], None] | None = None) -> list[FileOutcome]:
     """Ingest every article under ``paths``; one bad file never stops the others.
 
     With ``settings`` each file gets its own :meth:`Settings.plan` (and the pipeline its
@@ -437,16 +452,74 @@ def ingest_paths(paths: Iterable[Path], outbox: Outbox, pipeline: Pipeline, plat
     outcomes = []
     for item in find_article_files(paths):
         if isinstance(item, ReadFailure):
-            outcome = IngestOutcome(item.path, error=item.error)
+            outcome = FileOutcome(item.path, error=item.error)
         else:
             plan = settings.plan(item) if settings is not None else IngestPlan(tuple(platforms), auto_approve)
             try:
-                outcome = IngestOutcome(item, ingest_file(item, outbox, pipeline, plan.platforms,
+                outcome = FileOutcome(item, ingest_file(item, outbox, pipeline, plan.platforms,
                                                           auto_approve=plan.auto_approve,
                                                           base_url=plan.source.base_url if plan.source else None))
             except PublisherError as exc:
-                outcome = IngestOutcome(item, error=exc)
+                outcome = FileOutcome(item, error=exc)
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
     return outcomes
+
+
+def translate_files(paths: Iterable[Path], out_dir: Path | None = None, *, translators: Pipeline | None = None,
+                    cache: Any = None, glossary: Any = None,
+                    on_outcome: Callable[[FileOutcome], None] | None = None) -> list[FileOutcome]:
+    """Translate every article under ``paths`` to ``<name>.en.md`` (in ``out_dir``, else next to
+    it; :mod:`publisher.translate.document`): the Chinese ones with the model for their script
+    (zh->en, or zt->en for Traditional Chinese when installed), the others skipped with a reason.
+    One bad file never stops the others."""
+    from publisher.articles.read import ReadFailure, read_articles
+    from publisher.errors import NotChinese
+    from publisher.translate.article import TranslationStats, translate_article
+    from publisher.translate.batch import chunks, translate_ahead
+    from publisher.translate.document import english_document, output_path, write_atomically
+    from publisher.translate.glossary import load_glossary
+
+    if translators is None:
+        translators = Pipeline()
+    results: list[FileOutcome] = []
+
+    def report(result: FileOutcome) -> None:
+        results.append(result)
+        if on_outcome:
+            on_outcome(result)
+
+    if glossary is None:
+        glossary = load_glossary()
+    for chunk in chunks(read_articles(paths), glossary):
+        ahead = translate_ahead([a for a in chunk if not isinstance(a, ReadFailure) and a.is_chinese],
+                                translators, glossary, cache)
+        for item in chunk:
+            if isinstance(item, ReadFailure):
+                report(FileOutcome(item.path, error=item.error))
+                continue
+            article = item
+            if not article.is_chinese:
+                report(FileOutcome(article.path, error=NotChinese(
+                    article.path, f"not Chinese (detected {article.language}), not translated")))
+                continue
+            try:
+                translator = translators.translator_for(article)
+                translator = ahead.get(id(translator), translator)
+                stats = TranslationStats()
+                translated = translate_article(article, translator, glossary=glossary, cache=cache, stats=stats)
+                target = output_path(article.path, out_dir)
+                write_atomically(target, english_document(translated))
+            except PublisherError as exc:
+                report(FileOutcome(article.path, error=exc))
+                continue
+            except OSError as exc:
+                report(FileOutcome(article.path, error=PublisherError(
+                    f"cannot write the translation ({exc.strerror or exc})")))
+                continue
+            detail = f"{stats.sentences} sentences, {stats.cached} from the cache"
+            if stats.pieces:
+                detail += f", {stats.pieces} in pieces"
+            report(FileOutcome(article.path, output=target, translated=translated, detail=detail))
+    return results

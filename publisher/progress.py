@@ -23,7 +23,7 @@ def wanted(as_json: bool, console: "Console | None" = None) -> bool:
     if as_json:
         return False
     if console is None:
-        from publisher.cli._common import err
+        from publisher.console import err
 
         console = err()
     return console.is_terminal
@@ -37,7 +37,7 @@ class Progress:
             TimeElapsedColumn
 
         if console is None:
-            from publisher.cli._common import err
+            from publisher.console import err
 
             console = err()
         self._bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

@@ -36,7 +36,7 @@ def load_phrasebook(name: str = "seed_phrasebook.yaml") -> dict[str, str]:
 def seed_translated(path: Path = SEED) -> TranslatedArticle:
     """The seed through the real translation pipeline, with readable English from the phrasebook."""
     from publisher.articles.read import read_article
-    from publisher.translate.pipeline import translate_article
+    from publisher.translate.article import translate_article
 
     return translate_article(read_article(path), FakeTranslator(load_phrasebook()))
 

@@ -161,7 +161,7 @@ def test_dates_in_headings_and_speaker_headings():
 
 
 def test_the_dry_run_without_a_model_chooses_what_ingest_queues():
-    from publisher.cli.preview import Translation, preview_article
+    from publisher.preview import Translation, preview_article
     from publisher.app import Pipeline
     from publisher.threads.options import ThreadOptions
 
@@ -256,7 +256,7 @@ def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
 
 def test_only_the_title_gist_and_chosen_points_are_translated_in_one_call():
     from publisher.app import Pipeline
-    from publisher.translate.pipeline import model_inputs
+    from publisher.translate.article import model_inputs
 
     translator = FakeTranslator(factories.load_phrasebook())
     seed = read_article(factories.SEED)

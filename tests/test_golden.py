@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 import factories
-from publisher.cli.preview import ArticlePreview, Translation, preview_article, show_preview
+from publisher.cli.preview import show_preview
+from publisher.preview import ArticlePreview, Translation, preview_article
 from publisher.articles.read import read_article
 from publisher.threads.layout import ThreadDraft, build_drafts
 from publisher.threads.options import ThreadOptions

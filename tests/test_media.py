@@ -298,7 +298,7 @@ def test_chinese_alt_text_and_credit_are_translated_like_the_article(server, fet
     from publisher.threads.options import ThreadOptions
     from publisher.threads.layout import build_drafts
     from publisher.translate.base import FakeTranslator
-    from publisher.translate.pipeline import translate_article
+    from publisher.translate.article import translate_article
 
     url = server.add("https://example.org/noodles.png", mf.png())
     text = (f"---\ntitle: 可灵\nauthor: 机器之心\n---\n\n快手发布了可灵。\n\n![一碗面条]({url})\n\n图源：机器之心\n\n"

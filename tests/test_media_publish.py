@@ -264,7 +264,7 @@ def seed_with_link(server, tmp_path, isolated_env):
     from publisher.threads.options import ThreadOptions
     from publisher.threads.layout import build_drafts
     from publisher.translate.base import FakeTranslator
-    from publisher.translate.pipeline import translate_article
+    from publisher.translate.article import translate_article
 
     text = factories.SEED.read_text(encoding="utf-8").replace("author: ByteAILab\n",
                                                               f"author: ByteAILab\nurl: {ORIGINAL}\n", 1)

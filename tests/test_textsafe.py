@@ -10,7 +10,7 @@ from factories import article, fake_translate, write_article
 from publisher.threads.layout import build_threads
 from publisher.textsafe import clean, for_terminal
 from publisher.translate.base import FakeTranslator
-from publisher.translate.pipeline import translate_article
+from publisher.translate.article import translate_article
 
 OSC = "\x1b]0;pwned\x07"
 RLO = "\u202e"

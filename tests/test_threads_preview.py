@@ -10,7 +10,8 @@ import pytest
 
 import factories
 from conftest import run_cli, subprocess_env
-from publisher.cli.preview import Translation, preview_article, show_preview
+from publisher.cli.preview import show_preview
+from publisher.preview import Translation, preview_article
 from publisher.articles.read import read_article
 from publisher.lengths import measure
 from publisher.threads.options import ThreadOptions

@@ -16,7 +16,7 @@ from publisher.errors import ModelError
 from publisher.articles.read import read_article
 from publisher.translate.argos import ArgosTranslator, DecodingOptions, load_translator
 from publisher.translate.packages import read_package
-from publisher.translate.pipeline import TranslationStats, translate_article
+from publisher.translate.article import TranslationStats, translate_article
 from tinymodel import install_tiny_package
 
 URL_RE = re.compile(r"https?://[^\s)\]>]+")
@@ -185,7 +185,7 @@ def test_translation_imports_no_argostranslate_stanza_spacy_or_torch(models, see
         "import sys\n"
         "from publisher.articles.read import read_article\n"
         "from publisher.translate.argos import load_translator\n"
-        "from publisher.translate.pipeline import translate_article\n"
+        "from publisher.translate.article import translate_article\n"
         f"t = translate_article(read_article({str(seed_path)!r}), load_translator())\n"
         "assert t.translated and 'ctranslate2' in sys.modules and 'sentencepiece' in sys.modules\n"
         f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])\n"

@@ -22,7 +22,7 @@ from publisher.articles.read import read_article
 from publisher.translate.cache import TranslationCache
 from publisher.translate.engines import TranslationConfig, load_engine
 from publisher.translate.numbers import english_values, find_numbers, number_kept
-from publisher.translate.pipeline import TranslationStats, translate_article
+from publisher.translate.article import TranslationStats, translate_article
 from tinymodel import install_tiny_package
 
 ENGINES = ["ctranslate2", "argos", "openai"]

@@ -94,10 +94,9 @@ def test_a_folder_is_translated_in_one_engine_call_with_the_same_result(tmp_path
     import shutil
     from pathlib import Path
 
-    from publisher.app import Pipeline
+    from publisher.app import Pipeline, translate_files
     from publisher.translate.base import FakeTranslator
     from publisher.translate.cache import TranslationCache
-    from publisher.translate.document import translate_files
 
     corpus = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus"
     folder = tmp_path / "in"

@@ -7,7 +7,7 @@ import pytest
 from publisher.articles.read import read_article
 from publisher.translate.base import FakeTranslator
 from publisher.translate.numbers import english_values, find_numbers, name_pattern, number_kept
-from publisher.translate.pipeline import TranslationStats, model_inputs, translate_article
+from publisher.translate.article import TranslationStats, model_inputs, translate_article
 
 
 def kept(source: str, english: str) -> bool:

@@ -14,7 +14,7 @@ from publisher.errors import ConfigError, ModelError
 from publisher.articles.read import read_article
 from publisher.translate.engines import TranslationConfig, load_engine
 from publisher.translate.openai_engine import OpenAITranslator, clean_reply, parse_batch_reply
-from publisher.translate.pipeline import TranslationStats, translate_article
+from publisher.translate.article import TranslationStats, translate_article
 
 URL_RE = re.compile(r"https?://[^\s)\]>]+")
 

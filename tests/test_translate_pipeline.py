@@ -14,7 +14,7 @@ from publisher.text import has_han
 from publisher.translate.base import FakeTranslator
 from publisher.translate.cache import TranslationCache
 from publisher.translate.glossary import Glossary, load_glossary
-from publisher.translate.pipeline import TranslationStats, model_inputs, passthrough, translate_article
+from publisher.translate.article import TranslationStats, model_inputs, passthrough, translate_article
 
 URL_RE = re.compile(r"https?://[^\s)\]>]+")
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\([^)]*\)")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from publisher.articles.blocks import parse_blocks
 from publisher.articles.read import parse_article
 from publisher.translate.glossary import Glossary
-from publisher.translate.pipeline import translate_article
+from publisher.translate.article import translate_article
 
 pytestmark = pytest.mark.slow
 

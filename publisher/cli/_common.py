@@ -1,35 +1,11 @@
-"""Shared pieces of the commands: consoles and option decorators."""
+"""Shared pieces of the commands: the safe ``click.echo`` and option decorators (the consoles are
+:mod:`publisher.console`)."""
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import click
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-
-@functools.lru_cache(maxsize=None)
-def _console(stderr: bool) -> "Console":
-    from rich.console import Console
-    from rich.segment import Segment
-
-    from publisher.textsafe import for_terminal
-
-    class SafeConsole(Console):
-        """A rich Console that shows control and bidi characters in the text it renders as ``?``
-        (file names, titles and posts are data; an escape sequence in them must not act)."""
-
-        def render(self, renderable, options=None):  # type: ignore[no-untyped-def,override]
-            for segment in super().render(renderable, options):
-                if segment.control is None and segment.text:
-                    yield Segment(for_terminal(segment.text), segment.style, None)
-                else:
-                    yield segment
-
-    return SafeConsole(stderr=stderr, highlight=False, soft_wrap=False)
 
 
 def install_safe_echo() -> None:
@@ -49,16 +25,6 @@ def install_safe_echo() -> None:
 
     echo._publisher_safe = True  # type: ignore[attr-defined]
     click.echo = echo  # type: ignore[assignment]
-
-
-def out() -> "Console":
-    """Console for results (stdout)."""
-    return _console(False)
-
-
-def err() -> "Console":
-    """Console for per-file problems and progress (stderr)."""
-    return _console(True)
 
 
 def json_option(f: Callable) -> Callable:

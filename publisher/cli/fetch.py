@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from publisher.cli._common import err, json_option
+from publisher.console import err
+from publisher.cli._common import json_option
 
 
 @click.command()

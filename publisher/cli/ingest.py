@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from publisher.platforms.registry import NAMES
-from publisher.cli._common import err, json_option
+from publisher.console import err
+from publisher.cli._common import json_option
 
 PLATFORM_NAMES = NAMES
 
@@ -42,7 +43,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     reported one line each and the exit code is 1.
     """
     from publisher.queue.outbox import Outbox
-    from publisher.app import IngestOutcome, Pipeline, ingest_paths, resolve_settings
+    from publisher.app import FileOutcome, Pipeline, ingest_paths, resolve_settings
     from publisher.schedule.config import load_schedule_if_present
 
     from contextlib import nullcontext
@@ -61,7 +62,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     def emit(line: str, err: bool = False) -> None:
         progress.emit(bar, line, err)
 
-    def show(outcome: IngestOutcome) -> None:
+    def show(outcome: FileOutcome) -> None:
         if as_json:
             return
         if outcome.status == "skipped":  # the same verdict as `publisher translate`
@@ -98,7 +99,7 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
                        + "): this one waits for a person, even with --approve, and goes out as a reply to "
                        "that thread (a correction, not a new thread)")
 
-    def shown(outcome: IngestOutcome) -> None:
+    def shown(outcome: FileOutcome) -> None:
         show(outcome)
         if bar is not None:
             bar.file_done()

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from publisher.cli._common import err, json_option
+from publisher.console import err
+from publisher.cli._common import json_option
 
 #: Exit code of `models install --if-missing` when the index cannot be reached: the message says
 #: how to install from a file, and the caller may go on without translation.

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from publisher.platforms.registry import NAMES
-from publisher.cli._common import err, json_option, out, report_failure
+from publisher.console import err, out
+from publisher.cli._common import json_option, report_failure
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from publisher.models import Article, TranslatedArticle
+    from publisher.preview import ArticlePreview
     from publisher.threads.layout import ThreadDraft
-    from publisher.threads.options import ThreadOptions
-    from publisher.translate.base import Translator
-    from publisher.translate.glossary import Glossary
 
 PLATFORM_CHOICES = (*NAMES, "all")
 
@@ -64,31 +62,33 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     one. Bad files are reported one line each; the others are still shown, and the exit code is
     1 if any file failed.
     """
-    from publisher.articles.read import ReadFailure, read_articles
-    from publisher.app import resolve_settings
+    from publisher.app import FileOutcome, resolve_settings
+    from publisher.preview import Translation, preview_files
     from publisher.schedule.config import load_schedule_if_present
 
     settings = resolve_settings(load_schedule_if_present(schedule_path), images="off" if no_images else None,
                                 **_option_values(points, max_posts, limits, allow, templates))
-    options = settings.options
-    images = settings.image_mode
     platforms = NAMES if platform == "all" else (platform,)
     translation = Translation()
     if settings.schedule is not None:  # the engine schedule.yaml's translation: block chooses
         translation.pipeline.translation = settings.schedule.translation_for
     previews, failures = [], []
-    for item in read_articles(paths):
-        if isinstance(item, ReadFailure):
-            failures.append(item)
+
+    def shown(outcome: FileOutcome) -> None:
+        if outcome.error is not None:
+            failures.append(outcome)
             if not as_json:
-                report_failure(item)
-            continue
-        source = settings.plan(item.path).source
-        result = preview_article(item, platforms, options, translation, images,
-                                 base_url=source.base_url if source is not None else None)
+                report_failure(outcome)
+            return
+        result = outcome.preview
+        if result.untranslated is not None:
+            err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
+                        f"{_esc(result.untranslated)}")
         previews.append(result)
         if not as_json:
             show_preview(result, side_by_side=side_by_side)
+
+    preview_files(paths, platforms, settings, translation, on_outcome=shown)
     if as_json:
         payload = {"articles": [preview_json(p) for p in previews],
                    "errors": [{"path": str(f.path), "error": f.error.problem} for f in failures]}
@@ -119,74 +119,6 @@ def _option_values(points: int | None, max_posts: int | None, limits: tuple[str,
     if templates is not None:
         values["templates"] = templates
     return values
-
-
-@dataclass(frozen=True)
-class ArticlePreview:
-    """Everything the preview shows for one article."""
-
-    article: Article
-    translated: TranslatedArticle
-    drafts: dict[str, ThreadDraft]
-    chosen: Any = None
-    """pipeline.Chosen: the selection and the credit behind the threads."""
-
-
-class Translation:
-    """Translates articles for the preview through :class:`publisher.app.Pipeline`:
-    with ``translator`` when given (tests pass a FakeTranslator), else with the installed model
-    for the article's script, loaded once.
-
-    No model installed: articles pass through untranslated, with a loud warning (once) saying
-    how to install one, so that the preview still works. (Only the preview does this: ingest
-    and the daemon never queue an untranslated article.)
-    """
-
-    def __init__(self, translator: Translator | None = None, glossary: Glossary | None = None) -> None:
-        from publisher.app import Pipeline
-
-        self.pipeline = Pipeline(translator=translator, glossary=glossary)
-        self._warned: set[str] = set()
-
-    @property
-    def glossary(self) -> Glossary:
-        return self.pipeline.glossary
-
-    def __call__(self, article: Article, chosen=None) -> TranslatedArticle:
-        """The article's English: what ``chosen`` needs (as ingest translates it), else the whole
-        article; untranslated (with the warning) when no model is installed."""
-        from publisher.errors import ModelError
-        from publisher.translate.pipeline import passthrough, translate_article
-
-        if not article.is_chinese:
-            return translate_article(article, None)
-        try:
-            translator = self.pipeline.translator_for(article)
-        except ModelError as exc:
-            if article.language not in self._warned:
-                self._warned.add(article.language)
-                err().print(f"[bold yellow]warning: the threads below are UNTRANSLATED (Chinese):[/bold yellow] "
-                            f"{_esc(str(exc))}")
-            return passthrough(article, f"NOT TRANSLATED: {exc}")
-        if chosen is not None:
-            return self.pipeline.translate_chosen(article, chosen)
-        return translate_article(article, translator, glossary=self.glossary)
-
-
-def preview_article(article: Article, platforms: Sequence[str], options: ThreadOptions,
-                    translation: Translation, images: str = "none", base_url: str | None = None) -> ArticlePreview:
-    """Choose on the source, translate what was chosen and build the threads, exactly as ingest
-    does (the same choice with or without a model); glossary names are never split across posts.
-    ``images`` ("lead", "points", "off" or "none") adds images as ingest would (fetched into the
-    media store, once); ``base_url`` completes a relative permalink (the schedule source's)."""
-    pipeline = translation.pipeline
-    pipeline.use_options(options)
-    pipeline.base_url = base_url
-    pipeline.images = images
-    chosen = pipeline.choose(article)
-    translated = translation(article, chosen)
-    drafts = pipeline.drafts(article, translated, platforms, chosen)
-    return ArticlePreview(article, translated, drafts, chosen)
 
 
 # --- JSON ------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from publisher.cli._common import json_option, out
+from publisher.console import out
+from publisher.cli._common import json_option
 
 
 def schedule_option(f):

@@ -70,7 +70,7 @@ def render_queue(outbox: "Outbox", rows: "Sequence[QueueRow]", zone, *, counts: 
     from rich.cells import cell_len
 
     from publisher.queue.schema import STATES
-    from publisher.cli._common import out
+    from publisher.console import out
 
     width_total = out().width
     expected: dict[int, dt.datetime] = {}

@@ -31,9 +31,8 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
     and --threads on top.
     """
     from publisher.errors import PublisherError
-    from publisher.app import Pipeline
+    from publisher.app import FileOutcome, Pipeline, translate_files
     from publisher.schedule.config import load_schedule_if_present
-    from publisher.translate.document import FileResult, translate_files
     from publisher.translate.engines import TranslationConfig
 
     try:
@@ -66,25 +65,25 @@ def translate(paths: tuple[Path, ...], out_dir: Path | None, beam: int | None, t
     def emit(line: str, err: bool = False) -> None:
         progress.emit(bar, line, err)
 
-    def show(result: FileResult) -> None:
+    def show(result: FileOutcome) -> None:
         if result.status == "written":
-            emit(f"{result.path} → {result.output} ({result.message})")
+            emit(f"{result.path} → {result.output} ({result.detail})")
             for warning in result.translated.warnings if result.translated else ():
                 emit(f"note: {result.path}: {warning}", err=True)
         elif result.status == "skipped":
-            emit(f"skipped {result.path}: {result.message}", err=True)
+            emit(f"skipped {result.message}", err=True)
         else:
-            emit(f"error: {result.message}" if str(result.path) in result.message
-                       else f"error: {result.path}: {result.message}", err=True)
+            problem = str(result.error)
+            emit(f"error: {problem}" if str(result.path) in problem else f"error: {result.path}: {problem}", err=True)
 
-    def shown(result: FileResult) -> None:
+    def shown(result: FileOutcome) -> None:
         show(result)
         if bar is not None:
             bar.file_done()
 
     try:
         with bar if bar is not None else nullcontext():
-            results = translate_files(paths, out_dir, translators=translators, cache=cache, on_result=shown)
+            results = translate_files(paths, out_dir, translators=translators, cache=cache, on_outcome=shown)
     finally:
         if cache is not None:
             cache.close()

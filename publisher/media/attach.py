@@ -129,7 +129,7 @@ def _translate_fn(article: "Article", translator: "Translator | None", glossary:
     if translator is None:
         return None
     from publisher.articles.blocks import parse_blocks
-    from publisher.translate.pipeline import translate_article
+    from publisher.translate.article import translate_article
 
     def translate(text: str) -> str:
         snippet = replace(article, body=text, blocks=parse_blocks(text), title=text, description=None)

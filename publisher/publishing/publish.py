@@ -129,3 +129,56 @@ def plan(outbox: Outbox, publication_id: int) -> list[StoredPost]:
 
 
 __all__ = ["PublishResult", "publish_publication", "plan", "idempotency_key"]
+
+
+# --- the dry run: the reply chain a publish would make now, posting nothing ----------------------
+
+
+@dataclass(frozen=True)
+class DryStep:
+    """One post of a dry run: what it replies to (None: it starts a new thread) and the id it gets."""
+
+    post: StoredPost
+    reply_to: PostRef | None
+    ref: PostRef
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What ``publish --dry-run`` shows: the posts a publish would send now, in order, each with the
+    post it replies to, as :func:`publish_publication` would chain them (a correction hangs under
+    the thread it corrects); nothing is posted or changed."""
+
+    publication: Publication
+    steps: tuple[DryStep, ...]
+    """Empty: nothing would be posted (the thread is posted, or has no post left)."""
+    correction: str | None = None
+    """``a correction of publication N: ...`` when it corrects a posted thread."""
+
+
+def dry_run_chain(outbox: Outbox, publication_id: int) -> DryRun:
+    """The reply chain a publish of ``publication_id`` would make now, through a
+    :class:`~publisher.platforms.dryrun.DryRunPlatform` (ids ``dry-run-1``...)."""
+    from publisher.platforms.dryrun import DryRunPlatform
+    from publisher.publishing.corrections import anchor, describe
+
+    pub = outbox.get(publication_id)
+    posts = plan(outbox, publication_id)
+    if pub.state == "posted" or not posts:
+        return DryRun(pub, ())
+    refs = outbox.posted_refs(publication_id)
+    dry = DryRunPlatform()
+    base = anchor(outbox, publication_id)
+    last: PostRef | None = refs[-1] if refs else (base.last if base else None)
+    root: PostRef | None = base.root if base else (refs[0] if refs else None)
+    correction = describe(outbox, pub.id) if base is not None else None
+    steps = []
+    for post in posts:
+        ref = dry.post(post.text, reply_to=last, root=root, idempotency_key=idempotency_key(pub, post.index))
+        steps.append(DryStep(post, last, ref))
+        root = root or ref
+        last = ref
+    return DryRun(pub, tuple(steps), correction)
+
+
+__all__ += ["DryRun", "DryStep", "dry_run_chain"]
