@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 from publisher.app import FileOutcome
 
 if TYPE_CHECKING:
-    from publisher.app import Chosen, Settings
+    from publisher.app import Chosen
+    from publisher.settings import Settings
     from publisher.models import Article, TranslatedArticle
     from publisher.threads.layout import ThreadDraft
     from publisher.threads.options import ThreadOptions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from publisher.errors import ConfigError
-from publisher.app import configured_platform
+from publisher.settings import configured_platform
 
 SCHEDULE = """
 timezone: Asia/Shanghai

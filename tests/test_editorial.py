@@ -231,7 +231,8 @@ def test_a_translation_that_lost_a_name_falls_back_to_the_next_candidate():
 
 def test_a_schedule_source_base_url_completes_a_relative_permalink(tmp_path):
     from publisher.queue.outbox import Outbox
-    from publisher.app import Pipeline, ingest_paths, resolve_settings
+    from publisher.app import Pipeline, ingest_paths
+    from publisher.settings import resolve_settings
     from publisher.schedule.config import parse_schedule
 
     class Always(FakeTranslator):

@@ -17,7 +17,7 @@ from publisher.queue.ledger import SlotLedger
 from publisher.testing import ManualClock
 from publisher.articles.read import read_article
 from publisher.queue.outbox import Outbox
-from publisher.app import resolve_settings
+from publisher.settings import resolve_settings
 from publisher.schedule.config import UTC
 from publisher.translate.base import FakeTranslator
 from test_feeds import PARAS, article_page, articles, rss

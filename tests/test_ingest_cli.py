@@ -131,7 +131,7 @@ def test_auto_approve_is_withheld_when_chinese_is_left_in_the_english(tmp_path, 
 
 
 def test_the_hold_can_be_switched_off_in_schedule_yaml(tmp_path, outbox):
-    from publisher.app import resolve_settings
+    from publisher.settings import resolve_settings
     from publisher.schedule.config import parse_schedule
 
     schedule = parse_schedule("timezone: UTC\nthreads: {hold_untranslated: false}\n"

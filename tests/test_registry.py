@@ -14,7 +14,7 @@ from publisher.platforms.registry import NAMES, SPECS, spec
 
 def test_every_platform_list_is_the_registrys():
     from publisher import lengths
-    from publisher import app as pipeline
+    from publisher import settings as pipeline
     from publisher.schedule import config as schedule
     from publisher.cli import ingest, preview, queue
 

@@ -14,7 +14,8 @@ import pytest
 from conftest import run_cli, subprocess_env
 from factories import write_article
 from publisher.queue.outbox import Outbox
-from publisher.app import Pipeline, ingest_paths, resolve_settings, thread_options
+from publisher.app import Pipeline, ingest_paths
+from publisher.settings import resolve_settings, thread_options
 from publisher.schedule.config import UTC, load_schedule, load_schedule_if_present, parse_schedule
 from publisher.translate.base import FakeTranslator
 
@@ -224,7 +225,7 @@ def test_schedule_yaml_and_thread_options_share_one_set_of_bounds(tmp_path, yaml
         ThreadOptions(**options)
     at_bound = parse_schedule(f"timezone: UTC\nthreads: {{max_posts: {lengths.MIN_POSTS}, points: {lengths.MIN_POINTS}}}\n"
                               f"platforms: {{x: {{max_characters: {lengths.MIN_LIMIT}}}}}\n")
-    from publisher.app import thread_options
+    from publisher.settings import thread_options
 
     built = thread_options(at_bound)
     assert (built.limit("x"), built.max_posts_for("x"), built.points) == (lengths.MIN_LIMIT, lengths.MIN_POSTS, 0)

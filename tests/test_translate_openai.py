@@ -217,7 +217,8 @@ def test_the_seed_through_publisher_translate_with_the_openai_engine(server, tmp
 
 def test_ingest_leaves_the_article_when_the_server_is_down(tmp_path, seed_path):
     from publisher.queue.outbox import Outbox
-    from publisher.app import Pipeline, ingest_paths, resolve_settings
+    from publisher.app import Pipeline, ingest_paths
+    from publisher.settings import resolve_settings
     from publisher.schedule.config import parse_schedule
 
     schedule = parse_schedule(SCHEDULE.format(base_url="http://127.0.0.1:9/v1"), tmp_path / "schedule.yaml")

@@ -21,7 +21,7 @@ def check(platforms: tuple[str, ...]) -> None:
     """
     from publisher.errors import ConfigError
     from publisher.queue.outbox import Outbox
-    from publisher.app import configured_platform
+    from publisher.settings import configured_platform
     from publisher.platforms.base import AuthFailed, PostFailed
     from publisher.platforms.registry import NAMES as PLATFORMS
 

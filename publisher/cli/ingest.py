@@ -43,7 +43,8 @@ def ingest(paths: tuple[Path, ...], platforms: tuple[str, ...], approve: bool | 
     reported one line each and the exit code is 1.
     """
     from publisher.queue.outbox import Outbox
-    from publisher.app import FileOutcome, Pipeline, ingest_paths, resolve_settings
+    from publisher.app import FileOutcome, Pipeline, ingest_paths
+    from publisher.settings import resolve_settings
     from publisher.schedule.config import load_schedule_if_present
 
     from contextlib import nullcontext

@@ -62,7 +62,8 @@ def preview(paths: tuple[Path, ...], platform: str, side_by_side: bool, points: 
     one. Bad files are reported one line each; the others are still shown, and the exit code is
     1 if any file failed.
     """
-    from publisher.app import FileOutcome, resolve_settings
+    from publisher.app import FileOutcome
+    from publisher.settings import resolve_settings
     from publisher.preview import Translation, preview_files
     from publisher.schedule.config import load_schedule_if_present
 

@@ -39,7 +39,7 @@ def publish(publication_id: int, dry_run: bool, ignore_quota: bool) -> None:
     if dry_run:
         _dry_run(outbox, publication_id)
         return
-    from publisher.app import configured_platform
+    from publisher.settings import configured_platform
     from publisher.publishing.publish import publish_publication
 
     pub = outbox.get(publication_id)
@@ -133,7 +133,7 @@ def _resolve_by_asking(publication_id: int) -> None:
     account's own posts since the attempt, see :mod:`publisher.platforms.find`)."""
     from publisher.publishing.corrections import anchor
     from publisher.errors import StoreError
-    from publisher.app import configured_platform
+    from publisher.settings import configured_platform
     from publisher.platforms.base import CannotTell, PostFailed
     from publisher.publishing.publish import idempotency_key
 

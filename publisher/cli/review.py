@@ -162,7 +162,7 @@ def _max_posts(platform: str) -> int | None:
     from publisher.schedule.config import load_schedule_if_present
 
     schedule = load_schedule_if_present()
-    from publisher.app import thread_options
+    from publisher.settings import thread_options
 
     return thread_options(schedule).max_posts_for(platform) if schedule else None
 

@@ -89,12 +89,13 @@ def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
     loaded once, on first use; with no model installed a Chinese article is NOT ingested
     (ModelError: the daemon says so once and tries again at the next scan, so installing the
     model is enough); an article that is not Chinese is refused (InputError). ``translator``
-    (tests) replaces the model. ``settings`` is a :class:`publisher.app.Settings` or a
+    (tests) replaces the model. ``settings`` is a :class:`publisher.settings.Settings` or a
     function returning the current one (the daemon passes the live schedule's, so an edited
-    schedule.yaml applies to the next article); its :meth:`~publisher.app.Settings.plan`
+    schedule.yaml applies to the next article); its :meth:`~publisher.settings.Settings.plan`
     decides platforms and approval exactly as ``publisher ingest`` does for the same file.
     """
-    from publisher.app import Pipeline, ingest_file, resolve_settings
+    from publisher.app import Pipeline, ingest_file
+    from publisher.settings import resolve_settings
 
     pipeline = Pipeline(translator=translator, cache=True)
 
@@ -153,7 +154,7 @@ def build_daemon(schedule_path: Path, *, clock: Clock | None = None, db: Path | 
     """
     from publisher.config import Paths
     from publisher.queue.outbox import Outbox
-    from publisher.app import resolve_settings
+    from publisher.settings import resolve_settings
 
     from publisher.queue.database import is_postgres, target
 

@@ -145,4 +145,4 @@ class Rejected(PostFailed):
 
 
 # Which platforms exist, their credential names and how to load their adapters:
-# publisher.platforms.registry. Which credentials the operator configured: publisher.app.configured_platform.
+# publisher.platforms.registry. Which credentials the operator configured: publisher.settings.configured_platform.

@@ -8,7 +8,7 @@ daily quota used when nothing else is configured, how a person writes a link to 
 only by :meth:`PlatformSpec.load`, so importing this module costs nothing (``publisher --help``
 reads the platform list from here).
 
-Reading schedule.yaml is not done here: :func:`publisher.app.configured_platform` finds the
+Reading schedule.yaml is not done here: :func:`publisher.settings.configured_platform` finds the
 posting account's variable names and passes them to :meth:`PlatformSpec.load`.
 """
 

@@ -221,7 +221,7 @@ class SlotRule(_Model):
 
 
 class ThreadSettings(_Model):
-    """How threads are cut (publisher.app.thread_options turns it into ThreadOptions). The bounds
+    """How threads are cut (publisher.settings.thread_options turns it into ThreadOptions). The bounds
     are publisher.lengths', shared with ThreadOptions."""
 
     points: int = Field(default=DEFAULT_POINTS, ge=MIN_POINTS, le=MAX_POINTS)
