@@ -78,14 +78,25 @@ class ZoneFormatter(logging.Formatter):
 
 def ago(delta: dt.timedelta) -> str:
     """A duration in short words: ``45s``, ``12m``, ``5h``, ``3d``."""
+    return _short(delta, exact=False)
+
+
+def short_duration(delta: dt.timedelta) -> str:
+    """A duration as the daemon's log lines write it: ``45s``, ``12m``, ``5h30m``, ``3d4h``."""
+    return _short(delta, exact=True)
+
+
+def _short(delta: dt.timedelta, *, exact: bool) -> str:
     seconds = int(delta.total_seconds())
     if seconds < 120:
         return f"{seconds}s"
     minutes = seconds // 60
     if minutes < 120:
         return f"{minutes}m"
-    hours = minutes // 60
-    return f"{hours}h" if hours < 48 else f"{hours // 24}d"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h{minutes:02d}m" if exact and minutes else f"{hours}h"
+    return f"{hours // 24}d{hours % 24}h" if exact else f"{hours // 24}d"
 
 
 # --- Clock: where "now" comes from (SystemClock, ShiftedClock) ---------------------------------

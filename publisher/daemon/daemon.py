@@ -60,6 +60,7 @@ from publisher.errors import ConfigError, ModelError, PublisherError
 from publisher.queue.ledger import ReportedFiles, SlotLedger
 from publisher.schedule.config import Schedule
 from publisher.schedule.rules import decide, min_known, schedule_problems
+from publisher.clock import short_duration
 from publisher.schedule.slots import (
     DAY,
     DuePlan,
@@ -67,7 +68,6 @@ from publisher.schedule.slots import (
     local_time,
     plan_due,
     remaining_quota,
-    short_duration,
     slots_between,
 )
 from publisher.schedule.store import OutboxScheduleStore, QueuedThread, ScheduleStore

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from publisher.errors import ClockRefused, LockHeld
-from publisher.schedule.slots import UTC, next_occurrence, short_duration
+from publisher.clock import short_duration
+from publisher.schedule.slots import UTC, next_occurrence
 
 if TYPE_CHECKING:
     from publisher.daemon.daemon import Daemon

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from publisher.platforms.registry import NAMES as PLATFORMS
 from publisher.schedule.budget import gate as budget_gate
+from publisher.clock import short_duration
 from publisher.schedule.slots import (
     DAY,
     UTC,
@@ -22,7 +23,6 @@ from publisher.schedule.slots import (
     next_slots,
     quota_frees_at,
     remaining_quota,
-    short_duration,
 )
 from publisher.schedule.store import QueuedThread, ScheduleStore
 

@@ -365,17 +365,3 @@ def hm(t: dt.time) -> str:
 def local_time(instant: dt.datetime, schedule: "Schedule") -> str:
     """An instant in the schedule's zone, as the daemon's log lines and the slot rules write it."""
     return instant.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def short_duration(delta: dt.timedelta) -> str:
-    """A duration as the daemon's log lines write it: ``45s``, ``12m``, ``5h30m``, ``3d4h``."""
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 120:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h{minutes:02d}m" if minutes else f"{hours}h"
-    return f"{hours // 24}d{hours % 24}h"
