@@ -55,12 +55,9 @@ class LedgerRow:
     detail: str
 
 
-class SlotLedger:
-    """Which slots were handled, in the queue database (table ``schedule_slots``).
-
-    A row is written before a slot's thread is claimed, so a slot can never be used twice;
-    a crash between the row and the claim costs one slot, never a duplicate post.
-    """
+class _Table:
+    """A table of the queue database kept by the daemon, opened on its own connection per call
+    (the database is created private and migrated, like the Outbox does, on first use)."""
 
     def __init__(self, db: Path | str):
         from publisher.queue.database import is_postgres, target
@@ -73,12 +70,24 @@ class SlotLedger:
             private_folder(self.db.parent)
             create_private(self.db)
         with self._connect() as conn:
-            apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m002_schedule_slots
+            apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())
+            self._opened(conn)
+
+    def _opened(self, conn: sqlite3.Connection) -> None:
+        """What a table reads once it is open."""
 
     def _connect(self) -> sqlite3.Connection:
         from publisher.queue.database import connect
 
         return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
+
+
+class SlotLedger(_Table):
+    """Which slots were handled, in the queue database (table ``schedule_slots``).
+
+    A row is written before a slot's thread is claimed, so a slot can never be used twice;
+    a crash between the row and the claim costs one slot, never a duplicate post.
+    """
 
     def last(self, platform: str, now: dt.datetime | None = None) -> dt.datetime | None:
         """The latest slot handled for ``platform``. With ``now``, a slot recorded later than now
@@ -129,7 +138,7 @@ class SlotLedger:
         return [LedgerRow(p, _from_iso(s), _from_iso(h), o, pid, d) for p, s, h, o, pid, d in found]
 
 
-class ReportedFiles:
+class ReportedFiles(_Table):
     """Bad article file versions already reported (table ``reported_files``, in the queue database).
 
     The scanner's memory lasts one process; this one lasts across runs, so that with cron's
@@ -137,24 +146,8 @@ class ReportedFiles:
     only when its content (or the problem found in it) changes.
     """
 
-    def __init__(self, db: Path | str):
-        from publisher.queue.database import is_postgres, target
-        from publisher.queue.schema import apply
-
-        self.db = target(db)
-        if not is_postgres(self.db):
-            from publisher.queue.db import create_private, private_folder
-
-            private_folder(self.db.parent)
-            create_private(self.db)
-        with self._connect() as conn:
-            apply(conn, dt.datetime.now(dt.timezone.utc).isoformat())  # m003_reported_files
-            self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
-
-    def _connect(self) -> sqlite3.Connection:
-        from publisher.queue.database import connect
-
-        return connect(self.db, existing=True)  # SQLite: never a fresh empty file in place of a deleted one
+    def _opened(self, conn: sqlite3.Connection) -> None:  # m003_reported_files
+        self._paths = {row[0] for row in conn.execute("SELECT DISTINCT path FROM reported_files")}
 
     @staticmethod
     def _key(path: Path) -> str:
