@@ -21,7 +21,8 @@ import regex
 from pds import pds_network  # noqa: F401  (the session fixture)
 from publisher.errors import ConfigError
 from publisher.platforms.base import AuthFailed, OutcomeUnknown, Platform, PostRef, RateLimited, Rejected, Transient
-from publisher.platforms.bluesky import BlueskyPlatform, find_links, record_key
+from publisher.platforms.bluesky import BlueskyPlatform
+from publisher.platforms.bluesky_record import find_links, record_key
 
 POSTS = "app.bsky.feed.post"
 TID = regex.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")

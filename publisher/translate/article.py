@@ -32,7 +32,8 @@ from publisher.errors import ModelError
 from publisher.models import Article, Block, Sentence, TranslatedArticle, TranslatedBlock
 from publisher.translate import markup
 from publisher.translate import numbers as num
-from publisher.translate.markup import Part, Protected, Rendered, Segment, Unit
+from publisher.translate.inline import Protected, Segment, plain_text
+from publisher.translate.markup import Part, Rendered, Unit
 from publisher.translate.restore import (escape_line_start, normalise_punctuation, render_kept, render_output,
                                         render_pieces)
 from publisher.translate.splitter import has_han, split_sentences
@@ -169,7 +170,7 @@ class _Sentence:
 
 
 def _prepare(segments: list[Segment], block: int | None, glossary: Glossary) -> _Sentence:
-    sent = _Sentence(segments=segments, block=block, source=markup.plain_text(segments))
+    sent = _Sentence(segments=segments, block=block, source=plain_text(segments))
     all_text = "".join(s if isinstance(s, str) else s.markdown for s in segments)
     sent.prefix = next((p for p in PLACEHOLDER_PREFIXES if not _key_regex(p).search(all_text)), "QX")
     tokens: list[tuple[str, str]] = []  # (kind, text): kind in text | key | term

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from publisher.translate.markup import Protected, Rendered, Segment
+from publisher.translate.inline import Protected, Segment
+from publisher.translate.markup import Rendered
 from publisher.translate.splitter import has_han
 
 if TYPE_CHECKING:
