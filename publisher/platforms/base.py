@@ -59,7 +59,7 @@ class Card:
 
 
 @dataclass(frozen=True)
-class Account:
+class Identity:
     """Who we are on a platform, as returned by a credentials check."""
 
     platform: str
@@ -83,7 +83,7 @@ class Platform(Protocol):
     name: str
     """"x", "mastodon", "bluesky" or "dry-run"."""
 
-    def check(self) -> Account:
+    def check(self) -> Identity:
         """Verify the credentials without posting. Raises AuthFailed / Transient."""
         ...
 

@@ -44,7 +44,7 @@ from publisher import lengths
 from publisher.config import Paths, env_secret
 from publisher.errors import ConfigError
 from publisher.platforms import registry
-from publisher.platforms.base import (Account, Attachment, AuthFailed, Card, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
+from publisher.platforms.base import (Identity, Attachment, AuthFailed, Card, MediaItem, OutcomeUnknown, PostFailed, PostRef, RateLimited,
                    Rejected, Transient)
 from publisher.platforms.bluesky_record import embed, record_key, rich_text
 
@@ -301,10 +301,10 @@ class BlueskyPlatform:
 
     # -- Platform --------------------------------------------------------------------------
 
-    def check(self) -> Account:
+    def check(self) -> Identity:
         """Log in (or reuse the session) and say who we are; posts nothing."""
         self._connect()
-        return Account(platform=NAME, handle=self._account_handle or self.handle, id=self._did,
+        return Identity(platform=NAME, handle=self._account_handle or self.handle, id=self._did,
                        max_characters=lengths.DEFAULT_LIMITS[NAME])
 
     def upload_media(self, item: MediaItem) -> "Upload":

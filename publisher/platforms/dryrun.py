@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from publisher.platforms.base import Account, PostFailed, PostRef
+from publisher.platforms.base import Identity, PostFailed, PostRef
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class DryRunPlatform:
         self.log = log
         self.handle = handle
 
-    def check(self) -> Account:
-        return Account(platform=self.name, handle=self.handle)
+    def check(self) -> Identity:
+        return Identity(platform=self.name, handle=self.handle)
 
     def upload_media(self, item: Any) -> Any:
         """Records the upload (nothing is sent): ids ``dry-run-media-1``…"""

@@ -38,7 +38,7 @@ from publisher import __version__, lengths
 from publisher.config import env_secret
 from publisher.errors import ConfigError
 from publisher.platforms import registry
-from publisher.platforms.base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
+from publisher.platforms.base import (Identity, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
                    RateLimited, Rejected, Transient)
 
 if TYPE_CHECKING:  # heavy: imported inside the functions that need them
@@ -219,13 +219,13 @@ class MastodonPlatform:
             self._max_characters = int(limit) if limit else lengths.DEFAULT_LIMITS[NAME]
         return self._max_characters
 
-    def check(self) -> Account:
+    def check(self) -> Identity:
         """Verify the token and read the instance's limit; posts nothing."""
         me = self._call(lambda api: api.account_verify_credentials(), sent=False)
         acct = str(_dig(me, "acct") or _dig(me, "username"))
         host = urlsplit(self.api_base_url).netloc
         handle = f"@{acct}" if "@" in acct else f"@{acct}@{host}"
-        return Account(platform=NAME, handle=handle, id=str(_dig(me, "id")), max_characters=self.max_characters())
+        return Identity(platform=NAME, handle=handle, id=str(_dig(me, "id")), max_characters=self.max_characters())
 
     def description_limit(self) -> int:
         """The instance's alt text limit (``configuration.media_attachments.description_limit``, else 1,500)."""

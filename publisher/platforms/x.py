@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from publisher.errors import ConfigError
 from publisher.platforms import registry
-from publisher.platforms.base import (Account, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
+from publisher.platforms.base import (Identity, Attachment, AuthFailed, CannotTell, MediaItem, OutcomeUnknown, PostFailed, PostRef,
                    RateLimited, Rejected, Transient)
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ class XPlatform:
             self._client = client
         return self._client
 
-    def check(self) -> Account:
+    def check(self) -> Identity:
         """``GET /2/users/me``: proves the credentials work, posts nothing."""
         try:
             response = self.client.get_me(user_auth=True)
@@ -114,7 +114,7 @@ class XPlatform:
             raise failure from exc
         try:
             data = response.json()["data"]
-            return Account(platform=self.name, handle="@" + str(data["username"]), id=str(data["id"]))
+            return Identity(platform=self.name, handle="@" + str(data["username"]), id=str(data["id"]))
         except (ValueError, KeyError, TypeError):
             raise Transient(self.name, f"unexpected answer to the credentials check ({response.status_code})") from None
 
