@@ -18,7 +18,8 @@ from publisher.cli._common import json_option
 from publisher.cli._outbox import Zone, media_lines, open_outbox, time_zone
 
 if TYPE_CHECKING:
-    from publisher.queue.outbox import Outbox, QueueRow
+    from publisher.queue.outbox import Outbox
+    from publisher.queue.records import QueueRow
 
 DEFAULT_LIMIT = 100
 
@@ -46,7 +47,7 @@ def row_json(row: "QueueRow") -> dict[str, Any]:
 
 
 def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None) -> dict[str, Any]:
-    from publisher.queue.outbox import describe_owner, owner_status
+    from publisher.queue.owner import describe_owner, owner_status
 
     return {"owner": owner, "by": describe_owner(owner), "since": claimed_at.isoformat() if claimed_at else None,
             "status": owner_status(owner), "post_in_flight": None if inflight_index is None else inflight_index + 1}
@@ -55,7 +56,7 @@ def claim_json(owner: str | None, claimed_at: dt.datetime | None, inflight_index
 def claim_text(pub_id: int, owner: str | None, claimed_at: dt.datetime | None, inflight_index: int | None,
                n_posts: int, zone: Zone) -> str:
     """Who holds a claim, since when, and what to do when nobody can tell whether it still runs."""
-    from publisher.queue.outbox import describe_owner, owner_status
+    from publisher.queue.owner import describe_owner, owner_status
 
     text = f"claimed by {describe_owner(owner)} since {zone.show(claimed_at)}"
     if inflight_index is not None:

@@ -12,7 +12,7 @@ import click
 from publisher.cli._outbox import at_option as _at_option, open_outbox as _open, time_zone
 
 if TYPE_CHECKING:
-    from publisher.queue.outbox import EditedPost, Publication
+    from publisher.queue.records import EditedPost, Publication
 
 EDIT_HEADER = """\
 #| publisher: publication {id} on {platform}, {n} posts. Lines starting with "#|" are ignored.
@@ -43,7 +43,7 @@ def parse_edit(text: str, before: "list[EditedPost]") -> "list[EditedPost]":
     post N of ``before`` (the posts as they were written to the file), else a point.
     """
     from publisher.errors import StoreError
-    from publisher.queue.outbox import EditedPost
+    from publisher.queue.records import EditedPost
 
     marks: list[str] = []
     bodies: list[list[str]] = []
@@ -92,7 +92,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
     (no editor opens); that withdraws the approval too.
     """
     from publisher.errors import ConfigError, StoreError
-    from publisher.queue.outbox import EditedPost
+    from publisher.queue.records import EditedPost
 
     outbox = _open()
     if drop_images or images or alts:

@@ -113,7 +113,7 @@ def default_ingest(outbox, *, translator=None, settings=None) -> IngestFn:
 
 
 def ingested_result(ingested, thread_ids: tuple[int, ...] = ()) -> IngestResult:
-    """An :class:`publisher.queue.outbox.Ingested` as the daemon logs it."""
+    """An :class:`publisher.queue.records.Ingested` as the daemon logs it."""
     if ingested.unchanged:
         status = "unchanged"
     else:

@@ -64,19 +64,11 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from publisher.clock import from_ts, ts, utcnow
-from publisher.clock import aware as _aware
+from publisher.clock import ts, utcnow
 from publisher.errors import StoreError
 from publisher.queue.accounts import Accounts
 from publisher.queue.intake import Intake
-from publisher.queue.owner import describe_owner, owner_status
 from publisher.queue.posting import Posting
-from publisher.queue.records import EditedPost, Ingested, Publication, QueueRow
-
-#: Names that modules being changed on other branches (daemon, schedule, media, cli/queue) still
-#: import from here; their homes are publisher.clock, publisher.queue.records and publisher.queue.owner.
-__all__ = ["Outbox", "EditedPost", "Ingested", "Publication", "QueueRow", "describe_owner", "owner_status",
-           "from_ts", "ts", "utcnow", "_aware"]
 
 
 class Outbox(Intake, Posting, Accounts):
