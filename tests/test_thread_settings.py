@@ -208,6 +208,10 @@ def test_cli_ingest_uses_publisher_schedule_and_the_source_and_matches_the_previ
     ("threads: {max_posts: 1}", "threads.max_posts", {"max_posts": 1}),
     ("platforms: {x: {max_posts: 1}}", "platforms.x.max_posts", {"max_posts": {"x": 1}}),
     ("threads: {points: -1}", "threads.points", {"points": -1}),
+    ("platforms: {x: {max_characters: 100001}}", "platforms.x.max_characters", {"limits": {"x": 100001}}),
+    ("threads: {max_posts: 26}", "threads.max_posts", {"max_posts": 26}),
+    ("platforms: {x: {max_posts: 26}}", "platforms.x.max_posts", {"max_posts": {"x": 26}}),
+    ("threads: {points: 21}", "threads.points", {"points": 21}),
 ])
 def test_schedule_yaml_and_thread_options_share_one_set_of_bounds(tmp_path, yaml_value, key, options):
     """A value ThreadOptions would refuse at every build is refused when schedule.yaml is loaded,
@@ -229,3 +233,7 @@ def test_schedule_yaml_and_thread_options_share_one_set_of_bounds(tmp_path, yaml
 
     built = thread_options(at_bound)
     assert (built.limit("x"), built.max_posts_for("x"), built.points) == (lengths.MIN_LIMIT, lengths.MIN_POSTS, 0)
+    at_top = parse_schedule(f"timezone: UTC\nthreads: {{max_posts: {lengths.MAX_POSTS}, points: {lengths.MAX_POINTS}}}\n"
+                            f"platforms: {{x: {{max_characters: {lengths.MAX_LIMIT}}}}}\n")
+    top = thread_options(at_top)
+    assert (top.limit("x"), top.max_posts_for("x"), top.points) == (lengths.MAX_LIMIT, lengths.MAX_POSTS, lengths.MAX_POINTS)

@@ -344,9 +344,11 @@ def test_check_thread_after_editing():
 @pytest.mark.parametrize("kwargs, message", [
     ({"limits": {"myspace": 100}}, "unknown platform"),
     ({"limits": {"x": 10}}, "from 60 to 100000"),
-    ({"max_posts": 1}, "at least 2"),
-    ({"max_posts": {"x": 0}}, "at least 2"),
-    ({"points": -1}, "0 or more"),
+    ({"max_posts": 1}, "from 2 .* to 25, not 1"),
+    ({"max_posts": {"x": 0}}, "from 2 .* to 25, not 0"),
+    ({"max_posts": 26}, "from 2 .* to 25, not 26"),
+    ({"points": -1}, "from 0 to 20, not -1"),
+    ({"points": 21}, "from 0 to 20, not 21"),
 ])
 def test_bad_options_are_config_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from publisher.lengths import MAX_POINTS, MAX_POSTS, MIN_POINTS, MIN_POSTS
 from publisher.platforms.registry import NAMES
 from publisher.console import err, out
 from publisher.cli._common import json_option, report_failure
@@ -28,9 +29,9 @@ PLATFORM_CHOICES = (*NAMES, "all")
 @click.option("--platform", "platform", type=click.Choice(PLATFORM_CHOICES), default="x", show_default=True,
               help="Which platform's thread to show.")
 @click.option("--side-by-side", is_flag=True, help="Show the Chinese source sentence beside each English point.")
-@click.option("--points", type=click.IntRange(min=0), default=None,
+@click.option("--points", type=click.IntRange(MIN_POINTS, MAX_POINTS), default=None,
               help="How many key points to try to include (default 4).")
-@click.option("--max-posts", type=click.IntRange(min=2), default=None,
+@click.option("--max-posts", type=click.IntRange(MIN_POSTS, MAX_POSTS), default=None,
               help="Most posts in a thread, hook and attribution included (default 6).")
 @click.option("--limit", "limits", multiple=True, metavar="PLATFORM=N",
               help="Post limit for a platform, e.g. x=25000 for a long-post account or mastodon=1000.")

@@ -12,7 +12,8 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from publisher.errors import ConfigError
-from publisher.lengths import DEFAULT_LIMITS, DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MIN_LIMIT, MIN_POINTS, MIN_POSTS, PLATFORMS
+from publisher.lengths import (DEFAULT_LIMITS, DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MAX_POINTS, MAX_POSTS, MIN_LIMIT,
+                               MIN_POINTS, MIN_POSTS, PLATFORMS)
 from publisher.threads.sanitize import normal_entity
 
 __all__ = ["DEFAULT_MAX_POSTS", "ThreadOptions", "check_platform"]
@@ -57,8 +58,8 @@ class ThreadOptions:
             object.__setattr__(self, "max_posts", MappingProxyType(per))
         else:
             _check_max_posts(self.max_posts)
-        if not isinstance(self.points, int) or isinstance(self.points, bool) or self.points < MIN_POINTS:
-            raise ConfigError(f"number of points must be {MIN_POINTS} or more, not {self.points!r}")
+        if not isinstance(self.points, int) or isinstance(self.points, bool) or not MIN_POINTS <= self.points <= MAX_POINTS:
+            raise ConfigError(f"number of points must be from {MIN_POINTS} to {MAX_POINTS}, not {self.points!r}")
         object.__setattr__(self, "allow", frozenset(normal_entity(e) for e in self.allow if e.strip()))
         object.__setattr__(self, "terms", tuple(t for t in self.terms if t.strip()))
 
@@ -78,6 +79,7 @@ def check_platform(platform: str) -> None:
 
 
 def _check_max_posts(value: Any) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < MIN_POSTS:
-        raise ConfigError(f"maximum posts per thread must be at least {MIN_POSTS} (hook and attribution), not {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not MIN_POSTS <= value <= MAX_POSTS:
+        raise ConfigError(f"maximum posts per thread must be from {MIN_POSTS} (hook and attribution) to {MAX_POSTS}, "
+                          f"not {value!r}")
     return value
