@@ -9,7 +9,8 @@ so that no line leaves its zone to be guessed.
 
 At the end: :class:`Clock` (:class:`SystemClock`, :class:`ShiftedClock` for ``--now``) and
 :func:`parse_duration`, the duration syntax of schedule.yaml; then the queue database's one time
-format (:func:`ts` writes it, :func:`from_ts` reads it) and :func:`utcnow`.
+format (:func:`ts` writes it, :func:`from_ts` reads it), :func:`utcnow`, and the older
+format to the second the daemon's tables keep (:func:`ts_seconds`).
 """
 
 from __future__ import annotations
@@ -183,3 +184,15 @@ if _sys.version_info >= (3, 11):  # fromisoformat reads the "Z" itself: twice as
 else:
     def from_ts(value: str | None) -> dt.datetime | None:
         return None if value is None else dt.datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+
+
+# The second format, to the second: the daemon's own tables (schedule_slots, reported_files) and the
+# feed store were written with it from the start, so it stays for them (rows already written read).
+
+def ts_seconds(value: dt.datetime | None) -> str | None:
+    """An instant as the daemon's tables and the feed store keep it: ``2024-06-14T09:00:00Z``."""
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_ts_seconds(value: str | None) -> dt.datetime | None:
+    return None if not value else dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from publisher.clock import from_ts_seconds, ts_seconds
 from publisher.feeds.links import normalise_link
 from publisher.feeds.web import UTC
 
@@ -34,14 +35,6 @@ class PollState:
     failures: int = 0
     last_error: str | None = None
     polls: int = 0
-
-
-def _iso(instant: dt.datetime | None) -> str | None:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if instant else None
-
-
-def _from_iso(text: str | None) -> dt.datetime | None:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) if text else None
 
 
 class FeedStore:
@@ -96,7 +89,7 @@ class FeedStore:
                        written_hash = coalesce(excluded.written_hash, feed_entries.written_hash),
                        last_fetched = excluded.last_fetched, detail = excluded.detail""",
                 (scope, key, normalise_link(link) if link else None, str(path) if path else None, state, fingerprint,
-                 content, written, _iso(now), _iso(now), detail))
+                 content, written, ts_seconds(now), ts_seconds(now), detail))
 
     # -- polling state --
 
@@ -106,7 +99,7 @@ class FeedStore:
                                "FROM feed_state WHERE url = ?", (url,)).fetchone()
         if row is None:
             return PollState(url)
-        return PollState(row[0], row[1], row[2], _from_iso(row[3]), _from_iso(row[4]), row[5], row[6], row[7])
+        return PollState(row[0], row[1], row[2], from_ts_seconds(row[3]), from_ts_seconds(row[4]), row[5], row[6], row[7])
 
     def save_state(self, s: PollState) -> None:
         with self._connect() as conn:
@@ -116,5 +109,5 @@ class FeedStore:
                    ON CONFLICT (url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified,
                        last_polled = excluded.last_polled, next_poll = excluded.next_poll,
                        failures = excluded.failures, last_error = excluded.last_error, polls = excluded.polls""",
-                (s.url, s.etag, s.last_modified, _iso(s.last_polled), _iso(s.next_poll), s.failures, s.last_error,
+                (s.url, s.etag, s.last_modified, ts_seconds(s.last_polled), ts_seconds(s.next_poll), s.failures, s.last_error,
                  s.polls))

@@ -19,13 +19,10 @@ import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 
+from publisher.clock import ts_seconds
+
 #: How far after the clock a recorded time may be and still be trusted.
 TOLERANCE = dt.timedelta(minutes=5)
-
-
-def _iso(instant: dt.datetime) -> str:
-    """The slot ledger's format (daemon._iso)."""
-    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class ClockReport:
 def inspect(db: sqlite3.Connection, now: dt.datetime) -> ClockReport:
     from publisher.clock import ts
 
-    limit_slot = _iso(now + TOLERANCE)
+    limit_slot = ts_seconds(now + TOLERANCE)
     limit_ts = ts(now + TOLERANCE)
     slots = db.execute("SELECT count(*), max(slot_at) FROM schedule_slots WHERE slot_at > ? OR handled_at > ?",
                        (limit_slot, limit_slot)).fetchone()
@@ -65,7 +62,7 @@ def repair(db: sqlite3.Connection, now: dt.datetime) -> ClockReport:
     from publisher.clock import ts
 
     report = inspect(db, now)
-    limit_slot = _iso(now + TOLERANCE)
+    limit_slot = ts_seconds(now + TOLERANCE)
     limit_ts = ts(now + TOLERANCE)
     stamp = ts(now)
     db.execute("BEGIN IMMEDIATE")

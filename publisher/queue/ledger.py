@@ -7,7 +7,7 @@
 * :func:`latest_recorded`: the latest instant the database recorded (``--now`` never goes back
   before it).
 
-These tables keep their own stored time format (``2024-06-14T09:00:00Z``, :func:`_iso`), not the
+These tables keep their own stored time format (``2024-06-14T09:00:00Z``, :func:`publisher.clock.ts_seconds`), not the
 Outbox's: rows already written must still read. They open their connections through
 :mod:`publisher.queue.database`, the queue's connection factory (SQLite file or PostgreSQL URL).
 """
@@ -20,7 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from publisher.clock import from_ts
+from publisher.clock import from_ts, from_ts_seconds, ts_seconds
 
 UTC = dt.timezone.utc
 
@@ -33,16 +33,8 @@ def latest_recorded(db: sqlite3.Connection) -> dt.datetime | None:
     if row and row[0]:
         found.append(from_ts(row[0]))  # type: ignore[arg-type]
     row = db.execute("SELECT max(slot_at), max(handled_at) FROM schedule_slots").fetchone()
-    found += [_from_iso(v) for v in (row or ()) if v]
+    found += [from_ts_seconds(v) for v in (row or ()) if v]
     return max(found) if found else None
-
-
-def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _from_iso(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -97,10 +89,10 @@ class SlotLedger(_Table):
             from publisher.queue.clockfix import TOLERANCE
 
             query += " AND slot_at <= ?"
-            args.append(_iso(now + TOLERANCE))
+            args.append(ts_seconds(now + TOLERANCE))
         with self._connect() as conn:
             row = conn.execute(query, args).fetchone()
-        return _from_iso(row[0]) if row and row[0] else None
+        return from_ts_seconds(row[0]) if row and row[0] else None
 
     def begin(self, platform: str, slot_at: dt.datetime, now: dt.datetime) -> bool:
         """Take a slot; False when it was already taken."""
@@ -108,7 +100,7 @@ class SlotLedger(_Table):
             cur = conn.execute(
                 "INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (platform, slot_at) DO NOTHING",
-                (platform, _iso(slot_at), _iso(now), "started"))
+                (platform, ts_seconds(slot_at), ts_seconds(now), "started"))
             return cur.rowcount == 1
 
     def finish(self, platform: str, slot_at: dt.datetime, outcome: str, *, publication_id: object = None,
@@ -117,14 +109,14 @@ class SlotLedger(_Table):
             conn.execute(
                 "UPDATE schedule_slots SET outcome = ?, publication_id = coalesce(?, publication_id), detail = ? "
                 "WHERE platform = ? AND slot_at = ?",
-                (outcome, None if publication_id is None else str(publication_id), detail, platform, _iso(slot_at)))
+                (outcome, None if publication_id is None else str(publication_id), detail, platform, ts_seconds(slot_at)))
 
     def record(self, platform: str, slot_at: dt.datetime, now: dt.datetime, outcome: str, detail: str = "") -> bool:
         """Take a slot and close it at once (missed, skipped...); False when already taken."""
         with self._connect() as conn:
             cur = conn.execute(
                 "INSERT INTO schedule_slots (platform, slot_at, handled_at, outcome, detail) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, slot_at) DO NOTHING", (platform, _iso(slot_at), _iso(now), outcome, detail))
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (platform, slot_at) DO NOTHING", (platform, ts_seconds(slot_at), ts_seconds(now), outcome, detail))
             return cur.rowcount == 1
 
     def rows(self, platform: str | None = None) -> list[LedgerRow]:
@@ -135,7 +127,7 @@ class SlotLedger(_Table):
             args = (platform,)
         with self._connect() as conn:
             found = conn.execute(query + " ORDER BY slot_at, platform", args).fetchall()
-        return [LedgerRow(p, _from_iso(s), _from_iso(h), o, pid, d) for p, s, h, o, pid, d in found]
+        return [LedgerRow(p, from_ts_seconds(s), from_ts_seconds(h), o, pid, d) for p, s, h, o, pid, d in found]
 
 
 class ReportedFiles(_Table):
@@ -176,7 +168,7 @@ class ReportedFiles(_Table):
                 return False
             conn.execute("INSERT INTO reported_files (path, content_hash, message, reported_at) VALUES (?, ?, ?, ?) "
                          "ON CONFLICT (path, content_hash) DO UPDATE SET message = excluded.message, "
-                         "reported_at = excluded.reported_at", (key, digest, message, _iso(now)))
+                         "reported_at = excluded.reported_at", (key, digest, message, ts_seconds(now)))
         self._paths.add(key)
         return True
 
