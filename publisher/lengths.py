@@ -21,19 +21,17 @@ from publisher.platforms.registry import DEFAULT_LIMITS  # re-exported: lengths.
 from publisher.platforms.registry import NAMES as PLATFORMS  # re-exported: lengths.PLATFORMS
 from publisher.text import CJK_CLASS
 
-#: Bounds of a configured post limit, shared by ThreadOptions and schedule.yaml's schema: below
-#: MIN_LIMIT not even the attribution fits.
-MIN_LIMIT = 60
-MAX_LIMIT = 100_000
-#: Bounds of a thread's size, shared the same way (ThreadOptions checks the lower ones; the schema
-#: also caps them): a thread has at least a hook and an attribution post.
-MIN_POSTS = 2
-MAX_POSTS = 25
-DEFAULT_MAX_POSTS = 6
-MIN_POINTS = 0
-MAX_POINTS = 20
-#: How many key points a thread gets unless configured otherwise.
-DEFAULT_POINTS = 4
+from publisher.bounds import (  # noqa: F401  (re-exported: lengths.MIN_LIMIT etc., as before)
+    DEFAULT_MAX_POSTS,
+    DEFAULT_POINTS,
+    MAX_LIMIT,
+    MAX_POINTS,
+    MAX_POSTS,
+    MIN_LIMIT,
+    MIN_POINTS,
+    MIN_POSTS,
+)
+
 BLUESKY_MAX_BYTES = 3000
 URL_LENGTH = 23
 

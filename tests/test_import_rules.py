@@ -24,7 +24,7 @@ TRANSLATE = "publisher.translate"  # the package and everything in it
 THREADS = "publisher.threads"
 #: What the stages may import besides each other (downstream): records, errors, text, paths, lengths.
 STAGE_BASE = {"publisher", "publisher.models", "publisher.errors", "publisher.text", "publisher.config",
-              "publisher.workspace", "publisher.lengths", "publisher.textsafe", "publisher.limits",
+              "publisher.workspace", "publisher.lengths", "publisher.bounds", "publisher.textsafe", "publisher.limits",
               "publisher.clock"}
 """(workspace.py is the workspace discovery the layout puts in config.py; textsafe and limits are #11's;
 clock.py is a base module of the layout too: the translation: block's time-outs use its parse_duration.)"""

@@ -215,7 +215,7 @@ def test_cli_ingest_uses_publisher_schedule_and_the_source_and_matches_the_previ
 ])
 def test_schedule_yaml_and_thread_options_share_one_set_of_bounds(tmp_path, yaml_value, key, options):
     """A value ThreadOptions would refuse at every build is refused when schedule.yaml is loaded,
-    with file:line:key (both read the bounds in publisher.lengths); the bound itself passes both."""
+    with file:line:key (both read the bounds in publisher.bounds); the bound itself passes both."""
     from publisher import lengths
     from publisher.errors import ConfigError
     from publisher.threads.options import ThreadOptions

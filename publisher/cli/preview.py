@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from publisher.lengths import MAX_POINTS, MAX_POSTS, MIN_POINTS, MIN_POSTS
+from publisher.bounds import MAX_POINTS, MAX_POSTS, MIN_POINTS, MIN_POSTS
 from publisher.platforms.registry import NAMES
 from publisher.console import err, out
 from publisher.cli._common import json_option, report_failure

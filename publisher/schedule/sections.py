@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from publisher.clock import parse_duration
-from publisher.lengths import (DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MAX_POINTS, MAX_POSTS, MIN_LIMIT, MIN_POINTS,
+from publisher.bounds import (DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MAX_POINTS, MAX_POSTS, MIN_LIMIT, MIN_POINTS,
                                MIN_POSTS)
 from publisher.platforms import registry
 from publisher.text import is_address
@@ -222,7 +222,7 @@ class SlotRule(_Model):
 
 class ThreadSettings(_Model):
     """How threads are cut (publisher.settings.thread_options turns it into ThreadOptions). The bounds
-    are publisher.lengths', shared with ThreadOptions."""
+    are publisher.bounds', shared with ThreadOptions."""
 
     points: int = Field(default=DEFAULT_POINTS, ge=MIN_POINTS, le=MAX_POINTS)
     """How many key points a thread tries to include."""

@@ -1,7 +1,7 @@
 """How threads are built: :class:`ThreadOptions`, validated on creation.
 
-The bounds (post limits, posts per thread, points) are those of :mod:`publisher.lengths`, which
-schedule.yaml's schema reuses, so a setting the schema accepts is one these options accept.
+The bounds (post limits, posts per thread, points) are those of :mod:`publisher.bounds`, which
+schedule.yaml's schema and the preview's options reuse, so all three accept the same settings.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from publisher.errors import ConfigError
-from publisher.lengths import (DEFAULT_LIMITS, DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MAX_POINTS, MAX_POSTS, MIN_LIMIT,
-                               MIN_POINTS, MIN_POSTS, PLATFORMS)
+from publisher.bounds import (DEFAULT_MAX_POSTS, DEFAULT_POINTS, MAX_LIMIT, MAX_POINTS, MAX_POSTS, MIN_LIMIT, MIN_POINTS,
+                              MIN_POSTS)
+from publisher.lengths import DEFAULT_LIMITS, PLATFORMS
 from publisher.threads.sanitize import normal_entity
 
 __all__ = ["DEFAULT_MAX_POSTS", "ThreadOptions", "check_platform"]

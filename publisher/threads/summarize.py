@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping, Sequence
 
-from publisher.lengths import DEFAULT_POINTS
+from publisher.bounds import DEFAULT_POINTS
 from publisher.threads import editorial
 from publisher.threads.scoring import (LATIN, NUMBER, W_CENTRALITY, W_LEAD, W_POSITION, W_SPECIFIC, W_TITLE,
                                        estimate_english, overlap, specificity, textrank)
