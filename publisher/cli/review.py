@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from publisher.cli._outbox import at_option as _at_option, open_outbox as _open, time_zone
+from publisher.cli._outbox import at_option, open_outbox, time_zone
 
 if TYPE_CHECKING:
     from publisher.queue.records import EditedPost, Publication
@@ -94,7 +94,7 @@ def edit(publication_id: int, drop_images: tuple[int, ...], images: tuple[str, .
     from publisher.errors import ConfigError, StoreError
     from publisher.queue.records import EditedPost
 
-    outbox = _open()
+    outbox = open_outbox()
     if drop_images or images or alts:
         from publisher.media.edit import edit_images
 
@@ -175,7 +175,7 @@ def _max_posts(platform: str) -> int | None:
 @click.option("--article", "article", metavar="ID_OR_PATH",
               help="Approve every draft of this article's latest revision, on every platform, at once "
                    "(the article id shown by `show`, or the article's file).")
-@click.option("--at", "when", metavar="TIME", callback=_at_option,
+@click.option("--at", "when", metavar="TIME", callback=at_option,
               help="Post at this time (2024-06-14T08:00, 08:00, +2h; in schedule.yaml's zone, else this "
                    "machine's, unless a zone is given) instead of the next slot.")
 def approve(publication_id: int | None, article: str | None, when: dt.datetime | None) -> None:
@@ -194,7 +194,7 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
         reason = f"approved for {zone.show(when)} {zone.name}"
         if when < dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1):
             raise StoreError(f"{zone.show(when)} {zone.name} is in the past")
-    outbox = _open()
+    outbox = open_outbox()
     from publisher.cli.truth import approval_lines, bound_revision
 
     verb = "Scheduled" if when else "Approved"
@@ -225,7 +225,7 @@ def approve(publication_id: int | None, article: str | None, when: dt.datetime |
 @click.option("--reason", help="Why, for the history.")
 def reject(publication_id: int, reason: str | None) -> None:
     """Never post this thread (what is already posted of it stays posted)."""
-    pub = _open().reject(publication_id, reason)
+    pub = open_outbox().reject(publication_id, reason)
     click.echo(f"Rejected {pub.id}.")
 
 
@@ -233,7 +233,7 @@ def reject(publication_id: int, reason: str | None) -> None:
 @click.argument("publication_id", type=int)
 def retry(publication_id: int) -> None:
     """Put a failed publication back in line now (not one whose outcome is unknown: resolve that)."""
-    outbox = _open()
+    outbox = open_outbox()
     pub = outbox.retry(publication_id)
     account = outbox.account_state(pub.platform, pub.account)
     click.echo(f"{pub.id} is {pub.state}: {pub.note}")

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from publisher import __version__
-from publisher.clock import ago as _ago
+from publisher.clock import ago
 
 if TYPE_CHECKING:
     from publisher.queue.outbox import Outbox
@@ -79,7 +79,7 @@ class Heartbeat:
             return False, f"pid {self.pid} is gone"
         limit = dt.timedelta(seconds=STALE_INTERVALS * self.interval + 60)
         if now - self.beat_at > limit:
-            return False, f"no heartbeat for {_ago(now - self.beat_at)}"
+            return False, f"no heartbeat for {ago(now - self.beat_at)}"
         return True, "running"
 
 
@@ -282,7 +282,7 @@ def collect(schedule: "Schedule | None", outbox: "Outbox", now: dt.datetime | No
         status.daemon_alive, status.daemon_note = hb.verdict(now)
     if not status.daemon_alive and active:
         what = ("`publisher run` has never run on this database" if hb is None else
-                f"the last `publisher run --once` was {_ago(now - hb.beat_at)} ago" if hb.mode == "once" else
+                f"the last `publisher run --once` was {ago(now - hb.beat_at)} ago" if hb.mode == "once" else
                 f"`publisher run` is not running ({status.daemon_note}; last heartbeat {status.show(hb.beat_at)})")
         problems.append(Problem("daemon", f"{what}: nothing is posted in the slots",
                                 key=f"daemon:{hb.started_at.isoformat() if hb else 'never'}"))

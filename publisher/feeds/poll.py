@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from publisher.clock import ago as _ago
+from publisher.clock import ago
 from publisher.errors import PublisherError
 from publisher.feeds.fetcher import Fetcher, Outcome
 from publisher.feeds.store import FeedStore, PollState
@@ -86,7 +86,7 @@ def poll_sources(schedule: "Schedule", db: Path | str, now: dt.datetime, *,
             if feed_failed is not None:
                 failures = state.failures + 1
                 _log_failure(store, state, feed_failed.detail,
-                             f" (retrying in {_ago(next_delay(source.poll_every, failures))})")
+                             f" (retrying in {ago(next_delay(source.poll_every, failures))})")
                 store.save_state(replace(store.state(url), failures=failures, last_error=feed_failed.detail,
                                          next_poll=now + next_delay(source.poll_every, failures,
                                                                     feed_failed.retry_after)))

@@ -31,10 +31,10 @@ def edit_images(outbox: Any, publication_id: int, *, drop: Sequence[int] = (), a
     from publisher import lengths
     from publisher.errors import StoreError
     from publisher.models import Post, PostImage, Thread
-    from publisher.clock import aware as _aware, utcnow
+    from publisher.clock import aware, utcnow
 
     add, alt = dict(add or {}), dict(alt or {})
-    now = _aware(now or utcnow(), "now")
+    now = aware(now or utcnow(), "now")
     with outbox.transaction():
         pub = outbox.get(publication_id)
         if pub.state in ("publishing", "posted", "rejected"):
