@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from publisher.queue.outbox import Outbox
@@ -95,12 +95,3 @@ def duplicates(outbox: "Outbox", publication_id: int, original: int) -> list[int
     """1-based numbers of the posts of ``publication_id`` whose text is already posted in ``original``."""
     posted = {p.text for p in outbox.thread(original).posts if p.posted}
     return [p.index + 1 for p in outbox.thread(publication_id).posts if p.text in posted]
-
-
-def corrections_of(outbox: "Outbox", ids: Iterable[int]) -> dict[int, int]:
-    ids = list(ids)
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    return dict(outbox.db.execute(f"SELECT publication_id, original_id FROM corrections WHERE publication_id IN "
-                                  f"({marks})", ids).fetchall())

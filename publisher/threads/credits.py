@@ -33,7 +33,7 @@ import urllib.parse
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import regex
 
@@ -435,11 +435,3 @@ def _normal_licence(text: str) -> str:
 def credit_completeness(credit: Credit) -> dict[str, bool]:
     return {"link": bool(credit.url), "author": bool(credit.author), "publication": bool(credit.publication),
             "date": credit.date is not None}
-
-
-def meta_value(article: Article, *keys: str) -> Any:
-    meta = {str(k).lower(): v for k, v in dict(article.metadata).items()}
-    for k in keys:
-        if meta.get(k) not in (None, ""):
-            return meta[k]
-    return None

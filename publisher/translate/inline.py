@@ -241,7 +241,3 @@ def plain_text(segments: list[Segment]) -> str:
     """Plain text of segments: markup removed, link texts kept, images dropped."""
     text = "".join(s if isinstance(s, str) else s.plain for s in segments)
     return " ".join(text.split())
-
-
-def markdown_of(segments: list[Segment]) -> str:
-    return "".join(s if isinstance(s, str) else s.markdown for s in segments)
